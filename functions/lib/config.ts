@@ -1,0 +1,123 @@
+// The configuration contract (DESIGN §6): env and config document, validated once into a frozen object.
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const name = z.string().regex(/^[A-Za-z0-9._:-]+$/, 'only A-Z a-z 0-9 . _ : - are allowed').max(100);
+
+const tlsSchema = z.strictObject({
+  /** PEM text of the CA that signed the proxy's certificate. */
+  ca: z.string().min(1),
+  /** PEM client certificate and key presented to the TLS-terminating proxy in front of the CLI socket. */
+  cert: z.string().min(1),
+  key: z.string().min(1),
+  servername: z.string().min(1).optional(),
+});
+
+const hostSchema = z.strictObject({
+  name,
+  host: z.string().min(1).max(253),
+  port: z.number().int().min(1).max(65535),
+  tls: tlsSchema.optional(),
+});
+
+const healthGateSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** How long a new slot may wait in drain for its first passing check before the launch gives up on it. */
+  timeoutSeconds: z.number().int().min(1).max(900).default(60),
+});
+
+const backendSchema = z.strictObject({
+  name,
+  /** Server names of this backend's `server-template` slots start with this (e.g. `web` for web1..web20). */
+  slotPrefix: name,
+  /** The port instances serve on; a webhook member may name its own. */
+  port: z.number().int().min(1).max(65535),
+  autoScalingGroups: z.array(z.string().min(1).max(255)).default([]),
+  weight: z.number().int().min(0).max(256).default(1),
+  drainSeconds: z.number().int().min(0).max(86_400).default(300),
+  healthGate: healthGateSchema.optional(),
+});
+
+export const configDocumentSchema = z
+  .strictObject({
+    hosts: z.array(hostSchema).min(1),
+    backends: z.array(backendSchema).min(1),
+    timeouts: z
+      .strictObject({
+        connectMs: z.number().int().min(50).max(30_000).default(1_000),
+        /** Overall deadline for one batch on one host, connect included. */
+        commandMs: z.number().int().min(100).max(60_000).default(5_000),
+      })
+      .default({ connectMs: 1_000, commandMs: 5_000 }),
+    lifecycle: z
+      .strictObject({
+        onNoSlot: z.enum(['ABANDON', 'CONTINUE']).default('ABANDON'),
+        /** Send RecordLifecycleActionHeartbeat this often while a drain outlives the hook's heartbeat timeout. */
+        heartbeatSeconds: z.number().int().min(30).max(7_200).default(300),
+      })
+      .default({ onNoSlot: 'ABANDON', heartbeatSeconds: 300 }),
+    quorum: z.enum(['all', 'majority', 'any']).default('all'),
+    reconcile: z
+      .strictObject({
+        /** Converge the table to each mapped ASG's InService instances (catches lost events, attach/detach/standby). */
+        asgCrossCheck: z.boolean().default(false),
+      })
+      .default({ asgCrossCheck: false }),
+  })
+  .superRefine((doc, ctx) => {
+    const dup = (values: string[]) => values.find((v, i) => values.indexOf(v) !== i);
+    const host = dup(doc.hosts.map((h) => h.name));
+    if (host) ctx.addIssue({ code: 'custom', path: ['hosts'], message: `duplicate host name ${host}` });
+    const backend = dup(doc.backends.map((b) => b.name));
+    if (backend) ctx.addIssue({ code: 'custom', path: ['backends'], message: `duplicate backend ${backend}` });
+  });
+
+export type ConfigDocument = z.infer<typeof configDocumentSchema>;
+export type HostConfig = ConfigDocument['hosts'][number];
+export type BackendConfig = ConfigDocument['backends'][number];
+
+const envSchema = z
+  .object({
+    SLOT_TABLE: z.string().min(1),
+    IDEMPOTENCY_TABLE: z.string().min(1).optional(),
+    CONFIG_PARAMETER: z.string().min(1).optional(),
+    CONFIG_JSON: z.string().min(1).optional(),
+    WEBHOOK_SECRET_PARAMETER: z.string().min(1).optional(),
+  })
+  .refine((e) => e.CONFIG_PARAMETER || e.CONFIG_JSON, { message: 'set CONFIG_PARAMETER or CONFIG_JSON' });
+
+export type Env = z.infer<typeof envSchema>;
+
+function describe(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+/** Validates the environment. The only reader of `process.env` besides SDK endpoint variables. */
+export function parseEnv(env: Record<string, string | undefined> = process.env): Readonly<Env> {
+  const result = envSchema.safeParse(env);
+  if (!result.success) throw new ConfigError(`invalid environment: ${describe(result.error)}`);
+  return Object.freeze(result.data);
+}
+
+/** Parses and validates a config document (JSON text or an object) into a deeply frozen value. */
+export function parseConfig(input: string | unknown): Readonly<ConfigDocument> {
+  let value: unknown = input;
+  if (typeof input === 'string') {
+    try {
+      value = JSON.parse(input);
+    } catch (cause) {
+      throw new ConfigError(`config is not valid JSON: ${(cause as Error).message}`, { cause });
+    }
+  }
+  const result = configDocumentSchema.safeParse(value);
+  if (!result.success) throw new ConfigError(`invalid config: ${describe(result.error)}`);
+  return deepFreeze(result.data);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,145 @@
+// Domain errors: every failure that crosses a layer is one of these, with a literal `code` that one place maps to outcomes.
+
+/** Base class: a stable machine-readable `code`, a human message, and the underlying `cause`. */
+export abstract class SlotSyncError extends Error {
+  abstract readonly code: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A value offered to a command builder is not a valid name / address / port / weight (DESIGN invariant 3). */
+export class InvalidArgumentError extends SlotSyncError {
+  readonly code = 'INVALID_ARGUMENT' as const;
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+    reason: string,
+  ) {
+    super(`invalid ${field} ${JSON.stringify(String(value)).slice(0, 80)}: ${reason}`);
+  }
+}
+
+/** The host refused or could not be reached before the connect timeout. */
+export class HostUnreachableError extends SlotSyncError {
+  readonly code = 'HOST_UNREACHABLE' as const;
+  constructor(
+    readonly host: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${host}: ${message}`, options);
+  }
+}
+
+/** The host accepted the connection but did not answer every command before the deadline. */
+export class HostTimeoutError extends SlotSyncError {
+  readonly code = 'HOST_TIMEOUT' as const;
+  constructor(
+    readonly host: string,
+    message: string,
+  ) {
+    super(`${host}: ${message}`);
+  }
+}
+
+/** The byte stream did not frame as expected (closed early, wrong number of prompts). */
+export class ProtocolError extends SlotSyncError {
+  readonly code = 'PROTOCOL_ERROR' as const;
+  constructor(
+    readonly host: string,
+    message: string,
+  ) {
+    super(`${host}: ${message}`);
+  }
+}
+
+/** HAProxy answered a command with an error text. Names host and command so a fleet report is actionable. */
+export class CommandFailedError extends SlotSyncError {
+  readonly code = 'COMMAND_FAILED' as const;
+  constructor(
+    readonly host: string,
+    readonly command: string,
+    readonly reply: string,
+  ) {
+    super(`${host}: '${command}' failed: ${reply.trim()}`);
+  }
+}
+
+/** A reply could not be parsed (unknown `show servers state` version, CSV without the expected header...). */
+export class ParseError extends SlotSyncError {
+  readonly code = 'PARSE_ERROR' as const;
+}
+
+/** Every slot of the backend is taken. */
+export class NoFreeSlotError extends SlotSyncError {
+  readonly code = 'NO_FREE_SLOT' as const;
+  constructor(readonly backend: string) {
+    super(`no free slot in backend ${backend}`);
+  }
+}
+
+/** A conditional write lost (slot changed under us, member not the owner any more). */
+export class SlotConflictError extends SlotSyncError {
+  readonly code = 'SLOT_CONFLICT' as const;
+}
+
+/** The member or slot named does not exist in the table. */
+export class NotFoundError extends SlotSyncError {
+  readonly code = 'NOT_FOUND' as const;
+}
+
+/** The store itself failed (throttled past retries, unreachable). Retryable by the caller's trigger. */
+export class StoreUnavailableError extends SlotSyncError {
+  readonly code = 'STORE_UNAVAILABLE' as const;
+}
+
+/** The configuration document or environment is invalid; nothing can run. */
+export class ConfigError extends SlotSyncError {
+  readonly code = 'CONFIG_ERROR' as const;
+}
+
+/** `CompleteLifecycleAction` said "No active Lifecycle Action": final, never retried. */
+export class LifecycleActionGoneError extends SlotSyncError {
+  readonly code = 'LIFECYCLE_ACTION_GONE' as const;
+}
+
+/** The webhook signature is missing, malformed, expired or wrong. */
+export class SignatureError extends SlotSyncError {
+  readonly code = 'BAD_SIGNATURE' as const;
+}
+
+/** Input failed schema validation; `issues` are zod's, for a 400 body. */
+export class ValidationError extends SlotSyncError {
+  readonly code = 'VALIDATION_FAILED' as const;
+  constructor(
+    message: string,
+    readonly issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+  ) {
+    super(message);
+  }
+}
+
+/** Not enough hosts applied a change to satisfy the configured quorum. */
+export class QuorumNotMetError extends SlotSyncError {
+  readonly code = 'QUORUM_NOT_MET' as const;
+}
+
+export type ErrorCode = InstanceType<
+  | typeof InvalidArgumentError
+  | typeof HostUnreachableError
+  | typeof HostTimeoutError
+  | typeof ProtocolError
+  | typeof CommandFailedError
+  | typeof ParseError
+  | typeof NoFreeSlotError
+  | typeof SlotConflictError
+  | typeof NotFoundError
+  | typeof StoreUnavailableError
+  | typeof ConfigError
+  | typeof LifecycleActionGoneError
+  | typeof SignatureError
+  | typeof ValidationError
+  | typeof QuorumNotMetError
+>['code'];
