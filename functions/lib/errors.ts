@@ -142,4 +142,30 @@ export type ErrorCode = InstanceType<
   | typeof SignatureError
   | typeof ValidationError
   | typeof QuorumNotMetError
+  | typeof PayloadTooLargeError
 >['code'];
+
+/** Why a webhook signature was refused. Safe to return in a 401: none of it depends on the secret. */
+export const SIGNATURE_FAILURES = ['missing', 'malformed', 'expired', 'future', 'mismatch'] as const;
+export type SignatureFailure = (typeof SIGNATURE_FAILURES)[number];
+
+/** A SignatureError that names the check that failed (same `code`, so one mapping to 401 covers both). */
+export class SignatureRejectedError extends SignatureError {
+  constructor(
+    readonly reason: SignatureFailure,
+    message: string,
+  ) {
+    super(`signature ${reason}: ${message}`);
+  }
+}
+
+/** A request body is larger than the edge accepts (webhook: 256 KiB); maps to 413. */
+export class PayloadTooLargeError extends SlotSyncError {
+  readonly code = 'PAYLOAD_TOO_LARGE' as const;
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(`body of ${size} bytes is larger than the ${limit}-byte limit`);
+  }
+}

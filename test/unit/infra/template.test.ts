@@ -1,0 +1,251 @@
+// Deployment: packages the stack offline once, then checks the CloudFormation template it wrote (not a stale copy).
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation is untyped JSON.
+type Json = Record<string, any>;
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const FUNCTIONS = {
+  lifecycle: 'LifecycleLambdaFunction',
+  webhook: 'WebhookLambdaFunction',
+  reconcile: 'ReconcileLambdaFunction',
+};
+const BASE_ENV = [
+  'SLOT_TABLE',
+  'IDEMPOTENCY_TABLE',
+  'CONFIG_PARAMETER',
+  'POWERTOOLS_SERVICE_NAME',
+  'POWERTOOLS_METRICS_NAMESPACE',
+];
+const STAR_ALLOWED = new Set(['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances']);
+
+let dir: string;
+let template: Json;
+let resources: Json;
+
+const ofType = (type: string): Array<[string, Json]> => Object.entries(resources).filter(([, r]) => r.Type === type);
+const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+const statements = (): Json[] =>
+  resources.IamRoleLambdaExecution.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement);
+const targetsOf = (logicalId: string): Array<[string, Json]> =>
+  ofType('AWS::Events::Rule').filter(([, r]) =>
+    r.Properties.Targets.some((t: Json) => t.Arn['Fn::GetAtt']?.[0] === logicalId),
+  );
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'slot-sync-package-'));
+  // No AWS_* variables reach the packager: it must work with no credentials (and it does inside `unshare -n`).
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
+  await promisify(execFile)(
+    join(root, 'node_modules/.bin/serverless'),
+    ['package', '--stage', 'test', '--region', 'us-east-1', '--package', dir],
+    { cwd: root, env, timeout: 110_000 },
+  );
+  template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  resources = template.Resources;
+}, 120_000);
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('packaged functions', () => {
+  it.each(Object.entries(FUNCTIONS))('%s runs nodejs22.x on arm64 inside the VPC', (_, id) => {
+    const p = resources[id].Properties;
+    expect(p.Runtime).toBe('nodejs22.x');
+    expect(p.Architectures).toEqual(['arm64']);
+    expect(p.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
+    expect(p.VpcConfig.SecurityGroupIds.length).toBeGreaterThan(0);
+  });
+
+  it('has exactly the three functions', () => {
+    expect(
+      ofType('AWS::Lambda::Function')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(Object.values(FUNCTIONS).sort());
+  });
+
+  it.each(Object.entries(FUNCTIONS))('%s gets exactly its environment variables', (name, id) => {
+    const expected = name === 'webhook' ? [...BASE_ENV, 'WEBHOOK_SECRET_PARAMETER'] : BASE_ENV;
+    expect(Object.keys(resources[id].Properties.Environment.Variables).sort()).toEqual([...expected].sort());
+  });
+
+  it('points SLOT_TABLE and IDEMPOTENCY_TABLE at the tables the stack creates', () => {
+    const vars = resources.LifecycleLambdaFunction.Properties.Environment.Variables;
+    expect(vars.SLOT_TABLE).toBe(resources.SlotTable.Properties.TableName);
+    expect(vars.IDEMPOTENCY_TABLE).toBe(resources.IdempotencyTable.Properties.TableName);
+  });
+
+  it('keeps the webhook under the HTTP API limit, reconcile at 60 s and one reconcile at a time', () => {
+    expect(resources.WebhookLambdaFunction.Properties.Timeout).toBeLessThanOrEqual(29);
+    expect(resources.LifecycleLambdaFunction.Properties.Timeout).toBeLessThanOrEqual(900);
+    expect(resources.ReconcileLambdaFunction.Properties.Timeout).toBe(60);
+    expect(resources.ReconcileLambdaFunction.Properties.ReservedConcurrentExecutions).toBe(1);
+  });
+
+  it.each(Object.keys(FUNCTIONS))('bundles %s as one minified ESM .mjs file in its own zip', async (name) => {
+    const zip = await readFile(join(dir, `${name}.zip`));
+    expect(zip.includes(`functions/${name}/handler.mjs`)).toBe(true);
+    expect((await stat(join(dir, `${name}.zip`))).size).toBeGreaterThan(0);
+    expect(resources[FUNCTIONS[name as keyof typeof FUNCTIONS]].Properties.Handler).toBe(
+      `functions/${name}/handler.handler`,
+    );
+  });
+});
+
+describe('triggers', () => {
+  it('routes the two lifecycle detail-types of the configured ASGs to lifecycle, with retries and a DLQ', () => {
+    const [[, rule]] = targetsOf('LifecycleLambdaFunction') as [[string, Json]];
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.autoscaling'],
+      'detail-type': ['EC2 Instance-launch Lifecycle Action', 'EC2 Instance-terminate Lifecycle Action'],
+      detail: { AutoScalingGroupName: ['web-asg'] },
+    });
+    const [target] = rule.Properties.Targets;
+    expect(target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+    expect(target.RetryPolicy.MaximumEventAgeInSeconds).toBeGreaterThanOrEqual(60);
+    expect(target.DeadLetterConfig.Arn).toEqual({ 'Fn::GetAtt': ['LifecycleEventsDlq', 'Arn'] });
+  });
+
+  it('lets only that rule send to the DLQ', () => {
+    const [[, rule]] = targetsOf('LifecycleLambdaFunction') as [[string, Json]];
+    const [statement] = resources.LifecycleEventsDlqPolicy.Properties.PolicyDocument.Statement;
+    expect(statement.Principal).toEqual({ Service: 'events.amazonaws.com' });
+    expect(statement.Action).toBe('sqs:SendMessage');
+    expect(statement.Condition.ArnEquals['aws:SourceArn']['Fn::Sub']).toMatch(
+      new RegExp(`:rule/${rule.Properties.Name}$`),
+    );
+  });
+
+  it('sends lifecycle invocations that fail after Lambda retries to the same DLQ', () => {
+    const [[, config]] = ofType('AWS::Lambda::EventInvokeConfig').filter(
+      ([, r]) => r.Properties.FunctionName.Ref === 'LifecycleLambdaFunction',
+    ) as [[string, Json]];
+    expect(config.Properties.DestinationConfig.OnFailure.Destination).toEqual({
+      'Fn::GetAtt': ['LifecycleEventsDlq', 'Arn'],
+    });
+  });
+
+  it('serves POST /hooks/deploy from the webhook function', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
+    expect(routes).toEqual(['POST /hooks/deploy']);
+    const integrations = ofType('AWS::ApiGatewayV2::Integration').map(([, r]) => r.Properties.IntegrationUri);
+    expect(integrations).toEqual([{ 'Fn::GetAtt': ['WebhookLambdaFunction', 'Arn'] }]);
+  });
+
+  it('runs reconcile every minute', () => {
+    const rules = targetsOf('ReconcileLambdaFunction').map(([, r]) => r.Properties.ScheduleExpression);
+    expect(rules).toEqual(['rate(1 minute)']);
+  });
+});
+
+describe('tables', () => {
+  it('creates the slot table on demand, with PITR and deletion protection', () => {
+    const p = resources.SlotTable.Properties;
+    expect(p.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(p.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled).toBe(true);
+    expect(p.DeletionProtectionEnabled).toBe(true);
+  });
+
+  it('creates the idempotency table on demand, with TTL', () => {
+    const p = resources.IdempotencyTable.Properties;
+    expect(p.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(p.TimeToLiveSpecification).toEqual({ AttributeName: 'expiration', Enabled: true });
+  });
+});
+
+describe('IAM', () => {
+  it('uses Resource "*" only for the describe calls AWS cannot scope', () => {
+    const starred = statements().filter((s) => asList(s.Resource).includes('*'));
+    expect(starred.flatMap((s) => asList(s.Action)).every((a: string) => STAR_ALLOWED.has(a))).toBe(true);
+    expect(
+      statements()
+        .flatMap((s) => asList(s.Action))
+        .filter((a: string) => a.includes('*')),
+    ).toEqual([]);
+  });
+
+  it('grants DynamoDB actions on the two tables only', () => {
+    const dynamo = statements().filter((s) => asList(s.Action).some((a: string) => a.startsWith('dynamodb:')));
+    expect(dynamo.length).toBeGreaterThan(0);
+    for (const s of dynamo) {
+      for (const r of asList(s.Resource)) expect(['SlotTable', 'IdempotencyTable']).toContain(r['Fn::GetAtt']?.[0]);
+    }
+  });
+
+  it('reads only the config and webhook-secret parameters, and decrypts only through SSM', () => {
+    const ssm = statements().filter((s) => asList(s.Action).some((a: string) => a.startsWith('ssm:')));
+    const arns = ssm.flatMap((s) => asList(s.Resource)).map((r: Json) => r['Fn::Sub']);
+    expect(arns.sort()).toEqual([
+      expect.stringMatching(/:parameter\/haproxy-slot-sync\/test\/config$/),
+      expect.stringMatching(/:parameter\/haproxy-slot-sync\/test\/webhook-secret$/),
+    ]);
+    const kms = statements().filter((s) => asList(s.Action).includes('kms:Decrypt'));
+    expect(kms).toHaveLength(1);
+    expect(kms[0]?.Condition.StringEquals['kms:ViaService']).toBeDefined();
+  });
+
+  it('completes lifecycle actions only for the configured ASGs', () => {
+    const asg = statements().filter((s) => asList(s.Action).includes('autoscaling:CompleteLifecycleAction'));
+    const arns = asg.flatMap((s) => asList(s.Resource)).map((r: Json) => r['Fn::Sub']);
+    expect(arns).toEqual([expect.stringMatching(/:autoScalingGroup:\*:autoScalingGroupName\/web-asg$/)]);
+  });
+});
+
+describe('alarms', () => {
+  it('alarms on DLQ depth and on errors of every function', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
+    expect(alarms.some((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toBe(true);
+    const erroring = alarms.filter((a) => a.MetricName === 'Errors').map((a) => a.Dimensions[0].Value.Ref);
+    expect(erroring.sort()).toEqual(Object.values(FUNCTIONS).sort());
+  });
+
+  it('has no alarm actions when no topic is configured', () => {
+    expect(template.Conditions.HasAlarmTopic).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
+  });
+});
+
+describe('infra/autoscaling.cjs', () => {
+  const generator = createRequire(import.meta.url)(join(root, 'infra/autoscaling.cjs'));
+  const resolver = (params: Json) => ({ resolveVariable: async (v: string) => params[v.replace(/^param:/, '')] });
+  const params = {
+    autoScalingGroups: ['web-asg', 'api-asg'],
+    launchHookTimeoutSeconds: 600,
+    terminateHookTimeoutSeconds: 900,
+  };
+
+  it('creates no hooks when lifecycleHookGroups is empty', async () => {
+    expect(await generator.lifecycleHooks(resolver({ ...params, lifecycleHookGroups: [] }))).toEqual({ Resources: {} });
+  });
+
+  it('creates a launch and a terminate hook for each listed group', async () => {
+    const { Resources } = await generator.lifecycleHooks(resolver({ ...params, lifecycleHookGroups: ['api-asg'] }));
+    expect(
+      Object.values(Resources as Record<string, Json>).map((r) => [
+        r.Properties.AutoScalingGroupName,
+        r.Properties.LifecycleTransition,
+      ]),
+    ).toEqual([
+      ['api-asg', 'autoscaling:EC2_INSTANCE_LAUNCHING'],
+      ['api-asg', 'autoscaling:EC2_INSTANCE_TERMINATING'],
+    ]);
+  });
+
+  it('refuses a hook for a group the EventBridge rule does not match', async () => {
+    await expect(generator.lifecycleHooks(resolver({ ...params, lifecycleHookGroups: ['other'] }))).rejects.toThrow(
+      /not in autoScalingGroups/,
+    );
+  });
+
+  it('refuses an empty or invalid ASG list for the IAM scope', async () => {
+    await expect(generator.groupArns(resolver({ autoScalingGroups: [] }))).rejects.toThrow(/at least one/);
+    await expect(generator.groupArns(resolver({ autoScalingGroups: ['a b'] }))).rejects.toThrow(/invalid ASG name/);
+  });
+});
