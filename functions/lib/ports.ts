@@ -48,7 +48,7 @@ export interface LifecycleActions {
   /** Throws LifecycleActionGoneError when AWS says there is no active lifecycle action (final). */
   complete(ref: LifecycleRef, result: 'CONTINUE' | 'ABANDON'): Promise<void>;
   heartbeat(ref: LifecycleRef): Promise<void>;
-  /** InService instance ids of a group (for the reconcile cross-check). */
+  /** Ids of a group's instances that are InService or entering it (Pending*), for the reconcile cross-check. */
   inService(asgName: string): Promise<readonly string[]>;
 }
 

@@ -1,0 +1,59 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseConfig, parseEnv } from '../../functions/lib/config.js';
+import { ConfigError } from '../../functions/lib/errors.js';
+
+const minimal = {
+  hosts: [{ name: 'hap1', host: '127.0.0.1', port: 9999 }],
+  backends: [{ name: 'web', slotPrefix: 'web', port: 8080 }],
+};
+
+describe('parseConfig', () => {
+  it('fills the documented defaults and freezes the result', () => {
+    const config = parseConfig(JSON.stringify(minimal));
+    expect(config.quorum).toBe('all');
+    expect(config.timeouts).toEqual({ connectMs: 1000, commandMs: 5000 });
+    expect(config.lifecycle).toEqual({ onNoSlot: 'ABANDON', heartbeatSeconds: 300 });
+    expect(config.backends[0]).toMatchObject({ weight: 1, drainSeconds: 300, autoScalingGroups: [] });
+    expect(Object.isFrozen(config.backends[0])).toBe(true);
+  });
+
+  it.each([
+    ['an unknown top-level key', { ...minimal, extra: 1 }, /Unrecognized key/],
+    ['an unknown backend key', { ...minimal, backends: [{ ...minimal.backends[0], slotprefix: 'x' }] }, /Unrecognized key/],
+    ['a backend name with a space', { ...minimal, backends: [{ ...minimal.backends[0], name: 'web 1' }] }, /backends\.0\.name/],
+    ['a port of 0', { ...minimal, hosts: [{ ...minimal.hosts[0], port: 0 }] }, /hosts\.0\.port/],
+    ['no hosts', { ...minimal, hosts: [] }, /hosts/],
+    ['two hosts with one name', { ...minimal, hosts: [minimal.hosts[0], minimal.hosts[0]] }, /duplicate host name hap1/],
+    ['a weight of 257', { ...minimal, backends: [{ ...minimal.backends[0], weight: 257 }] }, /backends\.0\.weight/],
+    ['an unknown quorum', { ...minimal, quorum: 'most' }, /quorum/],
+  ])('rejects %s with a ConfigError naming the field', (_name, doc, message) => {
+    expect(() => parseConfig(doc)).toThrow(ConfigError);
+    expect(() => parseConfig(doc)).toThrow(message);
+  });
+
+  it('rejects text that is not JSON with a ConfigError, not a SyntaxError', () => {
+    expect(() => parseConfig('{hosts:')).toThrow(ConfigError);
+  });
+
+  it('never throws anything but ConfigError for arbitrary documents', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.jsonValue()), (doc) => {
+        try {
+          parseConfig(doc);
+        } catch (error) {
+          expect(error).toBeInstanceOf(ConfigError);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('parseEnv', () => {
+  it('needs the slot table and one config source', () => {
+    expect(() => parseEnv({ SLOT_TABLE: 't' })).toThrow(/CONFIG_PARAMETER or CONFIG_JSON/);
+    expect(() => parseEnv({ CONFIG_JSON: '{}' })).toThrow(/SLOT_TABLE/);
+    expect(parseEnv({ SLOT_TABLE: 't', CONFIG_PARAMETER: '/p' })).toMatchObject({ SLOT_TABLE: 't', CONFIG_PARAMETER: '/p' });
+  });
+});
