@@ -1,0 +1,64 @@
+// Per-host Runtime API client: sends a batch over the transport and classifies every reply; never throws.
+import type { HostConfig } from '../config.js';
+import type { CommandReply, HostResult } from '../domain.js';
+import { CommandFailedError, SlotSyncError } from '../errors.js';
+import { classifyReply } from './classify.js';
+import type { Command } from './commands.js';
+import { type Endpoint, sendBatch } from './transport.js';
+
+/** Connect timeout per attempt and the overall deadline of one batch on one host. */
+export interface ClientTimeouts {
+  readonly connectMs: number;
+  readonly commandMs: number;
+}
+
+/** One HAProxy host: `run` reports per-command outcomes, `exchange` gives the raw replies (and throws typed errors). */
+export interface HostClient {
+  readonly name: string;
+  run(commands: readonly Command[]): Promise<HostResult>;
+  exchange(commands: readonly Command[]): Promise<string[]>;
+}
+
+/** The transport endpoint of a configured host: TCP, with TLS when the config carries a client certificate. */
+export function endpointOf(host: HostConfig): Endpoint {
+  return { kind: 'tcp', host: host.host, port: host.port, tls: host.tls };
+}
+
+/** A client for a host of the config document. */
+export function createHostClient(host: HostConfig, timeouts: ClientTimeouts): HostClient {
+  return createEndpointClient(host.name, endpointOf(host), timeouts);
+}
+
+/** A client for any endpoint, e.g. the unix CLI socket on the HAProxy host itself. */
+export function createEndpointClient(name: string, endpoint: Endpoint, timeouts: ClientTimeouts): HostClient {
+  const options = { connectTimeoutMs: timeouts.connectMs, deadlineMs: timeouts.commandMs };
+  const exchange = (commands: readonly Command[]) => sendBatch(name, endpoint, commands, options);
+  return {
+    name,
+    exchange,
+    async run(commands) {
+      let raw: string[];
+      try {
+        raw = await exchange(commands);
+      } catch (error) {
+        return { host: name, ok: false, replies: [], error: errorShape(error) };
+      }
+      return classifyAll(name, commands, raw);
+    },
+  };
+}
+
+/** Pairs raw replies 1:1 with their commands; `error` names the host and the first command that failed. */
+export function classifyAll(host: string, commands: readonly Command[], raw: readonly string[]): HostResult {
+  const replies: CommandReply[] = commands.map((command, i) => classifyReply(command, raw[i] ?? ''));
+  const failed = replies.find((r) => !r.ok);
+  if (!failed) return { host, ok: true, replies };
+  const error = new CommandFailedError(host, failed.command, failed.reply);
+  return { host, ok: false, replies, error: { code: error.code, message: error.message } };
+}
+
+/** `{code, message}` of a typed error; anything untyped is reported as a protocol error rather than thrown. */
+export function errorShape(error: unknown): { code: string; message: string } {
+  if (error instanceof SlotSyncError) return { code: error.code, message: error.message };
+  return { code: 'PROTOCOL_ERROR', message: error instanceof Error ? error.message : String(error) };
+}

@@ -1,0 +1,58 @@
+// The HAProxy fleet: one batch per host over its own connection, all hosts in parallel, one outcome per host.
+import type { HostConfig } from '../config.js';
+import type { HostBatch, HostObservation, HostResult, ObservedSlot } from '../domain.js';
+import type { HaproxyFleet } from '../ports.js';
+import { type ClientTimeouts, classifyAll, createHostClient, errorShape, type HostClient } from './client.js';
+import { type Command, showServersState, showStat } from './commands.js';
+import { mergeObserved } from './observe.js';
+import { parseServersState } from './parse-servers-state.js';
+import { parseShowStat } from './parse-stat.js';
+
+/** A fleet over the configured hosts (TCP, TLS when configured). */
+export function createFleet(config: { hosts: readonly HostConfig[]; timeouts: ClientTimeouts }): HaproxyFleet {
+  return fleetOf(config.hosts.map((host) => createHostClient(host, config.timeouts)));
+}
+
+/** A fleet over ready-made clients (e.g. unix-socket clients on a host). Host names must be unique. */
+export function fleetOf(clients: readonly HostClient[]): HaproxyFleet {
+  const byName = new Map(clients.map((c) => [c.name, c]));
+  const run = (batch: HostBatch): Promise<HostResult> => {
+    const client = byName.get(batch.host);
+    if (!client) {
+      return Promise.resolve({
+        host: batch.host,
+        ok: false,
+        replies: [],
+        error: { code: 'CONFIG_ERROR', message: `unknown host ${batch.host}` },
+      });
+    }
+    // Nothing to say: no connection at all (a host that is down must not fail an empty batch).
+    if (batch.commands.length === 0) return Promise.resolve({ host: batch.host, ok: true, replies: [] });
+    return client.run(batch.commands);
+  };
+  return {
+    hosts: clients.map((c) => c.name),
+    run: (batches) => Promise.all(batches.map(run)),
+    broadcast: (commands) => Promise.all(clients.map((c) => run({ host: c.name, commands }))),
+    observe: (backends) => Promise.all(clients.map((c) => observeHost(c, backends))),
+  };
+}
+
+async function observeHost(client: HostClient, backends: readonly string[]): Promise<HostObservation> {
+  const host = client.name;
+  if (backends.length === 0) return { host, ok: true, backends: new Map() };
+  try {
+    const commands: Command[] = backends.flatMap((be) => [showStat(be), showServersState(be)]);
+    const raw = await client.exchange(commands);
+    const classified = classifyAll(host, commands, raw);
+    if (!classified.ok)
+      return { host, ok: false, error: classified.error ?? { code: 'COMMAND_FAILED', message: host } };
+    const result = new Map<string, readonly ObservedSlot[]>();
+    backends.forEach((be, i) => {
+      result.set(be, mergeObserved(parseShowStat(raw[2 * i] ?? ''), parseServersState(raw[2 * i + 1] ?? '')));
+    });
+    return { host, ok: true, backends: result };
+  } catch (error) {
+    return { host, ok: false, error: errorShape(error) };
+  }
+}

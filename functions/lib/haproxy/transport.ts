@@ -1,0 +1,197 @@
+// HAProxy Runtime API transport: one connection per batch, prompt mode, pipelined write, replies framed on "\n> ".
+import { createConnection, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { HostTimeoutError, HostUnreachableError, ProtocolError } from '../errors.js';
+import type { Command } from './commands.js';
+
+/** Where a host's CLI listens: plain TCP, TCP through a TLS-terminating proxy (client certificate), or a unix socket. */
+export type Endpoint =
+  | { kind: 'tcp'; host: string; port: number; tls?: { ca: string; cert: string; key: string; servername?: string } }
+  | { kind: 'unix'; path: string };
+
+/** Connect timeout per attempt and the overall deadline of one batch, connect and retry included. */
+export interface TransportOptions {
+  connectTimeoutMs: number;
+  deadlineMs: number;
+  /** Observability hook: called before each connection attempt (1, then 2 on the single retry). */
+  onConnectAttempt?: (attempt: number) => void;
+}
+
+const DELIMITER = '\n> ';
+const RETRY_PAUSE_MS = 50;
+
+/**
+ * Sends `commands` over one fresh connection and resolves with one raw reply per command (the text between two
+ * prompts: `''` for an empty success). Throws HostUnreachableError, HostTimeoutError or ProtocolError.
+ */
+export async function sendBatch(
+  hostName: string,
+  endpoint: Endpoint,
+  commands: readonly Command[],
+  options: TransportOptions,
+): Promise<string[]> {
+  if (commands.length === 0) return [];
+  const deadline = Date.now() + options.deadlineMs;
+  const start = (socket: Socket) =>
+    exchange(hostName, socket, commands, deadline, endpoint.kind === 'tcp' && !!endpoint.tls);
+  const { replies } = await connectWithRetry(hostName, endpoint, options, deadline, start);
+  return replies;
+}
+
+type Start = (socket: Socket) => Promise<string[]>;
+
+async function connectWithRetry(
+  host: string,
+  endpoint: Endpoint,
+  options: TransportOptions,
+  deadline: number,
+  start: Start,
+) {
+  let lastError: Error | undefined;
+  let attempts = 0;
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) break;
+    attempts = attempt;
+    options.onConnectAttempt?.(attempt);
+    try {
+      return await connectOnce(endpoint, Math.min(options.connectTimeoutMs, remaining), start);
+    } catch (error) {
+      lastError = error as Error;
+      // A refused TLS handshake or a bad certificate will not get better on a second try: retry network failures only.
+      if (!isNetworkError(lastError)) break;
+      if (attempt === 1) await pause(Math.min(RETRY_PAUSE_MS, Math.max(0, deadline - Date.now())));
+    }
+  }
+  const reason = lastError ? describeConnectError(lastError) : 'deadline passed before a connection could be tried';
+  const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
+  throw new HostUnreachableError(host, `cannot connect to ${describeEndpoint(endpoint)} (${tries}): ${reason}`, {
+    cause: lastError,
+  });
+}
+
+// The exchange starts inside the ready callback so no socket event can slip between connect and its listeners; the
+// result is wrapped so a failed exchange is not mistaken for a failed connect (and retried).
+function connectOnce(endpoint: Endpoint, timeoutMs: number, start: Start): Promise<{ replies: Promise<string[]> }> {
+  return new Promise((resolve, reject) => {
+    let socket: Socket;
+    let readyEvent = 'connect';
+    if (endpoint.kind === 'unix') {
+      socket = createConnection({ path: endpoint.path });
+    } else if (endpoint.tls) {
+      const { ca, cert, key, servername } = endpoint.tls;
+      socket = tlsConnect({ host: endpoint.host, port: endpoint.port, ca, cert, key, servername });
+      readyEvent = 'secureConnect';
+    } else {
+      socket = createConnection({ host: endpoint.host, port: endpoint.port });
+    }
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(Object.assign(new Error(`connect timeout after ${timeoutMs}ms`), { code: 'ETIMEDOUT' }));
+    }, timeoutMs);
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(error);
+    });
+    socket.once(readyEvent, () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve({ replies: start(socket) });
+    });
+  });
+}
+
+function exchange(
+  host: string,
+  socket: Socket,
+  commands: readonly Command[],
+  deadline: number,
+  tls: boolean,
+): Promise<string[]> {
+  const expected = commands.length + 1; // the first prompt answers `prompt` itself
+  const segments: string[] = [];
+  let buffer = '';
+  let scanFrom = 0;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      // Never kept for a later batch: a connection opened before a reload keeps talking to the old worker.
+      socket.destroy();
+      if (error) reject(error);
+      else resolve(segments.slice(1));
+    };
+    const answered = () => `${Math.max(0, segments.length - 1)} of ${commands.length} replies`;
+    const timer = setTimeout(
+      () => finish(new HostTimeoutError(host, `deadline passed with ${answered()} received`)),
+      Math.max(0, deadline - Date.now()),
+    );
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      let from = 0;
+      for (let at = buffer.indexOf(DELIMITER, scanFrom); at !== -1; at = buffer.indexOf(DELIMITER, from)) {
+        segments.push(buffer.slice(from, at));
+        from = at + DELIMITER.length;
+        if (segments.length === 1 && segments[0] !== '') {
+          const got = JSON.stringify(segments[0]?.slice(0, 120));
+          return finish(new ProtocolError(host, `unexpected answer to 'prompt': ${got}`));
+        }
+        if (segments.length === expected) return finish();
+      }
+      buffer = buffer.slice(from);
+      // A delimiter may straddle two chunks: rescan the last two characters next time.
+      scanFrom = Math.max(0, buffer.length - (DELIMITER.length - 1));
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      // TLS 1.3 reports a rejected client certificate only now, on the first read after the handshake.
+      if (tls && !isNetworkError(error)) {
+        const reason = (error as { reason?: string }).reason ?? error.message.trim();
+        const why = `${error.code ?? 'TLS error'} (${reason})`;
+        finish(
+          new HostUnreachableError(
+            host,
+            `TLS session rejected by the peer (client certificate missing or not trusted?): ${why}`,
+          ),
+        );
+      } else {
+        finish(new ProtocolError(host, `connection failed after ${answered()}: ${error.code ?? error.message}`));
+      }
+    });
+    socket.on('close', () => finish(new ProtocolError(host, `peer closed the connection after ${answered()}`)));
+    socket.write(`prompt\n${commands.map((c) => `${c.text}\n`).join('')}`);
+  });
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ENOENT',
+  'EAGAIN',
+  'EAI_AGAIN',
+]);
+
+function isNetworkError(error: Error): boolean {
+  return NETWORK_CODES.has((error as NodeJS.ErrnoException).code ?? '');
+}
+
+function describeConnectError(error: Error): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code && !error.message.includes(code) ? `${code} ${error.message}` : error.message;
+}
+
+function describeEndpoint(endpoint: Endpoint): string {
+  if (endpoint.kind === 'unix') return `unix:${endpoint.path}`;
+  return `${endpoint.tls ? 'tls' : 'tcp'}:${endpoint.host}:${endpoint.port}`;
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
