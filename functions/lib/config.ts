@@ -2,7 +2,10 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
-const name = z.string().regex(/^[A-Za-z0-9._:-]+$/, 'only A-Z a-z 0-9 . _ : - are allowed').max(100);
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]+$/, 'only A-Z a-z 0-9 . _ : - are allowed')
+  .max(100);
 
 const tlsSchema = z.strictObject({
   /** PEM text of the CA that signed the proxy's certificate. */

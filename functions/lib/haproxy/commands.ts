@@ -35,7 +35,8 @@ const ADDRESS_CHARS = /^[0-9A-Fa-f:.]+$/;
 
 /** A backend or server name: `[A-Za-z0-9._:-]+`, at most 100 characters. */
 export function validName(field: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) throw new InvalidArgumentError(field, value, 'must be a non-empty string');
+  if (typeof value !== 'string' || value.length === 0)
+    throw new InvalidArgumentError(field, value, 'must be a non-empty string');
   if (value.length > MAX_NAME) throw new InvalidArgumentError(field, value, `longer than ${MAX_NAME} characters`);
   if (!NAME.test(value)) throw new InvalidArgumentError(field, value, 'only A-Z a-z 0-9 . _ : - are allowed');
   return value;

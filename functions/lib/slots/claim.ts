@@ -1,0 +1,102 @@
+// The claim transaction: a random free slot and the member item written together, retried on a lost race.
+import type { Member, SlotRecord } from '../domain.js';
+import { NoFreeSlotError, SlotConflictError } from '../errors.js';
+import { validAddress, validPort, validWeight } from '../haproxy/commands.js';
+import { memberKey, slotKey } from './keys.js';
+import { type Item, itemToRecord } from './mapping.js';
+import type { SlotTableIo } from './table-io.js';
+import { slotUpdate } from './update-expression.js';
+
+/** What the claim loop needs besides the table: randomness, a way to wait, and the attempt budget. */
+export interface ClaimContext {
+  readonly table: SlotTableIo;
+  readonly random: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly maxAttempts: number;
+  /** The member's current slot (strongly consistent), or undefined. */
+  readonly findByMember: (backend: string, memberId: string) => Promise<SlotRecord | undefined>;
+}
+
+// Re-reading the free set costs a query over the whole partition; a few misses in a row mean the list has gone stale.
+const REFRESH_AFTER_MISSES = 3;
+
+/** Full-jitter exponential backoff: spreads the losers of a race so they do not collide again in lockstep. */
+export function backoffMs(attempt: number, random: () => number): number {
+  return Math.floor(random() * Math.min(64, 4 * 2 ** Math.min(attempt, 4)));
+}
+
+/**
+ * Claims a slot for the member: its existing one if it has one, else a random free one, slot update and member item in
+ * one TransactWriteItems. NoFreeSlotError only when a consistent read finds no free slot; SlotConflictError when the
+ * attempt budget runs out while slots were still free.
+ */
+export async function claimSlot(
+  ctx: ClaimContext,
+  backend: string,
+  member: Member,
+  weight: number,
+): Promise<SlotRecord> {
+  const address = validAddress(member.address);
+  const port = validPort(member.port);
+  validWeight(weight);
+  const mKey = memberKey(backend, member.id);
+  let checkMember = true;
+  // Free slots from the last consistent read; a lost race drops one and tries another before reading again.
+  let candidates: Item[] = [];
+  let misses = 0;
+  for (let attempt = 0; attempt < ctx.maxAttempts; attempt++) {
+    if (attempt > 0) await ctx.sleep(backoffMs(attempt, ctx.random));
+    if (checkMember) {
+      const existing = await ctx.findByMember(backend, member.id);
+      if (existing) return existing;
+      checkMember = false;
+    }
+    if (candidates.length === 0 || misses >= REFRESH_AFTER_MISSES) {
+      candidates = await ctx.table.slotItems(backend, true);
+      misses = 0;
+      if (candidates.length === 0) {
+        // A duplicate claim of the same member may have taken the last slot while we looked.
+        const existing = await ctx.findByMember(backend, member.id);
+        if (existing) return existing;
+        throw new NoFreeSlotError(backend);
+      }
+    }
+    const index = Math.floor(ctx.random() * candidates.length);
+    const pick = candidates[index] as Item;
+    candidates[index] = candidates[candidates.length - 1] as Item;
+    candidates.pop();
+    const slot = String(pick.slot);
+    const version = Number(pick.version);
+    const set = { state: 'active', member: member.id, address, port, weight } as const;
+    const rejected = await ctx.table.transact(`claim ${backend}/${slot} for ${member.id}`, [
+      {
+        Update: {
+          TableName: ctx.table.tableName,
+          Key: slotKey(backend, slot),
+          ...slotUpdate({ set }, { state: 'free', version }),
+        },
+      },
+      {
+        Put: {
+          TableName: ctx.table.tableName,
+          Item: { ...mKey, member: member.id, slot },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+    ]);
+    if (!rejected) return itemToRecord({ ...pick, ...set, version: version + 1 });
+    const memberReason = rejected.reasons[1];
+    if (memberReason?.code === 'ConditionalCheckFailed') {
+      // The member won a slot in a concurrent claim: that one is the answer. The returned member item saves a read.
+      const won = memberReason.item?.slot;
+      const owned = typeof won === 'string' ? await ctx.table.slot(backend, won) : undefined;
+      if (owned?.member === member.id) return owned;
+      checkMember = true;
+    } else if (memberReason?.code === 'TransactionConflict') {
+      checkMember = true; // a concurrent claim of the same member is in flight: look again after the backoff
+    }
+    misses++; // the slot was taken or changed under us, and the candidate list is that much staler
+  }
+  throw new SlotConflictError(`claim of a slot in ${backend} for ${member.id} lost ${ctx.maxAttempts} races in a row`);
+}

@@ -1,0 +1,114 @@
+// The slot table's reads and writes through the document client; every call goes through the error boundary.
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { SlotRecord } from '../domain.js';
+import { type ItemKey, memberKey, SLOT_PREFIX, slotKey } from './keys.js';
+import { type Item, itemToRecord } from './mapping.js';
+import { attempt, Rejected } from './sdk-errors.js';
+import { type Guard, type SlotPatch, slotUpdate } from './update-expression.js';
+
+type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
+
+/** Typed access to one slot table. Reads are strongly consistent: decisions are made on them. */
+export class SlotTableIo {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  private async must<T>(what: string, run: () => Promise<T>): Promise<T> {
+    const result = await attempt(what, run);
+    // Only conditional writes can be rejected; reaching this on a read would be an SDK contract change.
+    if (result instanceof Rejected) throw new Error(`${what}: unexpected conditional rejection`);
+    return result;
+  }
+
+  /** One item by key, or undefined. */
+  async get(key: ItemKey): Promise<Item | undefined> {
+    const out = await this.must(`get ${key.pk}/${key.sk}`, () =>
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
+    );
+    return out.Item;
+  }
+
+  /** The slot record, or undefined when the slot was never seeded. */
+  async slot(backend: string, slot: string): Promise<SlotRecord | undefined> {
+    const item = await this.get(slotKey(backend, slot));
+    return item ? itemToRecord(item) : undefined;
+  }
+
+  /** The slot name the member item points at, or undefined when the member owns nothing. */
+  async memberSlot(backend: string, memberId: string): Promise<string | undefined> {
+    const item = await this.get(memberKey(backend, memberId));
+    return typeof item?.slot === 'string' ? item.slot : undefined;
+  }
+
+  /** Every slot item of a backend (all pages), optionally only the free ones. */
+  async slotItems(backend: string, onlyFree = false): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.must(`query ${backend}`, () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            ConsistentRead: true,
+            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :slot)',
+            // Free slots carry nothing else; the projection keeps the hot claim read small.
+            ...(onlyFree
+              ? { FilterExpression: '#state = :free', ProjectionExpression: '#pk, #sk, #slot, #state, #version' }
+              : {}),
+            ExpressionAttributeNames: {
+              '#pk': 'pk',
+              '#sk': 'sk',
+              ...(onlyFree ? { '#state': 'state', '#slot': 'slot', '#version': 'version' } : {}),
+            },
+            ExpressionAttributeValues: {
+              ':pk': backend,
+              ':slot': SLOT_PREFIX,
+              ...(onlyFree ? { ':free': 'free' } : {}),
+            },
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  /** Puts the item unless one with its key exists; false when it did. */
+  async putIfAbsent(item: Item & ItemKey): Promise<boolean> {
+    const out = await attempt(`put ${item.pk}/${item.sk}`, () =>
+      this.doc.send(
+        new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+      ),
+    );
+    return !(out instanceof Rejected);
+  }
+
+  /** Applies a patch under a guard; the new record, or Rejected carrying the item as it is now. */
+  async update(key: ItemKey, patch: SlotPatch, guard: Guard): Promise<SlotRecord | Rejected> {
+    const out = await attempt(`update ${key.pk}/${key.sk}`, () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          ...slotUpdate(patch, guard),
+          ReturnValues: 'ALL_NEW',
+          // Saves the re-read on a lost race: the caller decides again on the item as it is now.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      ),
+    );
+    if (out instanceof Rejected) return out;
+    return itemToRecord(out.Attributes ?? {});
+  }
+
+  /** One TransactWriteItems; undefined when it applied, Rejected with per-item reasons when it was cancelled. */
+  async transact(what: string, items: TransactItems): Promise<Rejected | undefined> {
+    const out = await attempt(what, () => this.doc.send(new TransactWriteCommand({ TransactItems: items })));
+    return out instanceof Rejected ? out : undefined;
+  }
+}
