@@ -46,7 +46,8 @@ export function eventDisposition(error: unknown): 'ack' | 'retry' {
 /** The JSON body of a webhook error: code, message, and zod issues when there are some. Never a stack. */
 export function errorBody(error: unknown): { error: { code: string; message: string; issues?: unknown } } {
   const code = codeOf(error);
-  const message = error instanceof SlotSyncError ? error.message : code === 'INTERNAL' ? 'internal error' : (error as Error).message;
+  const message =
+    error instanceof SlotSyncError ? error.message : code === 'INTERNAL' ? 'internal error' : (error as Error).message;
   const issues = (error as { issues?: unknown }).issues;
   return { error: { code, message, ...(issues && code === 'VALIDATION_FAILED' ? { issues } : {}) } };
 }

@@ -4,7 +4,7 @@ import { createServer, request } from 'node:http';
 /** A running sample instance. */
 export interface Instance {
   readonly id: string;
-  readonly address: '127.0.0.1';
+  readonly address: string;
   readonly port: number;
   close(): Promise<void>;
 }
@@ -14,7 +14,15 @@ export async function startInstances(n: number, prefix = 'i-'): Promise<Instance
   return Promise.all(Array.from({ length: n }, (_, i) => startInstance(`${prefix}${i + 1}`)));
 }
 
-async function startInstance(id: string): Promise<Instance> {
+/**
+ * Starts one instance on a given loopback address and port. Members of one backend share the config's port, as
+ * EC2 instances do, so tests give each its own 127.0.0.x address.
+ */
+export async function startInstanceAt(id: string, address: string, port: number): Promise<Instance> {
+  return startInstance(id, address, port);
+}
+
+async function startInstance(id: string, host = '127.0.0.1', port = 0): Promise<Instance> {
   const timers = new Set<NodeJS.Timeout>();
   const server = createServer((req, res) => {
     const sleep = /^\/sleep\/(\d+)$/.exec(req.url ?? '');
@@ -31,13 +39,13 @@ async function startInstance(id: string): Promise<Instance> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    server.listen(port, host, resolve);
   });
   const address = server.address();
   if (!address || typeof address !== 'object') throw new Error(`instance ${id} has no address`);
   return {
     id,
-    address: '127.0.0.1',
+    address: host,
     port: address.port,
     close: () =>
       new Promise<void>((resolve) => {

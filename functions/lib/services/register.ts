@@ -1,0 +1,88 @@
+// Use case: put a member into a slot of a backend on every host (launch event, webhook register).
+import type { BackendConfig } from '../config.js';
+import type { Member, SlotRecord } from '../domain.js';
+import { NoFreeSlotError, QuorumNotMetError } from '../errors.js';
+import { validAddress, validName, validPort } from '../haproxy/commands.js';
+import type { ServiceDeps } from './deps.js';
+import { type Quorum, quorumMet } from './quorum.js';
+import { ensureSeeded } from './seeding.js';
+import { type HostSlotOutcome, syncSlot } from './sync-slot.js';
+
+export interface RegisterInput {
+  readonly backend: BackendConfig;
+  readonly member: Member;
+  readonly weight?: number;
+  readonly quorum: Quorum;
+  /** Epoch ms: the latest time the health gate may keep us waiting (bounded by the invocation's remaining time). */
+  readonly until: number;
+}
+
+export interface RegisterResult {
+  readonly backend: string;
+  readonly member: string;
+  readonly slot: string;
+  readonly hosts: readonly HostSlotOutcome[];
+  readonly quorumMet: boolean;
+  /** `waiting`: the slot is programmed in drain and still waits for its first passing check (reconcile promotes it). */
+  readonly health: 'not-gated' | 'passed' | 'waiting';
+  /** True when no host applied it and the claim was rolled back: the table is as it was. */
+  readonly rolledBack: boolean;
+}
+
+/**
+ * Claims (or finds) the member's slot and converges it on every host. With a health gate the slot goes
+ * maint → addr → drain and becomes ready only after a passing check. When not a single host applied it and the
+ * slot was claimed by this call, the claim is released again, so a failure leaves the table unchanged.
+ */
+export async function registerMember(input: RegisterInput, deps: ServiceDeps): Promise<RegisterResult> {
+  const { backend, member } = input;
+  validName('member', member.id);
+  validAddress(member.address);
+  validPort(member.port);
+  const existing = await deps.store.findByMember(backend.name, member.id);
+  // Look before claiming: when no host answers, refuse without writing, so the table stays exactly as it was.
+  const observed = await deps.fleet.observe([backend.name]);
+  if (!existing && !observed.some((o) => o.ok)) {
+    const reasons = observed.map((o) => (o.ok ? o.host : `${o.host}: ${o.error.message}`)).join('; ');
+    throw new QuorumNotMetError(
+      `no HAProxy host answered for backend ${backend.name}; nothing was changed (${reasons})`,
+    );
+  }
+  const record = existing ?? (await claimSeeding(backend, member, input.weight ?? backend.weight, deps));
+  const outcome = await syncSlot(backend, record, deps, {
+    until: input.until,
+    observed: existing ? observed : undefined,
+  });
+  const applied = outcome.hosts.filter((h) => h.applied || h.awaitingHealth).length;
+  const gated = Boolean(backend.healthGate?.enabled);
+  let rolledBack = false;
+  if (applied === 0 && !existing) {
+    rolledBack = await deps.store.release(backend.name, member.id);
+    deps.log?.warn('no host applied the new slot; claim rolled back', { backend: backend.name, slot: record.slot });
+  }
+  return {
+    backend: backend.name,
+    member: member.id,
+    slot: record.slot,
+    hosts: outcome.hosts,
+    quorumMet: quorumMet(input.quorum, applied, outcome.hosts.length),
+    health: !gated ? 'not-gated' : outcome.hosts.some((h) => h.awaitingHealth) ? 'waiting' : 'passed',
+    rolledBack,
+  };
+}
+
+/** Claims a slot, seeding the backend from the hosts first when the table has never seen it. */
+async function claimSeeding(
+  backend: BackendConfig,
+  member: Member,
+  weight: number,
+  deps: ServiceDeps,
+): Promise<SlotRecord> {
+  try {
+    return await deps.store.claim(backend.name, member, weight);
+  } catch (error) {
+    if (!(error instanceof NoFreeSlotError) || (await deps.store.list(backend.name)).length > 0) throw error;
+    if ((await ensureSeeded(backend, deps)).length === 0) throw error;
+    return deps.store.claim(backend.name, member, weight);
+  }
+}

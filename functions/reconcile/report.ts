@@ -1,0 +1,34 @@
+// Reconcile trigger: the compact summary it returns and logs, and its metrics.
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { ReconcileReport } from '../lib/services/reconcile.js';
+import { metrics } from '../shared/runtime.js';
+
+/** The report without the plan's command objects: what an operator reads in the log. */
+export function summariseReconcile(r: ReconcileReport) {
+  return {
+    hosts: r.hosts,
+    slots: r.slots,
+    driftFound: r.drift.length,
+    commandsSent: r.hosts.reduce((n, h) => n + h.commandsSent, 0),
+    releases: r.releases,
+    failures: r.failures,
+    seeded: r.seeded,
+    disagreements: r.disagreements,
+  };
+}
+
+/** EMF metrics: drift fixed, commands sent, host failures, releases. */
+export function recordReconcileMetrics(r: ReconcileReport): void {
+  metrics.addMetric(
+    'driftFixed',
+    MetricUnit.Count,
+    r.hosts.reduce((n, h) => n + h.fixed, 0),
+  );
+  metrics.addMetric(
+    'commandsSent',
+    MetricUnit.Count,
+    r.hosts.reduce((n, h) => n + h.commandsSent, 0),
+  );
+  metrics.addMetric('hostFailures', MetricUnit.Count, r.failures.length);
+  metrics.addMetric('drainsFinished', MetricUnit.Count, r.releases.filter((x) => x.released).length);
+}

@@ -1,0 +1,72 @@
+// Lambda-side wiring shared by the three handlers: env, logger, metrics, config, and the ports built from them.
+
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { AutoScalingLifecycleActions } from '../lib/adapters/autoscaling.js';
+import { Ec2Instances } from '../lib/adapters/ec2.js';
+import { systemClock } from '../lib/clock.js';
+import { type ConfigDocument, type Env, parseConfig, parseEnv } from '../lib/config.js';
+import { createFleet } from '../lib/haproxy/fleet.js';
+import type { ServiceDeps } from '../lib/services/deps.js';
+import { DynamoDbSlotStore } from '../lib/slots/dynamodb-store.js';
+
+export const logger = new Logger({ serviceName: 'haproxy-slot-sync' });
+export const metrics = new Metrics({ namespace: 'HaproxySlotSync', serviceName: 'haproxy-slot-sync' });
+
+type Extra = Record<string, unknown>;
+/** The services' log port on top of Powertools' Logger (structured JSON, correlation ids). */
+const serviceLog = {
+  info: (message: string, extra?: Extra) => logger.info(message, { ...extra }),
+  warn: (message: string, extra?: Extra) => logger.warn(message, { ...extra }),
+  error: (message: string, extra?: Extra) => logger.error(message, { ...extra }),
+};
+
+let env: Readonly<Env> | undefined;
+/** The validated environment, read once per container. */
+export function runtimeEnv(): Readonly<Env> {
+  env ??= parseEnv();
+  return env;
+}
+
+let cached: { text: string; config: Readonly<ConfigDocument>; deps: ServiceDeps } | undefined;
+
+/**
+ * Parses the config text (from @middy/ssm or CONFIG_JSON) and builds the ports, once per distinct text: SDK clients
+ * are kept warm across invocations, HAProxy connections are not (the fleet opens one per batch).
+ */
+export function configAndDeps(text: string): { config: Readonly<ConfigDocument>; deps: ServiceDeps } {
+  if (cached?.text === text) return cached;
+  const config = parseConfig(text);
+  const dynamo = new DynamoDBClient({});
+  const deps: ServiceDeps = {
+    store: new DynamoDbSlotStore({ tableName: runtimeEnv().SLOT_TABLE, client: dynamo }),
+    fleet: createFleet({ hosts: config.hosts, timeouts: config.timeouts }),
+    clock: systemClock,
+    lifecycle: new AutoScalingLifecycleActions(),
+    instances: new Ec2Instances(),
+    log: serviceLog,
+  };
+  cached = { text, config, deps };
+  return cached;
+}
+
+let persistence: DynamoDBPersistenceLayer | undefined;
+/** Powertools idempotency records in IDEMPOTENCY_TABLE. */
+export function idempotencyStore(): DynamoDBPersistenceLayer {
+  const tableName = runtimeEnv().IDEMPOTENCY_TABLE;
+  if (!tableName) throw new Error('IDEMPOTENCY_TABLE is not set');
+  persistence ??= new DynamoDBPersistenceLayer({ tableName });
+  return persistence;
+}
+
+/** Epoch ms until which a service may keep working: the invocation's deadline less a margin for the reply. */
+export function workUntil(remainingMs: number, now = Date.now(), marginMs = 3_000): number {
+  return now + Math.max(0, remainingMs - marginMs);
+}
+
+/** A value as JSON would carry it (no `undefined` fields): what the idempotency record stores and a replay returns. */
+export function plainJson<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}

@@ -1,0 +1,295 @@
+// The webhook Lambda, invoked in-process with HTTP API v2 events, against 2 real HAProxy hosts (behind wiretaps that
+// record every byte sent to their stats sockets) and DynamoDB Local; only SSM is faked, at the SDK boundary.
+import { isIP } from 'node:net';
+import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFleet } from '../../../functions/lib/haproxy/fleet.js';
+import { DynamoDbSlotStore } from '../../../functions/lib/slots/dynamodb-store.js';
+import { signBody } from '../../../functions/webhook/signature.js';
+import { connectDynamoDbLocal, type DynamoDbLocal } from '../../support/dynamodb-local.js';
+import { type HaproxyHandle, startFleet, stopAll } from '../../support/haproxy.js';
+import { httpGet, type Instance, startInstanceAt } from '../../support/instances.js';
+import { handlerEnv, lambdaContext } from '../../support/lambda.js';
+import { freePort } from '../../support/ports.js';
+import { startWiretap, type Wiretap } from '../../support/wiretap.js';
+
+const SECRET = 'test-webhook-secret';
+const SECRET_PARAMETER = '/slot-sync/test/webhook-secret';
+const ssm = mockClient(SSMClient);
+
+let ddb: DynamoDbLocal;
+let hosts: HaproxyHandle[];
+let taps: Wiretap[];
+let instances: Instance[];
+let store: DynamoDbSlotStore;
+let fleet: ReturnType<typeof createFleet>;
+let port: number;
+let handler: (
+  event: APIGatewayProxyEventV2,
+  context: ReturnType<typeof lambdaContext>,
+) => Promise<{ statusCode: number; body: string }>;
+
+const member = (n: number) => ({ id: `m-${n}`, address: `127.0.0.${30 + n}`, port });
+
+function request(
+  body: string,
+  options: { t?: number; secret?: string; signature?: string | null; headers?: Record<string, string> } = {},
+): APIGatewayProxyEventV2 {
+  const t = options.t ?? Math.floor(Date.now() / 1000);
+  const signature = options.signature === undefined ? signBody(options.secret ?? SECRET, body, t) : options.signature;
+  return {
+    version: '2.0',
+    routeKey: 'POST /hooks/deploy',
+    rawPath: '/hooks/deploy',
+    rawQueryString: '',
+    headers: {
+      'Content-Type': 'application/json',
+      ...(signature === null ? {} : { 'X-Slot-Sync-Signature': signature }),
+      ...options.headers,
+    },
+    body,
+    isBase64Encoded: false,
+    requestContext: { http: { method: 'POST', path: '/hooks/deploy' } } as APIGatewayProxyEventV2['requestContext'],
+  } as APIGatewayProxyEventV2;
+}
+
+async function call(body: unknown, options?: Parameters<typeof request>[1]) {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const res = await handler(request(text, options), lambdaContext(25_000));
+  return { status: res.statusCode, body: JSON.parse(res.body) };
+}
+
+/** Every line a client sent to any host must be one our command builders can produce (DESIGN invariant 3). */
+const NAME = '[A-Za-z0-9._:-]+';
+const GRAMMAR = [
+  /^prompt$/,
+  /^quit$/,
+  new RegExp(`^show stat ${NAME} 4 -1$`),
+  new RegExp(`^show servers state ${NAME}$`),
+  new RegExp(`^set server ${NAME}/${NAME} state (ready|drain|maint)$`),
+  new RegExp(`^set server ${NAME}/${NAME} weight (\\d|[1-9]\\d|1\\d\\d|2[0-4]\\d|25[0-6])$`),
+  new RegExp(`^set server ${NAME}/${NAME} addr (\\S+) port ([1-9]\\d{0,4})$`),
+];
+function assertOnlyBuiltCommands(lines: readonly string[]) {
+  for (const line of lines) {
+    const ok = GRAMMAR.some((g) => g.test(line));
+    expect(ok, `unexpected text on a stats socket: ${JSON.stringify(line)}`).toBe(true);
+    const addr = /addr (\S+) port (\d+)$/.exec(line);
+    if (addr) {
+      expect(isIP(addr[1] ?? '')).not.toBe(0);
+      expect(Number(addr[2])).toBeLessThanOrEqual(65535);
+    }
+  }
+}
+const socketLines = () => taps.flatMap((t) => t.sent());
+
+async function servedBy(): Promise<Set<string>> {
+  const bodies = new Set<string>();
+  for (const h of hosts) for (let i = 0; i < 4; i++) bodies.add((await httpGet(h.frontendPort('web'))).body);
+  return bodies;
+}
+
+beforeAll(async () => {
+  ddb = await connectDynamoDbLocal();
+  const tables = await ddb.createTables(`wh${Date.now()}`);
+  port = await freePort();
+  instances = await Promise.all([1, 2, 3].map((n) => startInstanceAt(member(n).id, member(n).address, port)));
+  hosts = await startFleet(2, { backends: [{ name: 'web', slotPrefix: 'web', slots: 4 }] });
+  taps = await Promise.all(hosts.map((h) => startWiretap(h.statsPort)));
+  const config = {
+    hosts: hosts.map((h, i) => ({ ...h.hostConfig(), port: taps[i]?.port ?? 0 })),
+    backends: [{ name: 'web', slotPrefix: 'web', port, drainSeconds: 5 }],
+    timeouts: { connectMs: 500, commandMs: 2000 },
+  };
+  handlerEnv({
+    dynamoPort: ddb.port,
+    slotTable: tables.slotTable,
+    idempotencyTable: tables.idempotencyTable,
+    config,
+    webhookSecretParameter: SECRET_PARAMETER,
+  });
+  ssm
+    .on(GetParametersCommand)
+    .resolves({ Parameters: [{ Name: SECRET_PARAMETER, Value: SECRET }], InvalidParameters: [] });
+  store = new DynamoDbSlotStore({ tableName: tables.slotTable, client: ddb.client });
+  fleet = createFleet({ hosts: hosts.map((h) => h.hostConfig()), timeouts: { connectMs: 1000, commandMs: 5000 } });
+  handler = (await import('../../../functions/webhook/handler.js')).handler as unknown as typeof handler;
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all((taps ?? []).map((t) => t.close()));
+  await stopAll(hosts);
+  await Promise.all((instances ?? []).map((i) => i.close()));
+  ddb?.client.destroy();
+  await ddb?.stop();
+});
+
+describe('webhook handler POST /hooks/deploy', () => {
+  const register1 = () => ({ action: 'register', backend: 'web', member: member(1) });
+
+  it('registers a member on every host and answers 200 with per-host results', async () => {
+    const res = await call(register1());
+    expect(res.status).toBe(200);
+    expect(res.body.results).toEqual([
+      expect.objectContaining({
+        action: 'register',
+        member: 'm-1',
+        status: 'applied',
+        hosts: hosts.map((h) => ({ host: h.name, ok: true })),
+      }),
+    ]);
+    expect(await servedBy()).toEqual(new Set(['m-1']));
+  });
+
+  it('answers a replayed request (same signature) from the idempotency record without touching a host', async () => {
+    const body = JSON.stringify({ action: 'weight', backend: 'web', member: member(1), weight: 7 });
+    const event = request(body);
+    const first = await handler(event, lambdaContext());
+    const linesAfterFirst = socketLines().length;
+    const replay = await handler(event, lambdaContext());
+    expect(replay.statusCode).toBe(200);
+    expect(JSON.parse(replay.body)).toEqual(JSON.parse(first.body));
+    expect(socketLines()).toHaveLength(linesAfterFirst);
+  });
+
+  it('refuses an Idempotency-Key reused with a different body (422)', async () => {
+    const headers = { 'Idempotency-Key': 'deploy-42' };
+    expect((await call(register1(), { headers })).status).toBe(200);
+    const res = await call({ action: 'weight', backend: 'web', member: member(1), weight: 9 }, { headers });
+    expect(res.status).toBe(422);
+  });
+
+  it.each([
+    ['missing', { signature: null }],
+    ['made with another secret', { secret: 'not-the-secret' }],
+    ['expired (6 minutes old)', { t: Math.floor(Date.now() / 1000) - 360 }],
+    ['malformed', { signature: 't=abc,v1=zz' }],
+  ])('answers 401 to a %s signature and changes nothing', async (_name, options) => {
+    const before = await store.list('web');
+    const lines = socketLines().length;
+    const res = await call({ action: 'register', backend: 'web', member: member(2) }, options);
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('BAD_SIGNATURE');
+    expect(await store.list('web')).toEqual(before);
+    expect(socketLines()).toHaveLength(lines);
+  });
+
+  it('answers 400 with the schema issues for an invalid body, and 400 for an unknown backend', async () => {
+    const bad = await call({ action: 'register', backend: 'web', member: { ...member(2), port: 99999 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.issues).toEqual([expect.objectContaining({ path: ['member', 'port'] })]);
+    const unknown = await call({ action: 'register', backend: 'nope', member: member(2) });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.issues[0].message).toMatch(/no backend nope/);
+  });
+
+  it('answers 413 to a body over 256 KiB', async () => {
+    expect((await call(`{"pad":"${'x'.repeat(300 * 1024)}"}`)).status).toBe(413);
+  });
+
+  it('answers 404 for a change to a member that has no slot', async () => {
+    expect((await call({ action: 'drain', backend: 'web', member: member(3) })).status).toBe(404);
+  });
+
+  it('drains and readies a member as an operator hold that reconcile leaves alone', async () => {
+    const slot = (await store.findByMember('web', 'm-1'))?.slot;
+    expect((await call({ action: 'drain', backend: 'web', member: member(1) })).status).toBe(200);
+    expect((await store.findByMember('web', 'm-1'))?.state).toBe('held');
+    const observed = await fleet.observe(['web']);
+    expect(observed.map((o) => (o.ok ? o.backends.get('web')?.find((s) => s.server === slot)?.admin : 'down'))).toEqual(
+      ['drain', 'drain'],
+    );
+    expect((await call({ action: 'ready', backend: 'web', member: member(1) })).status).toBe(200);
+    expect((await store.findByMember('web', 'm-1'))?.state).toBe('active');
+    expect(await servedBy()).toEqual(new Set(['m-1']));
+  });
+
+  it('converges a desired member set: listed members registered, the others deregistered', async () => {
+    const res = await call({ backend: 'web', members: [member(2), member(3)] });
+    expect(res.status).toBe(200);
+    const byMember = Object.fromEntries(
+      res.body.results.map((r: { member: string; status: string }) => [r.member, r.status]),
+    );
+    expect(byMember).toEqual({ 'm-1': 'released', 'm-2': 'applied', 'm-3': 'applied' });
+    expect(await servedBy()).toEqual(new Set(['m-2', 'm-3']));
+  });
+
+  it('answers 409 when the new members do not all fit, before writing anything', async () => {
+    const before = await store.list('web');
+    const res = await call({ backend: 'web', members: [2, 3, 4, 5, 6, 7].map(member) });
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('NO_FREE_SLOT');
+    expect(await store.list('web')).toEqual(before);
+  });
+
+  it('never answers 5xx and never puts unvalidated text on a socket, whatever the body and headers (fuzz)', async () => {
+    const loopback = fc.constantFrom('127.0.0.31', '127.0.0.32', '::1');
+    const hostile = fc.constantFrom(
+      '127.0.0.1;show info',
+      '127.0.0.1\nset server web/web1 state ready',
+      ' 127.0.0.1',
+      '１２７.0.0.1',
+      'fe80::1%lo',
+      'localhost',
+      '10.0.0.1:80',
+    );
+    const name = fc.oneof(
+      fc.constantFrom('web', 'm-7', 'web/web1', 'web;quit', 'w\neb', ''),
+      fc.string({ maxLength: 12 }),
+    );
+    const memberArb = fc.record({
+      id: name,
+      address: fc.oneof(loopback, hostile, fc.string({ maxLength: 20 })),
+      port: fc.oneof(fc.constant(port), fc.integer({ min: -5, max: 70_000 })),
+    });
+    const change = fc.record({
+      action: fc.constantFrom('register', 'deregister', 'drain', 'ready', 'maint', 'weight', 'reboot'),
+      backend: fc.oneof(fc.constant('web'), name),
+      member: memberArb,
+      weight: fc.option(fc.oneof(fc.integer({ min: -2, max: 300 }), fc.constant(1.5)), { nil: undefined }),
+    });
+    const body = fc.oneof(
+      change,
+      fc.record({ changes: fc.array(change, { maxLength: 3 }) }),
+      fc.record({ backend: fc.constant('web'), members: fc.array(memberArb, { maxLength: 3 }) }),
+      fc.jsonValue(),
+      fc.string(),
+    );
+    const headers = fc.dictionary(
+      fc.constantFrom('Idempotency-Key', 'X-Slot-Sync-Signature', 'x-forwarded-for', 'Content-Type'),
+      fc.string({ maxLength: 40 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, headers, fc.boolean(), async (b, h, signIt) => {
+        const text = typeof b === 'string' ? b : JSON.stringify(b);
+        // A valid IP that is not loopback must never be programmed here: swap it for loopback before sending.
+        const safe = text.replace(/\b(?!127\.)\d{1,3}(\.\d{1,3}){3}\b/g, '127.0.0.33');
+        const event = request(safe, { headers: signIt ? withoutSignature(h) : h });
+        const res = await handler(event, lambdaContext(10_000));
+        expect([200, 400, 401, 404, 409, 413, 422]).toContain(res.statusCode);
+      }),
+      { numRuns: 150 },
+    );
+    assertOnlyBuiltCommands(socketLines());
+  });
+
+  it('answers 502 and leaves the table unchanged when no host applied a new member', async () => {
+    await Promise.all(taps.map((t) => t.close()));
+    const before = await store.list('web');
+    const res = await call(
+      { action: 'register', backend: 'web', member: member(9) },
+      { headers: { 'Idempotency-Key': 'dead-hosts' } },
+    );
+    expect(res.status).toBe(502);
+    expect(res.body.error.code).toBe('QUORUM_NOT_MET');
+    expect(await store.list('web')).toEqual(before);
+  });
+});
+
+function withoutSignature(h: Record<string, string>): Record<string, string> {
+  const { 'X-Slot-Sync-Signature': _drop, ...rest } = h;
+  return rest;
+}

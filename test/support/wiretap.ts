@@ -1,0 +1,43 @@
+// A loopback TCP relay in front of a real HAProxy stats socket that records every byte clients send through it.
+import { connect, createServer, type Socket } from 'node:net';
+
+/** A running relay: point a HostConfig at `port`; `sent()` is everything clients wrote, split into lines. */
+export interface Wiretap {
+  readonly port: number;
+  sent(): string[];
+  close(): Promise<void>;
+}
+
+/** Relays 127.0.0.1:<new port> ⇄ 127.0.0.1:<targetPort>, recording the client → HAProxy direction. */
+export async function startWiretap(targetPort: number): Promise<Wiretap> {
+  let recorded = '';
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.on('data', (chunk) => {
+      recorded += chunk.toString('utf8');
+    });
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (!address || typeof address !== 'object') throw new Error('wiretap has no port');
+  return {
+    port: address.port,
+    sent: () => recorded.split('\n').filter((line) => line.length > 0),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
