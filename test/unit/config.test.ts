@@ -20,11 +20,23 @@ describe('parseConfig', () => {
 
   it.each([
     ['an unknown top-level key', { ...minimal, extra: 1 }, /Unrecognized key/],
-    ['an unknown backend key', { ...minimal, backends: [{ ...minimal.backends[0], slotprefix: 'x' }] }, /Unrecognized key/],
-    ['a backend name with a space', { ...minimal, backends: [{ ...minimal.backends[0], name: 'web 1' }] }, /backends\.0\.name/],
+    [
+      'an unknown backend key',
+      { ...minimal, backends: [{ ...minimal.backends[0], slotprefix: 'x' }] },
+      /Unrecognized key/,
+    ],
+    [
+      'a backend name with a space',
+      { ...minimal, backends: [{ ...minimal.backends[0], name: 'web 1' }] },
+      /backends\.0\.name/,
+    ],
     ['a port of 0', { ...minimal, hosts: [{ ...minimal.hosts[0], port: 0 }] }, /hosts\.0\.port/],
     ['no hosts', { ...minimal, hosts: [] }, /hosts/],
-    ['two hosts with one name', { ...minimal, hosts: [minimal.hosts[0], minimal.hosts[0]] }, /duplicate host name hap1/],
+    [
+      'two hosts with one name',
+      { ...minimal, hosts: [minimal.hosts[0], minimal.hosts[0]] },
+      /duplicate host name hap1/,
+    ],
     ['a weight of 257', { ...minimal, backends: [{ ...minimal.backends[0], weight: 257 }] }, /backends\.0\.weight/],
     ['an unknown quorum', { ...minimal, quorum: 'most' }, /quorum/],
   ])('rejects %s with a ConfigError naming the field', (_name, doc, message) => {
@@ -54,6 +66,9 @@ describe('parseEnv', () => {
   it('needs the slot table and one config source', () => {
     expect(() => parseEnv({ SLOT_TABLE: 't' })).toThrow(/CONFIG_PARAMETER or CONFIG_JSON/);
     expect(() => parseEnv({ CONFIG_JSON: '{}' })).toThrow(/SLOT_TABLE/);
-    expect(parseEnv({ SLOT_TABLE: 't', CONFIG_PARAMETER: '/p' })).toMatchObject({ SLOT_TABLE: 't', CONFIG_PARAMETER: '/p' });
+    expect(parseEnv({ SLOT_TABLE: 't', CONFIG_PARAMETER: '/p' })).toMatchObject({
+      SLOT_TABLE: 't',
+      CONFIG_PARAMETER: '/p',
+    });
   });
 });

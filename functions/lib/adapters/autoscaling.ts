@@ -35,7 +35,8 @@ export class AutoScalingLifecycleActions implements LifecycleActions {
         }),
       );
     } catch (error) {
-      if (isGone(error)) throw new LifecycleActionGoneError(`lifecycle action of ${ref.instanceId} is gone`, { cause: error });
+      if (isGone(error))
+        throw new LifecycleActionGoneError(`lifecycle action of ${ref.instanceId} is gone`, { cause: error });
       throw error;
     }
   }
@@ -51,7 +52,8 @@ export class AutoScalingLifecycleActions implements LifecycleActions {
         }),
       );
     } catch (error) {
-      if (isGone(error)) throw new LifecycleActionGoneError(`lifecycle action of ${ref.instanceId} is gone`, { cause: error });
+      if (isGone(error))
+        throw new LifecycleActionGoneError(`lifecycle action of ${ref.instanceId} is gone`, { cause: error });
       throw error;
     }
   }

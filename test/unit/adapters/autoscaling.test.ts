@@ -10,7 +10,12 @@ import { AutoScalingLifecycleActions } from '../../../functions/lib/adapters/aut
 import { LifecycleActionGoneError } from '../../../functions/lib/errors.js';
 
 const asg = mockClient(AutoScalingClient);
-const ref = { token: 'bcd2f1b8-9a78-44d3-8a7a-4dd07d7cf635', hookName: 'hook', asgName: 'web-asg', instanceId: 'i-0123456789abcdef0' };
+const ref = {
+  token: 'bcd2f1b8-9a78-44d3-8a7a-4dd07d7cf635',
+  hookName: 'hook',
+  asgName: 'web-asg',
+  instanceId: 'i-0123456789abcdef0',
+};
 
 function validationError(message: string): Error {
   return Object.assign(new Error(message), { name: 'ValidationError' });
@@ -32,20 +37,32 @@ describe('AutoScalingLifecycleActions', () => {
   });
 
   it('turns "No active Lifecycle Action" into LifecycleActionGoneError (final, never retried)', async () => {
-    asg.on(CompleteLifecycleActionCommand).rejects(validationError('No active Lifecycle Action found with instance ID i-0123456789abcdef0'));
-    await expect(new AutoScalingLifecycleActions().complete(ref, 'CONTINUE')).rejects.toBeInstanceOf(LifecycleActionGoneError);
+    asg
+      .on(CompleteLifecycleActionCommand)
+      .rejects(validationError('No active Lifecycle Action found with instance ID i-0123456789abcdef0'));
+    await expect(new AutoScalingLifecycleActions().complete(ref, 'CONTINUE')).rejects.toBeInstanceOf(
+      LifecycleActionGoneError,
+    );
   });
 
   it('passes other ValidationErrors through unchanged', async () => {
     asg.on(CompleteLifecycleActionCommand).rejects(validationError('1 validation error detected'));
-    await expect(new AutoScalingLifecycleActions().complete(ref, 'CONTINUE')).rejects.toThrow('1 validation error detected');
+    await expect(new AutoScalingLifecycleActions().complete(ref, 'CONTINUE')).rejects.toThrow(
+      '1 validation error detected',
+    );
   });
 
   it('records a heartbeat for the same action, and maps a gone action the same way', async () => {
-    asg.on(RecordLifecycleActionHeartbeatCommand).resolvesOnce({}).rejects(validationError('No active Lifecycle Action found'));
+    asg
+      .on(RecordLifecycleActionHeartbeatCommand)
+      .resolvesOnce({})
+      .rejects(validationError('No active Lifecycle Action found'));
     const actions = new AutoScalingLifecycleActions();
     await actions.heartbeat(ref);
-    expect(asg).toHaveReceivedCommandWith(RecordLifecycleActionHeartbeatCommand, { LifecycleActionToken: ref.token, InstanceId: ref.instanceId });
+    expect(asg).toHaveReceivedCommandWith(RecordLifecycleActionHeartbeatCommand, {
+      LifecycleActionToken: ref.token,
+      InstanceId: ref.instanceId,
+    });
     await expect(actions.heartbeat(ref)).rejects.toBeInstanceOf(LifecycleActionGoneError);
   });
 

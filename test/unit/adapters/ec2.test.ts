@@ -16,12 +16,16 @@ describe('Ec2Instances', () => {
   });
 
   it('returns undefined for an instance EC2 no longer knows', async () => {
-    ec2.on(DescribeInstancesCommand).rejects(Object.assign(new Error('The instance ID does not exist'), { name: 'InvalidInstanceID.NotFound' }));
+    ec2
+      .on(DescribeInstancesCommand)
+      .rejects(Object.assign(new Error('The instance ID does not exist'), { name: 'InvalidInstanceID.NotFound' }));
     expect(await new Ec2Instances().privateAddress('i-0gone')).toBeUndefined();
   });
 
   it('lets other EC2 failures through for the trigger to retry', async () => {
-    ec2.on(DescribeInstancesCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'RequestLimitExceeded' }));
+    ec2
+      .on(DescribeInstancesCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'RequestLimitExceeded' }));
     await expect(new Ec2Instances().privateAddress('i-0abc')).rejects.toThrow('Rate exceeded');
   });
 });
