@@ -1,0 +1,86 @@
+// Operator CLI `reconcile [--dry-run]`: prints the plan as the exact commands per host; applies it unless --dry-run.
+import type { Drift } from '../../functions/lib/plan.js';
+import { type ReconcileReport, reconcile } from '../../functions/lib/services/reconcile.js';
+import type { CliArgs } from './args.js';
+import { type CliContext, selectBackends } from './context.js';
+import { count, driftLine, json, type Output, summaryLine } from './format.js';
+import { EXIT } from './usage.js';
+
+// Waiting for a first passing check is the health gate at work: reported, but not drift that "remained".
+const countsAsDrift = (d: Drift) => d.kind !== 'awaiting-health';
+
+/**
+ * One reconcile pass over the selected backends. After applying, a dry-run pass checks what the hosts now report,
+ * so exit 0 means "in step", not "commands were sent". Exit 1 when drift remains or a host failed.
+ */
+export async function runReconcile(args: CliArgs, ctx: CliContext, io: Output): Promise<number> {
+  const backends = selectBackends(ctx.config, args.backend);
+  const report = await reconcile({ backends, dryRun: args.dryRun }, ctx.deps);
+  const after = args.dryRun ? report : await reconcile({ backends, dryRun: true }, ctx.deps);
+  const remaining = after.drift.filter(countsAsDrift);
+  const failed = new Set([...report.failures, ...after.failures].map((f) => f.host));
+  if (args.json) io.out(json(reconcileJson(report, remaining, [...failed])));
+  else io.out(renderReconcile(report, remaining, failed.size));
+  return remaining.length > 0 || failed.size > 0 ? EXIT.failed : EXIT.ok;
+}
+
+/** The JSON form: the report with each planned command as its text (the drift is listed once, at the top). */
+export function reconcileJson(report: ReconcileReport, remaining: readonly Drift[], failedHosts: readonly string[]) {
+  const { plan: p, ...rest } = report;
+  const batches = p.batches.map((b) => ({ host: b.host, commands: b.commands.map((c) => c.text) }));
+  return {
+    ...rest,
+    plan: { batches, transitions: p.transitions, unreachable: p.unreachable },
+    remainingDrift: remaining,
+    failedHosts,
+  };
+}
+
+/** Text form: the plan per host, drift found, what was applied, drift left, then the summary line. */
+export function renderReconcile(report: ReconcileReport, remaining: readonly Drift[], failed: number): string {
+  const p = report.plan;
+  const lines = [report.dryRun ? 'plan (dry run: nothing was changed on the hosts or in the table):' : 'plan:'];
+  for (const h of report.hosts) {
+    const batch = p.batches.find((b) => b.host === h.host);
+    const down = p.unreachable.find((u) => u.host === h.host);
+    if (down) lines.push(`  ${h.host}: unreachable (${down.code}: ${down.message})`);
+    else if (!batch) lines.push(`  ${h.host}: nothing to send`);
+    else
+      lines.push(
+        `  ${h.host}: ${count(batch.commands.length, 'command')}`,
+        ...batch.commands.map((c) => `    ${c.text}`),
+      );
+  }
+  if (report.drift.length > 0) lines.push('drift found:', ...report.drift.map((d) => `  ${driftLine(d)}`));
+  for (const s of report.seeded) lines.push(`seeded ${s.backend}: ${s.created.join(', ')}`);
+  for (const d of report.disagreements) {
+    lines.push(
+      `slot sets differ on ${d.host} (${d.backend}): missing ${d.missing.join(', ') || '-'}, extra ${d.extra.join(', ') || '-'}`,
+    );
+  }
+  for (const t of p.transitions) {
+    const done = report.releases.find((r) => r.backend === t.backend && r.slot === t.slot);
+    const what = report.dryRun ? 'would be freed' : done?.released ? 'freed' : 'not freed (changed meanwhile)';
+    lines.push(`drain over (${t.reason}): ${t.backend}/${t.slot} of ${t.member} ${what}`);
+  }
+  if (!report.dryRun) {
+    lines.push('applied:');
+    for (const h of report.hosts) {
+      const result = h.ok ? 'ok' : `FAILED ${h.error?.code ?? ''} ${h.error?.message ?? ''}`.trimEnd();
+      lines.push(`  ${h.host}: ${result}, ${h.fixed}/${count(h.commandsSent, 'command')} succeeded`);
+    }
+    if (remaining.length > 0) lines.push('drift remaining:', ...remaining.map((d) => `  ${driftLine(d)}`));
+  }
+  const commands = p.batches.reduce((n, b) => n + b.commands.length, 0);
+  lines.push(
+    summaryLine([
+      count(report.hosts.length, 'host'),
+      count(report.slots, 'slot'),
+      `${report.drift.filter(countsAsDrift).length} drift`,
+      `${count(commands, 'command')}${report.dryRun ? ' planned' : ' sent'}`,
+      ...(report.dryRun ? [] : [`${remaining.length} drift remaining`]),
+      `${failed} failed`,
+    ]),
+  );
+  return `${lines.join('\n')}\n`;
+}
