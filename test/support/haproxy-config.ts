@@ -29,6 +29,11 @@ export interface HaproxyOptions {
   readonly extraDefaults?: readonly string[];
   /** A `mode tcp` TLS listener (client certificate required) in front of the unix CLI socket (reference §8.2). */
   readonly tlsCli?: { readonly crtPath: string; readonly caPath: string };
+  /**
+   * Replaces the generated config with this text (e.g. a rendered host template). It must listen for the CLI on
+   * `127.0.0.1:${layout.statsPort}` (readiness is checked there) and only on loopback.
+   */
+  readonly configText?: (layout: HaproxyLayout) => string;
 }
 
 /** Where one process's files and listeners are; fixed for its lifetime so `restart()` reuses them. */

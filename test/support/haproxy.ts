@@ -79,7 +79,7 @@ export class HaproxyHandle {
   /** Spawns the process and waits until `show info` answers with a Pid that belongs to it. */
   async start(): Promise<void> {
     const { dir, configPath, masterSocketPath } = this.layout;
-    writeFileSync(configPath, renderConfig(this.options, this.layout));
+    writeFileSync(configPath, this.options.configText?.(this.layout) ?? renderConfig(this.options, this.layout));
     const args = this.options.masterWorker
       ? ['-W', '-db', '-S', masterSocketPath, '-f', configPath]
       : ['-db', '-f', configPath];
