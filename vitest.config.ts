@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+// Set here, not in a setup file, so the globalSetup process and every worker inherit it: node 20 is what CI runs.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],

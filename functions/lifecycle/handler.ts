@@ -1,6 +1,7 @@
 // Lambda entry: EventBridge Auto Scaling lifecycle actions (launch / terminate) → slots on every HAProxy host.
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { configMiddlewares, type SlotSyncContext } from '../shared/config-middleware.js';
@@ -24,6 +25,7 @@ export const handler = middy<unknown, LifecycleSummary | { ignored: string }, Er
     } catch (error) {
       if (eventDisposition(error) === 'retry') throw error;
       logger.error('lifecycle event dropped: retrying cannot help', { code: codeOf(error), error: error as Error });
+      metrics.addMetric('droppedEvents', MetricUnit.Count, 1);
       return { ignored: codeOf(error) };
     }
   });

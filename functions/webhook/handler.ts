@@ -1,6 +1,7 @@
 // Lambda entry: HTTP API `POST /hooks/deploy` — HMAC-signed member changes from deploy tools.
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
@@ -25,6 +26,12 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
   .use(httpHeaderNormalizer())
   .use(configMiddlewares({ webhookSecret: true }))
   .handler(async (event, context) => {
+    const started = Date.now();
+    const respond = (status: number, body: unknown) => {
+      metrics.addMetric('webhookLatency', MetricUnit.Milliseconds, Date.now() - started);
+      metrics.addMetric(`webhook${Math.floor(status / 100)}xx`, MetricUnit.Count, 1);
+      return json(status, body);
+    };
     try {
       const rawBody = event.isBase64Encoded
         ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
@@ -39,7 +46,7 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
       const request = parseWebhookBody(rawBody);
       const key = parseIdempotencyKey(event.headers?.['idempotency-key']) ?? `sig:${header}`;
       const outcome = await runDeploy(key, rawBody, request, context.config, context.deps, context);
-      return json(outcome.nothingApplied ? 502 : 200, outcome);
+      return respond(outcome.nothingApplied ? 502 : 200, outcome);
     } catch (error) {
       const status = httpStatusFor(error);
       (status >= 500 ? logger.error : logger.warn).call(logger, 'webhook refused', {
@@ -47,6 +54,6 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
         status,
         error: error as Error,
       });
-      return json(status, errorBody(error));
+      return respond(status, errorBody(error));
     }
   });
