@@ -1,5 +1,5 @@
 // HAProxy Runtime API command builders: the only way text destined for a stats socket is produced (DESIGN invariant 3).
-import { isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { InvalidArgumentError } from '../errors.js';
 
 declare const built: unique symbol;
@@ -42,12 +42,36 @@ export function validName(field: string, value: unknown): string {
   return value;
 }
 
-/** A literal IPv4 or IPv6 address (no hostname, no port, no zone id). */
+/**
+ * A literal IPv4 or IPv6 address (no hostname, no port, no zone id) that can be an instance: HAProxy 2.6 silently
+ * accepts the unspecified, broadcast and multicast addresses too, and a slot pointed there serves nothing.
+ */
 export function validAddress(value: unknown): string {
   if (typeof value !== 'string' || !ADDRESS_CHARS.test(value) || !(isIPv4(value) || isIPv6(value))) {
     throw new InvalidArgumentError('address', value, 'must be a literal IPv4 or IPv6 address');
   }
+  if (!unicastHost(value)) {
+    throw new InvalidArgumentError(
+      'address',
+      value,
+      'must be a unicast host address (not unspecified, broadcast or multicast)',
+    );
+  }
   return value;
+}
+
+const UNSPECIFIED = new BlockList();
+UNSPECIFIED.addAddress('::', 'ipv6');
+
+function unicastHost(address: string): boolean {
+  if (isIPv4(address)) {
+    const first = Number(address.split('.')[0]);
+    // 0.0.0.0/8 "this network", 224.0.0.0/4 multicast, 240.0.0.0/4 reserved (includes 255.255.255.255).
+    return first !== 0 && first < 224;
+  }
+  const lower = address.toLowerCase();
+  if (lower.startsWith('ff')) return false;
+  return !UNSPECIFIED.check(address, 'ipv6');
 }
 
 /** A TCP port 1-65535 (HAProxy silently wraps 99999 and accepts 0, so we refuse both here). */
