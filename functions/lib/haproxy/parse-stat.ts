@@ -55,23 +55,40 @@ export function parseShowStat(text: string): StatRow[] {
   }
   let records: string[][];
   try {
-    records = parse(text.slice(HEADER_PREFIX.length), { skip_empty_lines: true }) as string[][];
+    records = splitRecords(text.slice(HEADER_PREFIX.length));
   } catch (cause) {
     throw new ParseError(`show stat: malformed CSV: ${(cause as Error).message}`, { cause });
   }
   const [header = [], ...rows] = records;
   const missing = REQUIRED.filter((name) => !header.includes(name));
   if (missing.length > 0) throw new ParseError(`show stat: header lacks column(s) ${missing.join(', ')}`);
-  return rows.map((values) => toRow(header, values));
+  const column = Object.fromEntries(REQUIRED.map((name) => [name, header.indexOf(name)])) as Columns;
+  return rows.map((values) => toRow(header, column, values));
 }
 
-function toRow(header: readonly string[], values: readonly string[]): StatRow {
-  const fields: Record<string, string> = {};
-  header.forEach((name, i) => {
-    // The header ends with a comma, so the last column has no name; `-` is a real (constant) pseudo-column.
-    if (name !== '') fields[name] = values[i] ?? '';
-  });
-  const f = (name: (typeof REQUIRED)[number]): string => fields[name] ?? '';
+/**
+ * CSV records of the reply. A reply without a double quote has no quoted field, so splitting lines on commas is exact
+ * RFC 4180 and ~20x cheaper than the full parser (a reconcile reads hundreds of rows per host). A reply with a quote
+ * anywhere (a check reply text such as `"Busy, ""really"" busy"`) goes through csv-parse whole. Either way every
+ * record must have as many fields as the header, or a shifted column would be read under the wrong name.
+ */
+function splitRecords(body: string): string[][] {
+  const records = body.includes('"')
+    ? (parse(body, { skip_empty_lines: true }) as string[][])
+    : body
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => line.split(','));
+  const width = records[0]?.length ?? 0;
+  const bad = records.findIndex((r) => r.length !== width);
+  if (bad >= 0) throw new Error(`record ${bad + 1} has ${records[bad]?.length} fields, the header ${width}`);
+  return records;
+}
+
+type Columns = Record<(typeof REQUIRED)[number], number>;
+
+function toRow(header: readonly string[], column: Columns, values: readonly string[]): StatRow {
+  const f = (name: (typeof REQUIRED)[number]): string => values[column[name]] ?? '';
   const where = `${f('pxname')}/${f('svname')}`;
   const type = integer(where, 'type', f('type'), false);
   const isServer = type === SERVER_TYPE;
@@ -90,7 +107,16 @@ function toRow(header: readonly string[], values: readonly string[]): StatRow {
     hasCheck: f('check_rise') !== '',
     address,
     port,
-    fields: Object.freeze(fields),
+    // Built on first use: 128 named columns per row add up over hundreds of rows, and only diagnostics read them.
+    get fields() {
+      const fields: Record<string, string> = {};
+      header.forEach((name, i) => {
+        // The header ends with a comma, so the last column has no name; `-` is a real (constant) pseudo-column.
+        if (name !== '') fields[name] = values[i] ?? '';
+      });
+      Object.defineProperty(this, 'fields', { value: Object.freeze(fields) });
+      return fields;
+    },
   };
 }
 

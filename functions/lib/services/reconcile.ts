@@ -51,16 +51,19 @@ export async function reconcile(
   const observed = await deps.fleet.observe(input.backends.map((b) => b.name));
   const seeded: { backend: string; created: readonly string[] }[] = [];
   const disagreements: ReconcileReport['disagreements'][number][] = [];
-  for (const backend of input.backends) {
-    const seen = slotNamesFromHosts(observed, backend.name, backend.slotPrefix);
-    for (const d of seen.disagreements) disagreements.push({ backend: backend.name, ...d });
-    if (!dryRun && seen.names.length > 0) {
-      const { created } = await deps.store.seed(backend.name, seen.names);
-      if (created.length > 0) seeded.push({ backend: backend.name, created });
-    }
-  }
   const desired = await Promise.all(
-    input.backends.map(async (config) => ({ config, slots: await deps.store.list(config.name) })),
+    input.backends.map(async (config) => {
+      const slots = await deps.store.list(config.name);
+      const seen = slotNamesFromHosts(observed, config.name, config.slotPrefix);
+      for (const d of seen.disagreements) disagreements.push({ backend: config.name, ...d });
+      // Only names the table lacks are written: a steady-state pass costs one read per backend, not one write per slot.
+      const known = new Set(slots.map((s) => s.slot));
+      const missing = seen.names.filter((name) => !known.has(name));
+      if (dryRun || missing.length === 0) return { config, slots };
+      const { created } = await deps.store.seed(config.name, missing);
+      if (created.length > 0) seeded.push({ backend: config.name, created });
+      return { config, slots: await deps.store.list(config.name) };
+    }),
   );
   const p = plan({ desired, observed, now: deps.clock.now() });
   const results: readonly HostResult[] = dryRun ? [] : await deps.fleet.run(p.batches);

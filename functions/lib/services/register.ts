@@ -39,9 +39,11 @@ export async function registerMember(input: RegisterInput, deps: ServiceDeps): P
   validName('member', member.id);
   validAddress(member.address);
   validPort(member.port);
-  const existing = await deps.store.findByMember(backend.name, member.id);
-  // Look before claiming: when no host answers, refuse without writing, so the table stays exactly as it was.
-  const observed = await deps.fleet.observe([backend.name]);
+  // Look before claiming (in parallel with the table read): when no host answers, refuse without writing.
+  const [existing, observed] = await Promise.all([
+    deps.store.findByMember(backend.name, member.id),
+    deps.fleet.observe([backend.name]),
+  ]);
   if (!existing && !observed.some((o) => o.ok)) {
     const reasons = observed.map((o) => (o.ok ? o.host : `${o.host}: ${o.error.message}`)).join('; ');
     throw new QuorumNotMetError(
