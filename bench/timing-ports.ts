@@ -1,0 +1,83 @@
+// Timing decorators for the ports: every SlotStore / HaproxyFleet call a service makes lands in a CallLog.
+import type { HostBatch, HostResult } from '../functions/lib/domain.js';
+import { type Command, showServersState, showStat } from '../functions/lib/haproxy/commands.js';
+import type { HaproxyFleet } from '../functions/lib/ports.js';
+
+/** One call through a decorated port: which port and method, when it started and ended (`performance.now()`). */
+export interface PortCall {
+  readonly port: string;
+  readonly method: string;
+  readonly start: number;
+  readonly end: number;
+  readonly args: readonly unknown[];
+  readonly result?: unknown;
+  readonly failed: boolean;
+}
+
+/** Every call made through the decorated ports, in completion order, with a hook for callers that wait on one. */
+export class CallLog {
+  readonly calls: PortCall[] = [];
+  onCall?: (call: PortCall) => void;
+
+  record(call: PortCall): void {
+    this.calls.push(call);
+    this.onCall?.(call);
+  }
+
+  /** Summed duration of the calls to `port` that ended by `until` (the services call ports one after another). */
+  total(port: string, until = Number.POSITIVE_INFINITY, method?: string): number {
+    return this.calls
+      .filter((c) => c.port === port && c.end <= until && (method === undefined || c.method === method))
+      .reduce((sum, c) => sum + (c.end - c.start), 0);
+  }
+}
+
+/**
+ * Wraps every method of `target` so its wall time goes to `log()`'s CallLog (resolved per call, so one decorated
+ * port can serve concurrent invocations). Values that are not functions pass through; `this` stays the target.
+ */
+export function timedPort<T extends object>(target: T, port: string, log: () => CallLog | undefined): T {
+  return new Proxy(target, {
+    get(t, key, receiver) {
+      const value = Reflect.get(t, key, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        const sink = log();
+        const start = performance.now();
+        try {
+          const result = await value.apply(t, args);
+          sink?.record({ port, method: String(key), start, end: performance.now(), args, result, failed: false });
+          return result;
+        } catch (error) {
+          sink?.record({ port, method: String(key), start, end: performance.now(), args, failed: true });
+          throw error;
+        }
+      };
+    },
+  });
+}
+
+/** The commands a fleet call put on each host's socket, in order (observe = show stat + show servers state). */
+export function commandsOf(call: PortCall, hosts: readonly string[]): Map<string, Command[]> {
+  const out = new Map<string, Command[]>();
+  const add = (host: string, commands: readonly Command[]) => out.set(host, [...(out.get(host) ?? []), ...commands]);
+  if (call.method === 'observe') {
+    const backends = call.args[0] as readonly string[];
+    const commands = backends.flatMap((b) => [showStat(b), showServersState(b)]);
+    for (const host of hosts) add(host, commands);
+  } else if (call.method === 'run') {
+    for (const batch of call.args[0] as readonly HostBatch[]) add(batch.host, batch.commands);
+  } else if (call.method === 'broadcast') {
+    for (const host of hosts) add(host, call.args[0] as readonly Command[]);
+  }
+  return out;
+}
+
+/** True when `call` is a fleet `run` that sent commands to every host and every host applied all of them. */
+export function programsEveryHost(call: PortCall, fleet: Pick<HaproxyFleet, 'hosts'>): boolean {
+  if (call.port !== 'fleet' || call.method !== 'run' || call.failed) return false;
+  const batches = call.args[0] as readonly HostBatch[];
+  const results = call.result as readonly HostResult[];
+  const covered = new Set(batches.filter((b) => b.commands.length > 0).map((b) => b.host));
+  return fleet.hosts.every((h) => covered.has(h)) && results.every((r) => r.ok);
+}
