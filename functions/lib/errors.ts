@@ -143,6 +143,7 @@ export type ErrorCode = InstanceType<
   | typeof ValidationError
   | typeof QuorumNotMetError
   | typeof PayloadTooLargeError
+  | typeof MemberRetiredError
 >['code'];
 
 /** Why a webhook signature was refused. Safe to return in a 401: none of it depends on the secret. */
@@ -167,5 +168,16 @@ export class PayloadTooLargeError extends SlotSyncError {
     readonly limit: number,
   ) {
     super(`body of ${size} bytes is larger than the ${limit}-byte limit`);
+  }
+}
+
+/** The member left for good (a terminate was seen for it): it must not be given a slot again, e.g. by a late launch. */
+export class MemberRetiredError extends SlotSyncError {
+  readonly code = 'MEMBER_RETIRED' as const;
+  constructor(
+    readonly backend: string,
+    readonly member: string,
+  ) {
+    super(`member ${member} was retired from backend ${backend} (terminated); it gets no slot`);
   }
 }

@@ -24,6 +24,13 @@ export interface SlotStore {
   unhold(backend: string, slot: string): Promise<SlotRecord>;
   /** Every slot of the backend, strongly consistent, sorted by slot name (natural order: web2 before web10). */
   list(backend: string): Promise<readonly SlotRecord[]>;
+  /**
+   * Records that the member left for good until `untilEpochMs` (never shortens an existing record): from then on
+   * `claim` refuses it with MemberRetiredError, so a launch event delivered after the terminate registers nothing.
+   */
+  retire(backend: string, memberId: string, untilEpochMs: number): Promise<void>;
+  /** Whether the member is retired in the backend (a retirement that has not expired yet). */
+  isRetired(backend: string, memberId: string): Promise<boolean>;
 }
 
 /** The HAProxy hosts of the fleet, reached through the Runtime API. */

@@ -80,6 +80,7 @@ export function runLifecycle(
             },
             backends: parseNotificationMetadata(detail.NotificationMetadata).backends,
             until: workUntil(ctx.getRemainingTimeInMillis()),
+            destination: detail.Destination,
           },
           cfg,
           d,

@@ -1,7 +1,7 @@
 // Use case: one Auto Scaling lifecycle action (launch or terminate) → slots on every host, then complete the action.
 import type { BackendConfig, ConfigDocument } from '../config.js';
 import type { LifecycleRef } from '../domain.js';
-import { ConfigError, NoFreeSlotError, NotFoundError, QuorumNotMetError } from '../errors.js';
+import { ConfigError, MemberRetiredError, NoFreeSlotError, NotFoundError, QuorumNotMetError } from '../errors.js';
 import type { ServiceDeps } from './deps.js';
 import { completeOnce, type DeregisterResult, deregisterMember } from './deregister.js';
 import { type RegisterResult, registerMember } from './register.js';
@@ -14,7 +14,15 @@ export interface LifecycleInput {
   readonly backends?: readonly string[];
   /** Epoch ms by which this invocation must have returned (Lambda remaining time minus a margin). */
   readonly until: number;
+  /** The event's `Destination`: a terminate towards the warm pool comes back later, any other leaves for good. */
+  readonly destination?: 'EC2' | 'AutoScalingGroup' | 'WarmPool';
 }
+
+/**
+ * How long a terminated instance stays retired: a lifecycle action lives at most 48 h (its global timeout), so no
+ * launch of that instance can still need completing after that, and EC2 never reuses an instance id anyway.
+ */
+export const RETIRED_FOR_MS = 48 * 3600 * 1000;
 
 export interface LifecycleOutcome {
   readonly action: LifecycleInput['action'];
@@ -53,6 +61,12 @@ export async function handleLifecycle(
     return { ...base, ...empty, completion: await complete(input.ref, 'CONTINUE', deps) };
   }
   if (input.action === 'register') return register(input, config, backends, deps, base);
+  if (input.destination !== 'WarmPool') {
+    // Retire before looking for slots: a launch claim that lands first is then seen (and drained) below, one that
+    // lands later is refused, so a launch delivered after its terminate never puts the instance in service.
+    const until = deps.clock.now() + RETIRED_FOR_MS;
+    await Promise.all(backends.map((b) => deps.store.retire(b.name, input.ref.instanceId, until)));
+  }
   const deregistered = await Promise.all(
     backends.map((backend) =>
       deregisterMember(
@@ -80,7 +94,12 @@ async function register(
   deps: ServiceDeps,
   base: Pick<LifecycleOutcome, 'action' | 'instanceId' | 'backends'>,
 ): Promise<LifecycleOutcome> {
-  const address = await deps.instances?.privateAddress(input.ref.instanceId);
+  // Both are reads on the launch's critical path and independent of each other.
+  const [retired, address] = await Promise.all([
+    retiredIn(backends, input.ref.instanceId, deps),
+    deps.instances?.privateAddress(input.ref.instanceId),
+  ]);
+  if (retired) return abandonRetired(input, deps, base);
   if (!address) throw new NotFoundError(`EC2 has no private address for ${input.ref.instanceId}`);
   const registered: RegisterResult[] = [];
   const noSlot: string[] = [];
@@ -89,6 +108,8 @@ async function register(
     try {
       registered.push(await registerMember({ backend, member, quorum: config.quorum, until: input.until }, deps));
     } catch (error) {
+      // The terminate won a race with this launch: slots claimed above are drained by that terminate.
+      if (error instanceof MemberRetiredError) return abandonRetired(input, deps, base, registered);
       if (!(error instanceof NoFreeSlotError)) throw error;
       noSlot.push(backend.name);
     }
@@ -110,6 +131,23 @@ async function register(
     );
   }
   return { ...base, registered, deregistered: [], noSlot, completion: await complete(input.ref, 'CONTINUE', deps) };
+}
+
+async function retiredIn(backends: readonly BackendConfig[], instanceId: string, deps: ServiceDeps) {
+  const found = await Promise.all(backends.map((b) => deps.store.isRetired(b.name, instanceId)));
+  return found.some(Boolean);
+}
+
+/** A launch seen after the instance's terminate: the instance is going away, so it must not serve (ABANDON). */
+async function abandonRetired(
+  input: LifecycleInput,
+  deps: ServiceDeps,
+  base: Pick<LifecycleOutcome, 'action' | 'instanceId' | 'backends'>,
+  registered: readonly RegisterResult[] = [],
+): Promise<LifecycleOutcome> {
+  deps.log?.warn(`launch of ${input.ref.instanceId} arrived after its terminate; registering nothing`, {});
+  const completion = await complete(input.ref, 'ABANDON', deps);
+  return { ...base, registered, deregistered: [], noSlot: [], completion };
 }
 
 async function complete(

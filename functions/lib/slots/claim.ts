@@ -1,9 +1,10 @@
 // The claim transaction: a random free slot and the member item written together, retried on a lost race.
 import type { Member, SlotRecord } from '../domain.js';
-import { NoFreeSlotError, SlotConflictError } from '../errors.js';
+import { MemberRetiredError, NoFreeSlotError, SlotConflictError } from '../errors.js';
 import { validAddress, validPort, validWeight } from '../haproxy/commands.js';
 import { memberKey, slotKey } from './keys.js';
 import { type Item, itemToRecord } from './mapping.js';
+import { retiredCheck } from './retired.js';
 import type { SlotTableIo } from './table-io.js';
 import { slotUpdate } from './update-expression.js';
 
@@ -13,6 +14,8 @@ export interface ClaimContext {
   readonly random: () => number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly maxAttempts: number;
+  /** Epoch ms now: decides whether a member's tombstone has expired. */
+  readonly now: () => number;
   /** The member's current slot (strongly consistent), or undefined. */
   readonly findByMember: (backend: string, memberId: string) => Promise<SlotRecord | undefined>;
 }
@@ -27,8 +30,8 @@ export function backoffMs(attempt: number, random: () => number): number {
 
 /**
  * Claims a slot for the member: its existing one if it has one, else a random free one, slot update and member item in
- * one TransactWriteItems. NoFreeSlotError only when a consistent read finds no free slot; SlotConflictError when the
- * attempt budget runs out while slots were still free.
+ * one TransactWriteItems, conditioned on the member not being retired (MemberRetiredError). NoFreeSlotError only when
+ * a consistent read finds no free slot; SlotConflictError when the attempt budget runs out while slots were still free.
  */
 export async function claimSlot(
   ctx: ClaimContext,
@@ -84,8 +87,11 @@ export async function claimSlot(
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       },
+      // Last, so the indexes above stay as they are: a retirement written before this claim makes it fail.
+      retiredCheck(ctx.table, backend, member.id, ctx.now()),
     ]);
     if (!rejected) return itemToRecord({ ...pick, ...set, version: version + 1 });
+    if (rejected.reasons[2]?.code === 'ConditionalCheckFailed') throw new MemberRetiredError(backend, member.id);
     const memberReason = rejected.reasons[1];
     if (memberReason?.code === 'ConditionalCheckFailed') {
       // The member won a slot in a concurrent claim: that one is the answer. The returned member item saves a read.

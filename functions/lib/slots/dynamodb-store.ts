@@ -8,6 +8,7 @@ import type { SlotStore } from '../ports.js';
 import { claimSlot } from './claim.js';
 import { memberKey, naturalCompare, slotKey } from './keys.js';
 import { itemToRecord } from './mapping.js';
+import { isMemberRetired, retireMember } from './retired.js';
 import { Rejected } from './sdk-errors.js';
 import { SlotTableIo } from './table-io.js';
 import { activePatch, drainPatch, holdPatch, releasePatch, unholdPatch } from './transitions.js';
@@ -23,6 +24,8 @@ export interface DynamoDbSlotStoreOptions {
   /** Conditional-write attempts per call before SlotConflictError (default 100: races make progress, so this is rarely near). */
   readonly maxAttempts?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Epoch ms now, for the expiry of retirements (default Date.now). */
+  readonly now?: () => number;
 }
 
 const SEED_CONCURRENCY = 16;
@@ -33,6 +36,7 @@ export class DynamoDbSlotStore implements SlotStore {
   private readonly random: () => number;
   private readonly maxAttempts: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
 
   constructor(options: DynamoDbSlotStoreOptions) {
     const client = options.client ?? new DynamoDBClient({});
@@ -41,6 +45,7 @@ export class DynamoDbSlotStore implements SlotStore {
     this.random = options.random ?? Math.random;
     this.maxAttempts = options.maxAttempts ?? 100;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.now = options.now ?? Date.now;
   }
 
   async seed(backend: string, slotNames: readonly string[]): Promise<{ readonly created: readonly string[] }> {
@@ -64,6 +69,7 @@ export class DynamoDbSlotStore implements SlotStore {
         random: this.random,
         sleep: this.sleep,
         maxAttempts: this.maxAttempts,
+        now: this.now,
         findByMember: (b, m) => this.findByMember(b, m),
       },
       backend,
@@ -141,6 +147,14 @@ export class DynamoDbSlotStore implements SlotStore {
     validName('backend', backend);
     const records = (await this.table.slotItems(backend)).map(itemToRecord);
     return records.sort((a, b) => naturalCompare(a.slot, b.slot));
+  }
+
+  async retire(backend: string, memberId: string, untilEpochMs: number): Promise<void> {
+    return retireMember(this.table, backend, memberId, untilEpochMs, this.maxAttempts);
+  }
+
+  async isRetired(backend: string, memberId: string): Promise<boolean> {
+    return isMemberRetired(this.table, backend, memberId, this.now());
   }
 
   private mutateOwned(

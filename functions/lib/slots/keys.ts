@@ -1,8 +1,9 @@
-// Key layout of the slot table: partition = backend, sort key = `slot#<name>` or `member#<id>` (DESIGN §5).
+// Key layout of the slot table: partition = backend, sort key = `slot#<name>`, `member#<id>` or `retired#<id>` (DESIGN §5).
 import { validName } from '../haproxy/commands.js';
 
 export const SLOT_PREFIX = 'slot#';
 export const MEMBER_PREFIX = 'member#';
+export const RETIRED_PREFIX = 'retired#';
 
 /** Primary key of one item. */
 export interface ItemKey {
@@ -18,6 +19,11 @@ export function slotKey(backend: string, slot: string): ItemKey {
 /** Key of the member item that makes "one slot per member" enforceable by a condition. */
 export function memberKey(backend: string, memberId: string): ItemKey {
   return { pk: validName('backend', backend), sk: MEMBER_PREFIX + validName('member', memberId) };
+}
+
+/** Key of the tombstone that says a member left for good (claims of it are refused while it has not expired). */
+export function retiredKey(backend: string, memberId: string): ItemKey {
+  return { pk: validName('backend', backend), sk: RETIRED_PREFIX + validName('member', memberId) };
 }
 
 const CHUNKS = /(\d+)/;

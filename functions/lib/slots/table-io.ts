@@ -7,6 +7,13 @@ import { type Item, itemToRecord } from './mapping.js';
 import { attempt, Rejected } from './sdk-errors.js';
 import { type Guard, type SlotPatch, slotUpdate } from './update-expression.js';
 
+/** A condition expression with its names and values, as a Put, Update or ConditionCheck carries it. */
+export interface Condition {
+  readonly ConditionExpression: string;
+  readonly ExpressionAttributeNames?: Record<string, string>;
+  readonly ExpressionAttributeValues?: Record<string, unknown>;
+}
+
 type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
 
 /** Typed access to one slot table. Reads are strongly consistent: decisions are made on them. */
@@ -86,6 +93,14 @@ export class SlotTableIo {
       ),
     );
     return !(out instanceof Rejected);
+  }
+
+  /** Puts the item when `condition` holds; Rejected (with the reason code) when it did not or a transaction was in the way. */
+  async putWhen(item: Item & ItemKey, condition: Condition): Promise<Rejected | undefined> {
+    const out = await attempt(`put ${item.pk}/${item.sk}`, () =>
+      this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ...condition })),
+    );
+    return out instanceof Rejected ? out : undefined;
   }
 
   /** Applies a patch under a guard; the new record, or Rejected carrying the item as it is now. */

@@ -152,6 +152,8 @@ describe('tables', () => {
     expect(p.BillingMode).toBe('PAY_PER_REQUEST');
     expect(p.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled).toBe(true);
     expect(p.DeletionProtectionEnabled).toBe(true);
+    // Only retired-member tombstones carry the attribute: they expire by themselves.
+    expect(p.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
   });
 
   it('creates the idempotency table on demand, with TTL', () => {

@@ -1,5 +1,7 @@
 // infra/dynamodb-tables.json is the single source of the tables' shape: the CreateTable inputs come from it.
+
 import { describe, expect, it } from 'vitest';
+import { RETIRED_EXPIRY_ATTRIBUTE } from '../../../functions/lib/slots/retired.js';
 import { createTableInput, timeToLiveAttribute } from '../../../functions/lib/slots/table-definition.js';
 import tables from '../../../infra/dynamodb-tables.json' with { type: 'json' };
 
@@ -25,7 +27,8 @@ describe('table definition', () => {
       { AttributeName: 'id', KeyType: 'HASH' },
     ]);
     expect(timeToLiveAttribute('IdempotencyTable')).toBe('expiration');
-    expect(timeToLiveAttribute('SlotTable')).toBeUndefined();
+    // Retired-member tombstones expire on their own; slot and member items never carry the attribute.
+    expect(timeToLiveAttribute('SlotTable')).toBe(RETIRED_EXPIRY_ATTRIBUTE);
   });
 
   it('keeps the deployed table protected: on-demand, PITR, deletion protection, SSE', () => {
