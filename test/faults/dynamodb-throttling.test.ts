@@ -1,0 +1,155 @@
+// Fault: DynamoDB throttles and cancels transactions (SDK middleware on the store's client) during concurrent launches
+// and terminates; the lifecycle service runs with real HAProxy hosts and DynamoDB Local, events are redelivered on error.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AutoScalingLifecycleActions } from '../../functions/lib/adapters/autoscaling.js';
+import { Ec2Instances } from '../../functions/lib/adapters/ec2.js';
+import { systemClock } from '../../functions/lib/clock.js';
+import { type ConfigDocument, parseConfig } from '../../functions/lib/config.js';
+import { createFleet } from '../../functions/lib/haproxy/fleet.js';
+import { type ServiceDeps, silentLog } from '../../functions/lib/services/deps.js';
+import { handleLifecycle, type LifecycleOutcome } from '../../functions/lib/services/lifecycle.js';
+import { reconcile } from '../../functions/lib/services/reconcile.js';
+import { DynamoDbSlotStore } from '../../functions/lib/slots/dynamodb-store.js';
+import { connectDynamoDbLocal, type DynamoDbLocal, localClient } from '../support/dynamodb-local.js';
+import { type HaproxyHandle, startFleet, stopAll } from '../support/haproxy.js';
+import { freePort } from '../support/ports.js';
+import { instanceId, mockAws, newToken } from './support/aws.js';
+import { type FaultCounters, injectDynamoDbFaults, seededRandom } from './support/dynamodb-faults.js';
+import { fleetDifferences, owners } from './support/fleet-vs-table.js';
+import { type Delivery, deliver } from './support/handlers.js';
+
+const SLOTS = 48;
+const ids = Array.from({ length: 42 }, (_, i) => instanceId(i + 1, 0xd));
+const addressOf = (id: string) => (ids.includes(id) ? `127.0.2.${ids.indexOf(id) + 1}` : undefined);
+const aws = mockAws(addressOf);
+const tokens = new Map<string, string>();
+
+let hosts: HaproxyHandle[];
+let ddb: DynamoDbLocal;
+let faulty: ReturnType<typeof localClient>;
+let faults: FaultCounters;
+let config: ConfigDocument;
+let deps: ServiceDeps;
+let clean: DynamoDbSlotStore;
+const redelivered: string[] = [];
+
+/** One lifecycle event through the service, redelivered while it throws (as EventBridge would). */
+async function event(action: 'register' | 'deregister', id: string): Promise<Delivery<LifecycleOutcome>> {
+  const token = newToken();
+  tokens.set(`${action} ${id}`, token);
+  const ref = { token, hookName: `hook-${action}`, asgName: 'web-asg', instanceId: id };
+  const delivery = await deliver(() =>
+    handleLifecycle(
+      { action, reason: 'fault test', ref, until: Date.now() + 20_000, destination: 'EC2' },
+      config,
+      deps,
+    ),
+  );
+  redelivered.push(...delivery.errors);
+  return delivery;
+}
+
+/** The table (read without faults) has exactly `live` as owners, each at its own address, and none of `gone`. */
+async function expectOwners(live: readonly string[], gone: readonly string[]) {
+  const slots = await clean.list('web');
+  const { members, doubled } = owners(slots);
+  expect(doubled).toEqual([]);
+  expect(members.sort()).toEqual([...live].sort());
+  expect(slots).toHaveLength(SLOTS);
+  expect(slots.filter((s) => s.state === 'free')).toHaveLength(SLOTS - live.length);
+  for (const id of live) expect((await clean.findByMember('web', id))?.address).toBe(addressOf(id));
+  for (const id of gone) expect(await clean.findByMember('web', id)).toBeUndefined();
+}
+
+/** Each token was completed exactly once, with CONTINUE. */
+function expectCompletedOnce(keys: readonly string[]) {
+  const calls = aws.completions();
+  for (const key of keys) {
+    const token = tokens.get(key);
+    expect(
+      calls.filter((c) => c.token === token).map((c) => c.result),
+      key,
+    ).toEqual(['CONTINUE']);
+  }
+}
+
+const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+
+beforeAll(async () => {
+  const port = await freePort();
+  hosts = await startFleet(2, { backends: [{ name: 'web', slotPrefix: 'web', slots: SLOTS }] }, 'ddbfault-hap');
+  ddb = await connectDynamoDbLocal();
+  const { slotTable } = await ddb.createTables(`ddbfault${Date.now()}`);
+  faulty = localClient(ddb.endpoint);
+  faults = injectDynamoDbFaults(faulty, {
+    throttle: 0.15,
+    transactionConflict: 0.3,
+    writeConflict: 0.3,
+    random: seededRandom(6),
+  });
+  faults.enabled = false;
+  clean = new DynamoDbSlotStore({ tableName: slotTable, client: ddb.client });
+  config = parseConfig({
+    hosts: hosts.map((h) => h.hostConfig()),
+    backends: [{ name: 'web', slotPrefix: 'web', port, autoScalingGroups: ['web-asg'], drainSeconds: 0 }],
+  });
+  deps = {
+    store: new DynamoDbSlotStore({ tableName: slotTable, client: faulty }),
+    fleet: createFleet({ hosts: config.hosts, timeouts: config.timeouts }),
+    clock: systemClock,
+    lifecycle: new AutoScalingLifecycleActions(),
+    instances: new Ec2Instances(),
+    log: silentLog,
+  };
+  await reconcile({ backends: config.backends }, deps); // seeds the table from the hosts, before faults start
+  faults.enabled = true;
+}, 60_000);
+
+afterAll(async () => {
+  await stopAll(hosts);
+  faulty?.destroy();
+  await ddb?.stop();
+});
+
+describe('DynamoDB throttling and transaction conflicts', () => {
+  const first = ids.slice(0, 30);
+  const leaving = first.slice(0, 12);
+  const later = ids.slice(30);
+
+  it('gives each of 30 concurrent launches exactly one slot, on every host, after retries at both levels', async () => {
+    const before = { calls: { ...faults.calls }, attempts: { ...faults.attempts } };
+    const outcomes = await Promise.all(first.map((id) => event('register', id)));
+    expect(outcomes.map((o) => o.result.completion)).toEqual(Array(first.length).fill('CONTINUE'));
+    faults.enabled = false;
+    await expectOwners(first, []);
+    expect(await fleetDifferences(deps.fleet, clean, ['web'])).toEqual([]);
+    expectCompletedOnce(first.map((id) => `register ${id}`));
+    // Faults of both kinds were injected, the SDK retried the throttled calls, and the store re-ran cancelled claims.
+    expect(faults.injected.throttle).toBeGreaterThan(0);
+    expect(faults.injected.transactionConflict).toBeGreaterThan(0);
+    const sdkRetries = sum(faults.attempts) - sum(before.attempts) - (sum(faults.calls) - sum(before.calls));
+    expect(sdkRetries).toBeGreaterThan(0);
+    expect(faults.calls.TransactWriteItemsCommand ?? 0).toBeGreaterThan(first.length);
+    faults.enabled = true;
+  });
+
+  it('drains and frees 12 terminating members while 12 others launch, losing and doubling no slot', async () => {
+    const injectedBefore = { ...faults.injected };
+    const outcomes = await Promise.all([
+      ...leaving.map((id) => event('deregister', id)),
+      ...later.map((id) => event('register', id)),
+    ]);
+    expect(outcomes.map((o) => o.result.completion)).toEqual(Array(outcomes.length).fill('CONTINUE'));
+    faults.enabled = false;
+    const live = [...first.filter((id) => !leaving.includes(id)), ...later];
+    await expectOwners(live, leaving);
+    expect(await fleetDifferences(deps.fleet, clean, ['web'])).toEqual([]);
+    expectCompletedOnce([...leaving.map((id) => `deregister ${id}`), ...later.map((id) => `register ${id}`)]);
+    expect(faults.injected.writeConflict).toBeGreaterThan(injectedBefore.writeConflict);
+    expect(faults.injected.throttle).toBeGreaterThan(injectedBefore.throttle);
+    console.info(
+      `faults injected: ${JSON.stringify(faults.injected)}; store calls ${sum(faults.calls)}, SDK attempts ` +
+        `${sum(faults.attempts)}; events redelivered ${redelivered.length}`,
+    );
+  });
+});
