@@ -16,6 +16,8 @@ export const handler = middy<unknown, LifecycleSummary | { ignored: string }, Er
   .use(logMetrics(metrics, { captureColdStartMetric: true }))
   .use(configMiddlewares())
   .handler(async (event, context) => {
+    // Every delivery counts, duplicates included (their work is skipped by the idempotency record, not this metric).
+    metrics.addMetric('lifecycleEvents', MetricUnit.Count, 1);
     try {
       const parsed = parseLifecycleEvent(event);
       logger.appendKeys({ instanceId: parsed.detail.EC2InstanceId, asg: parsed.detail.AutoScalingGroupName });

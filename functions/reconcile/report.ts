@@ -8,6 +8,7 @@ export function summariseReconcile(r: ReconcileReport) {
   return {
     hosts: r.hosts,
     slots: r.slots,
+    freeSlots: r.freeSlots,
     driftFound: r.drift.length,
     commandsSent: r.hosts.reduce((n, h) => n + h.commandsSent, 0),
     releases: r.releases,
@@ -31,4 +32,8 @@ export function recordReconcileMetrics(r: ReconcileReport): void {
   );
   metrics.addMetric('hostFailures', MetricUnit.Count, r.failures.length);
   metrics.addMetric('drainsFinished', MetricUnit.Count, r.releases.filter((x) => x.released).length);
+  for (const [backend, free] of Object.entries(r.freeSlots)) {
+    // Its own EMF document, so the backend dimension does not attach to the fleet-wide metrics above.
+    metrics.singleMetric().addDimension('backend', backend).addMetric('freeSlots', MetricUnit.Count, free);
+  }
 }

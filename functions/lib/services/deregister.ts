@@ -44,6 +44,8 @@ export async function deregisterMember(input: DeregisterInput, deps: ServiceDeps
   let lastBeat = deps.clock.now();
   const outcome = await syncSlot(backend, record, deps, {
     until: input.until,
+    // Sessions end in seconds to minutes; once a second is plenty and spares the hosts' CLI.
+    pollMs: 1_000,
     onTick: async () => {
       if (!input.lifecycle || !deps.lifecycle || !input.heartbeatMs) return;
       if (deps.clock.now() - lastBeat < input.heartbeatMs) return;

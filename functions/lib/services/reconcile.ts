@@ -28,6 +28,8 @@ export interface ReconcileReport {
   readonly dryRun: boolean;
   readonly hosts: readonly HostReport[];
   readonly slots: number;
+  /** Free slots per backend after this pass's releases: the headroom left for launches. */
+  readonly freeSlots: Readonly<Record<string, number>>;
   readonly drift: readonly Drift[];
   readonly releases: readonly ReleaseReport[];
   readonly failures: readonly { readonly host: string; readonly reason: string }[];
@@ -113,6 +115,13 @@ export async function reconcile(
     dryRun,
     hosts,
     slots: desired.reduce((n, d) => n + d.slots.length, 0),
+    freeSlots: Object.fromEntries(
+      desired.map((d) => [
+        d.config.name,
+        d.slots.filter((s) => s.state === 'free').length +
+          releases.filter((r) => r.backend === d.config.name && r.released).length,
+      ]),
+    ),
     drift: p.drift,
     releases,
     failures: hosts.filter((h) => !h.ok).map((h) => ({ host: h.host, reason: h.error?.message ?? 'failed' })),
