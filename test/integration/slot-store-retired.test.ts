@@ -21,7 +21,7 @@ async function backend(slots = 3): Promise<string> {
   );
   return be;
 }
-const member = (id: string): Member => ({ id, address: '10.0.0.7', port: 8080 });
+const member = (id: string): Member => ({ id, address: '127.0.0.7', port: 8080 });
 
 /** A store whose clock is `at()`, sharing the table and client with the others. */
 const storeAt = (at: () => number) => new DynamoDbSlotStore({ tableName: slotTable, client: local.client, now: at });

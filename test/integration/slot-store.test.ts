@@ -75,7 +75,7 @@ describe('claim', () => {
       state: 'active',
       version: 2,
       member: 'i-a',
-      address: '10.0.0.7',
+      address: '127.0.0.7',
       port: 8080,
       weight: 3,
     });

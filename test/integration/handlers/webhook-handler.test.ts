@@ -234,7 +234,7 @@ describe('webhook handler POST /hooks/deploy', () => {
       '１２７.0.0.1',
       'fe80::1%lo',
       'localhost',
-      '10.0.0.1:80',
+      '127.0.0.1:80',
     );
     const name = fc.oneof(
       fc.constantFrom('web', 'm-7', 'web/web1', 'web;quit', 'w\neb', ''),

@@ -25,7 +25,7 @@ const doc = DynamoDBDocumentClient.from(
   new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
 );
 const meta = { $metadata: {} };
-const member = { id: 'i-1', address: '10.0.0.1', port: 80 };
+const member = { id: 'i-1', address: '127.0.0.71', port: 80 };
 const freeSlot = (slot: string, version = 1) => ({ pk: 'be', sk: `slot#${slot}`, slot, state: 'free', version });
 const owned = (slot: string) => ({
   pk: 'be',
@@ -34,7 +34,7 @@ const owned = (slot: string) => ({
   state: 'active',
   version: 2,
   member: 'i-1',
-  address: '10.0.0.1',
+  address: '127.0.0.71',
   port: 80,
   weight: 1,
 });
@@ -135,7 +135,7 @@ describe('claim cancellation reasons', () => {
       state: 'active',
       version: 2,
       member: 'i-1',
-      address: '10.0.0.1',
+      address: '127.0.0.71',
       port: 80,
       weight: 4,
     });
