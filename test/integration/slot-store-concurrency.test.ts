@@ -14,7 +14,7 @@ const LOAD_TIMEOUT_MS = 120_000;
 
 const member = (i: number): Member => ({
   id: `i-${i}`,
-  address: `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+  address: `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}`,
   port: 80,
 });
 const slotNames = (n: number) => Array.from({ length: n }, (_, i) => `web${i + 1}`);

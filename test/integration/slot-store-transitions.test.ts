@@ -11,7 +11,7 @@ let n = 0;
 
 /** A backend name of its own per test, so tests share the table but never a partition. */
 const backend = () => `be${++n}`;
-const member = (id: string, last = 10): Member => ({ id, address: `10.0.0.${last}`, port: 8080 });
+const member = (id: string, last = 10): Member => ({ id, address: `127.0.0.${last}`, port: 8080 });
 const hook: LifecycleRef = { token: 'tok-1', hookName: 'drain-hook', asgName: 'asg-web', instanceId: 'i-1' };
 
 beforeAll(async () => {
