@@ -3,6 +3,7 @@ import type middy from '@middy/core';
 import ssm from '@middy/ssm';
 import type { Context } from 'aws-lambda';
 import type { ConfigDocument } from '../lib/config.js';
+import { ConfigError } from '../lib/errors.js';
 import type { ServiceDeps } from '../lib/services/deps.js';
 import { configAndDeps, runtimeEnv } from './runtime.js';
 
@@ -10,8 +11,9 @@ import { configAndDeps, runtimeEnv } from './runtime.js';
 export interface SlotSyncContext extends Context {
   config: Readonly<ConfigDocument>;
   deps: ServiceDeps;
-  configText?: string;
-  webhookSecret?: string;
+  /** The config parameter as @middy/ssm hands it over: already JSON-parsed (middy parses values starting with `{`). */
+  configText?: unknown;
+  webhookSecret?: unknown;
 }
 
 const CACHE_MS = 5 * 60 * 1000;
@@ -27,14 +29,24 @@ export function configMiddlewares(options: { webhookSecret?: boolean } = {}): mi
   if (options.webhookSecret && env.WEBHOOK_SECRET_PARAMETER) fetchData.webhookSecret = env.WEBHOOK_SECRET_PARAMETER;
   const list: middy.MiddlewareObj[] = [];
   if (Object.keys(fetchData).length > 0) {
+    // middy's cache is process-wide: the key names what is fetched, so two handlers in one process never share it.
     list.push(
-      ssm({ fetchData, setToContext: true, cacheExpiry: CACHE_MS, cacheKey: 'slot-sync-ssm' }) as middy.MiddlewareObj,
+      ssm({
+        fetchData,
+        setToContext: true,
+        cacheExpiry: CACHE_MS,
+        cacheKey: `slot-sync-ssm:${Object.values(fetchData).join(',')}`,
+      }) as middy.MiddlewareObj,
     );
   }
   list.push({
     before: (request) => {
       const context = request.context as SlotSyncContext;
-      const { config, deps } = configAndDeps(env.CONFIG_JSON ?? String(context.configText));
+      const { config, deps } = configAndDeps(env.CONFIG_JSON ?? context.configText);
+      // middy turns a secret that looks like JSON into an object or another string: refuse rather than guess.
+      if (options.webhookSecret && context.webhookSecret !== undefined && typeof context.webhookSecret !== 'string') {
+        throw new ConfigError('the webhook secret parameter must be plain text, not JSON');
+      }
       context.config = config;
       context.deps = deps;
     },

@@ -30,15 +30,17 @@ export function runtimeEnv(): Readonly<Env> {
   return env;
 }
 
-let cached: { text: string; config: Readonly<ConfigDocument>; deps: ServiceDeps } | undefined;
+let cached: { key: string; config: Readonly<ConfigDocument>; deps: ServiceDeps } | undefined;
 
 /**
- * Parses the config text (from @middy/ssm or CONFIG_JSON) and builds the ports, once per distinct text: SDK clients
- * are kept warm across invocations, HAProxy connections are not (the fleet opens one per batch).
+ * Parses the config (JSON text from CONFIG_JSON, or the value @middy/ssm fetched — which middy has already
+ * JSON-parsed into an object) and builds the ports, once per distinct document: SDK clients are kept warm across
+ * invocations, HAProxy connections are not (the fleet opens one per batch).
  */
-export function configAndDeps(text: string): { config: Readonly<ConfigDocument>; deps: ServiceDeps } {
-  if (cached?.text === text) return cached;
-  const config = parseConfig(text);
+export function configAndDeps(document: unknown): { config: Readonly<ConfigDocument>; deps: ServiceDeps } {
+  const key = typeof document === 'string' ? document : JSON.stringify(document);
+  if (cached?.key === key) return cached;
+  const config = parseConfig(document);
   const dynamo = new DynamoDBClient({});
   const deps: ServiceDeps = {
     store: new DynamoDbSlotStore({ tableName: runtimeEnv().SLOT_TABLE, client: dynamo }),
@@ -48,7 +50,7 @@ export function configAndDeps(text: string): { config: Readonly<ConfigDocument>;
     instances: new Ec2Instances(),
     log: serviceLog,
   };
-  cached = { text, config, deps };
+  cached = { key, config, deps };
   return cached;
 }
 

@@ -31,6 +31,8 @@ export function handlerEnv(options: {
   idempotencyTable: string;
   config: unknown;
   webhookSecretParameter?: string;
+  /** Read the config from this SSM parameter (as deployed) instead of CONFIG_JSON. */
+  configParameter?: string;
 }): void {
   Object.assign(process.env, {
     AWS_REGION: 'us-east-1',
@@ -39,9 +41,12 @@ export function handlerEnv(options: {
     AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${options.dynamoPort}`,
     SLOT_TABLE: options.slotTable,
     IDEMPOTENCY_TABLE: options.idempotencyTable,
-    CONFIG_JSON: JSON.stringify(options.config),
+    ...(options.configParameter
+      ? { CONFIG_PARAMETER: options.configParameter }
+      : { CONFIG_JSON: JSON.stringify(options.config) }),
     ...(options.webhookSecretParameter ? { WEBHOOK_SECRET_PARAMETER: options.webhookSecretParameter } : {}),
   });
+  if (options.configParameter) delete process.env.CONFIG_JSON;
 }
 
 /** A real-shaped EventBridge lifecycle event from a fixture, with the instance and token this test wants. */
