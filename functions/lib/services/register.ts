@@ -50,7 +50,10 @@ export async function registerMember(input: RegisterInput, deps: ServiceDeps): P
       `no HAProxy host answered for backend ${backend.name}; nothing was changed (${reasons})`,
     );
   }
-  const record = existing ?? (await claimSeeding(backend, member, input.weight ?? backend.weight, deps));
+  // Also for a member that has a slot: claim hands it back, unless the member was retired (a terminated instance).
+  const record = existing
+    ? await deps.store.claim(backend.name, member, input.weight ?? backend.weight)
+    : await claimSeeding(backend, member, input.weight ?? backend.weight, deps);
   const outcome = await syncSlot(backend, record, deps, {
     until: input.until,
     observed: existing ? observed : undefined,

@@ -18,6 +18,8 @@ export interface ClaimContext {
   readonly now: () => number;
   /** The member's current slot (strongly consistent), or undefined. */
   readonly findByMember: (backend: string, memberId: string) => Promise<SlotRecord | undefined>;
+  /** Whether the member has a live tombstone (strongly consistent). */
+  readonly isRetired: (backend: string, memberId: string) => Promise<boolean>;
 }
 
 // Re-reading the free set costs a query over the whole partition; a few misses in a row mean the list has gone stale.
@@ -51,7 +53,7 @@ export async function claimSlot(
     if (attempt > 0) await ctx.sleep(backoffMs(attempt, ctx.random));
     if (checkMember) {
       const existing = await ctx.findByMember(backend, member.id);
-      if (existing) return existing;
+      if (existing) return ownedUnlessRetired(ctx, backend, member.id, existing);
       checkMember = false;
     }
     if (candidates.length === 0 || misses >= REFRESH_AFTER_MISSES) {
@@ -60,7 +62,7 @@ export async function claimSlot(
       if (candidates.length === 0) {
         // A duplicate claim of the same member may have taken the last slot while we looked.
         const existing = await ctx.findByMember(backend, member.id);
-        if (existing) return existing;
+        if (existing) return ownedUnlessRetired(ctx, backend, member.id, existing);
         throw new NoFreeSlotError(backend);
       }
     }
@@ -97,7 +99,7 @@ export async function claimSlot(
       // The member won a slot in a concurrent claim: that one is the answer. The returned member item saves a read.
       const won = memberReason.item?.slot;
       const owned = typeof won === 'string' ? await ctx.table.slot(backend, won) : undefined;
-      if (owned?.member === member.id) return owned;
+      if (owned?.member === member.id) return ownedUnlessRetired(ctx, backend, member.id, owned);
       checkMember = true;
     } else if (memberReason?.code === 'TransactionConflict') {
       checkMember = true; // a concurrent claim of the same member is in flight: look again after the backoff
@@ -105,4 +107,19 @@ export async function claimSlot(
     misses++; // the slot was taken or changed under us, and the candidate list is that much staler
   }
   throw new SlotConflictError(`claim of a slot in ${backend} for ${member.id} lost ${ctx.maxAttempts} races in a row`);
+}
+
+/**
+ * The member's existing slot, unless the member was retired meanwhile: a duplicate launch after a terminate must not
+ * get the slot back (it would re-activate what the terminate is draining). Only this already-owned path needs the
+ * extra read; a new claim checks the tombstone inside its transaction.
+ */
+async function ownedUnlessRetired(
+  ctx: ClaimContext,
+  backend: string,
+  memberId: string,
+  owned: SlotRecord,
+): Promise<SlotRecord> {
+  if (await ctx.isRetired(backend, memberId)) throw new MemberRetiredError(backend, memberId);
+  return owned;
 }

@@ -71,6 +71,7 @@ export class DynamoDbSlotStore implements SlotStore {
         maxAttempts: this.maxAttempts,
         now: this.now,
         findByMember: (b, m) => this.findByMember(b, m),
+        isRetired: (b, m) => this.isRetired(b, m),
       },
       backend,
       member,
