@@ -46,6 +46,7 @@ export async function deregisterMember(input: DeregisterInput, deps: ServiceDeps
     until: input.until,
     // Sessions end in seconds to minutes; once a second is plenty and spares the hosts' CLI.
     pollMs: 1_000,
+    awaitRelease: true,
     onTick: async () => {
       if (!input.lifecycle || !deps.lifecycle || !input.heartbeatMs) return;
       if (deps.clock.now() - lastBeat < input.heartbeatMs) return;

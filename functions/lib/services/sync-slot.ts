@@ -31,6 +31,11 @@ export interface SyncOptions {
   readonly onTick?: () => Promise<void>;
   /** An observation the caller just made, used for the first round instead of observing again. */
   readonly observed?: readonly HostObservation[];
+  /**
+   * Keep polling until the planner releases the slot (a drain whose sessions ended everywhere, or whose deadline
+   * passed): a draining slot with sessions needs no command, which alone would look settled.
+   */
+  readonly awaitRelease?: boolean;
 }
 
 // Rounds in a row that still had commands to send: past this a host keeps refusing and looping won't help.
@@ -63,7 +68,9 @@ export async function syncSlot(
       if (transition) return { hosts: afterTransition(observed, results), lastPlan: p, settled: true };
       continue;
     }
-    const waiting = p.drift.some((d) => d.slot === record.slot && d.kind === 'awaiting-health');
+    const waiting =
+      p.drift.some((d) => d.slot === record.slot && d.kind === 'awaiting-health') ||
+      (options.awaitRelease === true && !transition);
     const settled = p.batches.length === 0 && !waiting;
     if (settled || commandRounds >= MAX_COMMAND_ROUNDS || deps.clock.now() >= options.until) {
       return { hosts: outcomes(observed, p, record, results), lastPlan: p, settled };

@@ -238,6 +238,40 @@ describe('lifecycle handler', () => {
     expect(await slotOf('tiny', ids.e)).toBeUndefined();
   });
 
+  it('waits within the invocation for a request in flight, then frees the slot and completes CONTINUE', async () => {
+    // ids.d is the only member of `tiny` (previous test), so a request through tiny's frontend reaches it.
+    const slot = (await slotOf('tiny', ids.d))?.slot ?? '';
+    let finishedAt = 0;
+    const inFlight = httpGet(hosts[0]?.frontendPort('tiny') ?? 0, '/sleep/2500', 10_000).then((r) => {
+      finishedAt = Date.now();
+      return r;
+    });
+    await waitFor(async () => (await onHosts('tiny', slot))[0]?.sessions === 1, {
+      timeoutMs: 3_000,
+      what: 'request in flight',
+    });
+    const terminateToken = token();
+    const event = lifecycleEvent(terminate, {
+      EC2InstanceId: ids.d,
+      AutoScalingGroupName: 'tiny-asg',
+      LifecycleActionToken: terminateToken,
+    });
+    const result = await lifecycle(event, lambdaContext(30_000));
+    const returnedAt = Date.now();
+    expect(result).toMatchObject({
+      action: 'deregister',
+      completion: 'CONTINUE',
+      slots: [{ backend: 'tiny', status: 'released' }],
+    });
+    expect(await inFlight).toEqual({ status: 200, body: ids.d });
+    expect(finishedAt).toBeLessThanOrEqual(returnedAt);
+    expect(await slotOf('tiny', ids.d)).toBeUndefined();
+    expect((await onHosts('tiny', slot)).map((h) => h.admin)).toEqual(['maint', 'maint', 'maint']);
+    expect(completions(ids.d).filter((c) => c.LifecycleActionToken === terminateToken)).toEqual([
+      expect.objectContaining({ LifecycleActionResult: 'CONTINUE' }),
+    ]);
+  });
+
   it('acknowledges, without retrying, when AWS says the lifecycle action is gone', async () => {
     asg
       .on(CompleteLifecycleActionCommand, { InstanceId: ids.f })
