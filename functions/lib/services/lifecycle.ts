@@ -94,13 +94,15 @@ async function register(
   deps: ServiceDeps,
   base: Pick<LifecycleOutcome, 'action' | 'instanceId' | 'backends'>,
 ): Promise<LifecycleOutcome> {
-  // Both are reads on the launch's critical path and independent of each other.
-  const [retired, address] = await Promise.all([
-    retiredIn(backends, input.ref.instanceId, deps),
-    deps.instances?.privateAddress(input.ref.instanceId),
-  ]);
-  if (retired) return abandonRetired(input, deps, base);
-  if (!address) throw new NotFoundError(`EC2 has no private address for ${input.ref.instanceId}`);
+  // No separate tombstone read here: the claim transaction (new slot) and registerMember (existing slot) both refuse
+  // a retired instance with MemberRetiredError, handled below, so the launch path stays one store round trip shorter.
+  const address = await deps.instances?.privateAddress(input.ref.instanceId);
+  if (!address) {
+    // A launch delivered long after its terminate: EC2 may have forgotten the instance already.
+    const retired = await Promise.all(backends.map((b) => deps.store.isRetired(b.name, input.ref.instanceId)));
+    if (retired.some(Boolean)) return abandonRetired(input, deps, base);
+    throw new NotFoundError(`EC2 has no private address for ${input.ref.instanceId}`);
+  }
   const registered: RegisterResult[] = [];
   const noSlot: string[] = [];
   for (const backend of backends) {
@@ -131,11 +133,6 @@ async function register(
     );
   }
   return { ...base, registered, deregistered: [], noSlot, completion: await complete(input.ref, 'CONTINUE', deps) };
-}
-
-async function retiredIn(backends: readonly BackendConfig[], instanceId: string, deps: ServiceDeps) {
-  const found = await Promise.all(backends.map((b) => deps.store.isRetired(b.name, instanceId)));
-  return found.some(Boolean);
 }
 
 /** A launch seen after the instance's terminate: the instance is going away, so it must not serve (ABANDON). */

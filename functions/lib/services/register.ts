@@ -1,7 +1,7 @@
 // Use case: put a member into a slot of a backend on every host (launch event, webhook register).
 import type { BackendConfig } from '../config.js';
 import type { Member, SlotRecord } from '../domain.js';
-import { NoFreeSlotError, QuorumNotMetError } from '../errors.js';
+import { MemberRetiredError, NoFreeSlotError, QuorumNotMetError } from '../errors.js';
 import { validAddress, validName, validPort } from '../haproxy/commands.js';
 import type { ServiceDeps } from './deps.js';
 import { type Quorum, quorumMet } from './quorum.js';
@@ -50,10 +50,10 @@ export async function registerMember(input: RegisterInput, deps: ServiceDeps): P
       `no HAProxy host answered for backend ${backend.name}; nothing was changed (${reasons})`,
     );
   }
-  // Also for a member that has a slot: claim hands it back, unless the member was retired (a terminated instance).
-  const record = existing
-    ? await deps.store.claim(backend.name, member, input.weight ?? backend.weight)
-    : await claimSeeding(backend, member, input.weight ?? backend.weight, deps);
+  // A member that has a slot keeps it, unless it was retired meanwhile (a terminated instance must not come back).
+  if (existing && (await deps.store.isRetired(backend.name, member.id)))
+    throw new MemberRetiredError(backend.name, member.id);
+  const record = existing ?? (await claimSeeding(backend, member, input.weight ?? backend.weight, deps));
   const outcome = await syncSlot(backend, record, deps, {
     until: input.until,
     observed: existing ? observed : undefined,
