@@ -10,8 +10,6 @@ command -v haproxy >/dev/null 2>&1 || need_pkgs+=(haproxy)
 if ! command -v java >/dev/null 2>&1 || ! java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; then
   need_pkgs+=(openjdk-17-jre-headless)
 fi
-# unshare/ip come from util-linux/iproute2; the local stack uses them to keep DynamoDB Local on loopback.
-command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
 
 if ((${#need_pkgs[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
@@ -24,7 +22,7 @@ if ((${#need_pkgs[@]})); then
       systemctl stop haproxy || true
     fi
   else
-    echo "bootstrap: missing ${need_pkgs[*]}; install them (Debian/Ubuntu: sudo apt-get install ${need_pkgs[*]}) and run this again." >&2
+    echo "bootstrap: ${need_pkgs[*]} missing and this is not root: run 'sudo apt-get install ${need_pkgs[*]}' (Debian/Ubuntu), then this again." >&2
     exit 1
   fi
 fi
