@@ -40,8 +40,15 @@ export interface HaproxyFleet {
   run(batches: readonly HostBatch[]): Promise<readonly HostResult[]>;
   /** Sends the same commands to every host. */
   broadcast(commands: readonly Command[]): Promise<readonly HostResult[]>;
-  /** `show stat` + `show servers state` of the backends on every host, in parallel; failures per host. */
-  observe(backends: readonly string[]): Promise<readonly HostObservation[]>;
+  /**
+   * `show stat` + `show servers state` of the backends on every host, in parallel; failures per host. With `servers`,
+   * only those servers' rows are parsed and reported (HAProxy still sends the whole backend: there is no filter by
+   * name), which is what a one-slot sync needs.
+   */
+  observe(
+    backends: readonly string[],
+    options?: { readonly servers?: ReadonlySet<string> },
+  ): Promise<readonly HostObservation[]>;
 }
 
 /** EC2: where an instance can be reached. */

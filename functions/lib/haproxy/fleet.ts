@@ -34,11 +34,15 @@ export function fleetOf(clients: readonly HostClient[]): HaproxyFleet {
     hosts: clients.map((c) => c.name),
     run: (batches) => Promise.all(batches.map(run)),
     broadcast: (commands) => Promise.all(clients.map((c) => run({ host: c.name, commands }))),
-    observe: (backends) => Promise.all(clients.map((c) => observeHost(c, backends))),
+    observe: (backends, options) => Promise.all(clients.map((c) => observeHost(c, backends, options?.servers))),
   };
 }
 
-async function observeHost(client: HostClient, backends: readonly string[]): Promise<HostObservation> {
+async function observeHost(
+  client: HostClient,
+  backends: readonly string[],
+  servers?: ReadonlySet<string>,
+): Promise<HostObservation> {
   const host = client.name;
   if (backends.length === 0) return { host, ok: true, backends: new Map() };
   try {
@@ -49,7 +53,8 @@ async function observeHost(client: HostClient, backends: readonly string[]): Pro
       return { host, ok: false, error: classified.error ?? { code: 'COMMAND_FAILED', message: host } };
     const result = new Map<string, readonly ObservedSlot[]>();
     backends.forEach((be, i) => {
-      result.set(be, mergeObserved(parseShowStat(raw[2 * i] ?? ''), parseServersState(raw[2 * i + 1] ?? '')));
+      const stat = parseShowStat(raw[2 * i] ?? '', servers);
+      result.set(be, mergeObserved(stat, parseServersState(raw[2 * i + 1] ?? '', servers)));
     });
     return { host, ok: true, backends: result };
   } catch (error) {

@@ -58,7 +58,7 @@ export function decodeAdmin(bits: number): AdminState {
 }
 
 /** Parses a `show servers state` reply; throws ParseError on another version, a missing column or a malformed line. */
-export function parseServersState(text: string): ServerStateRow[] {
+export function parseServersState(text: string, only?: ReadonlySet<string>): ServerStateRow[] {
   const lines = text.split('\n');
   const version = (lines[0] ?? '').trim();
   if (version !== VERSION) {
@@ -69,9 +69,10 @@ export function parseServersState(text: string): ServerStateRow[] {
   const header = headerLine.slice(2).trim().split(' ');
   const missing = REQUIRED.filter((name) => !header.includes(name));
   if (missing.length > 0) throw new ParseError(`show servers state: header lacks column(s) ${missing.join(', ')}`);
+  const nameAt = header.indexOf('srv_name');
   return lines
     .slice(2)
-    .filter((line) => line.trim() !== '')
+    .filter((line) => line.trim() !== '' && (!only || only.has(line.trim().split(' ', nameAt + 1)[nameAt] ?? '')))
     .map((line) => toRow(header, line));
 }
 

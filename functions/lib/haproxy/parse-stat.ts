@@ -48,14 +48,17 @@ const SERVER_TYPE = 2;
 // stats.c writes `* ` before check_status while CHK_ST_INPROGRESS is set; a health gate must not see `* L7OK` ≠ `L7OK`.
 const IN_PROGRESS = /^\* /;
 
-/** Parses a `show stat` reply (with or without the final blank line) into all its rows. Throws ParseError. */
-export function parseShowStat(text: string): StatRow[] {
+/**
+ * Parses a `show stat` reply (with or without the final blank line) into its rows: all of them, or with `only` just
+ * the rows of those server names (a one-slot sync reads one row, not the whole backend). Throws ParseError.
+ */
+export function parseShowStat(text: string, only?: ReadonlySet<string>): StatRow[] {
   if (!text.startsWith(HEADER_PREFIX)) {
     throw new ParseError(`show stat: expected a '# pxname,…' header, got ${JSON.stringify(firstLine(text))}`);
   }
   let records: string[][];
   try {
-    records = splitRecords(text.slice(HEADER_PREFIX.length));
+    records = splitRecords(text.slice(HEADER_PREFIX.length), only);
   } catch (cause) {
     throw new ParseError(`show stat: malformed CSV: ${(cause as Error).message}`, { cause });
   }
@@ -72,17 +75,23 @@ export function parseShowStat(text: string): StatRow[] {
  * anywhere (a check reply text such as `"Busy, ""really"" busy"`) goes through csv-parse whole. Either way every
  * record must have as many fields as the header, or a shifted column would be read under the wrong name.
  */
-function splitRecords(body: string): string[][] {
+function splitRecords(body: string, only?: ReadonlySet<string>): string[][] {
   const records = body.includes('"')
-    ? (parse(body, { skip_empty_lines: true }) as string[][])
+    ? (parse(body, { skip_empty_lines: true }) as string[][]).filter((r, i) => i === 0 || !only || only.has(r[1] ?? ''))
     : body
         .split('\n')
-        .filter((line) => line !== '')
+        .filter((line, i) => line !== '' && (i === 0 || !only || only.has(svname(line))))
         .map((line) => line.split(','));
   const width = records[0]?.length ?? 0;
   const bad = records.findIndex((r) => r.length !== width);
   if (bad >= 0) throw new Error(`record ${bad + 1} has ${records[bad]?.length} fields, the header ${width}`);
   return records;
+}
+
+/** The second field of an unquoted CSV line, without splitting the other 127. */
+function svname(line: string): string {
+  const first = line.indexOf(',');
+  return line.slice(first + 1, line.indexOf(',', first + 1));
 }
 
 type Columns = Record<(typeof REQUIRED)[number], number>;

@@ -57,7 +57,8 @@ export async function syncSlot(
   let commandRounds = 0;
   let initial = options.observed;
   for (;;) {
-    const observed = initial ?? (await deps.fleet.observe([backend.name]));
+    // Only this slot's rows: a drain or a health gate polls for a while, and a backend can have hundreds of slots.
+    const observed = initial ?? (await deps.fleet.observe([backend.name], { servers: new Set([record.slot]) }));
     initial = undefined;
     const p = plan({ desired: [{ config: backend, slots: [record] }], observed, now: deps.clock.now() });
     const transition = p.transitions.some((t) => t.slot === record.slot);
