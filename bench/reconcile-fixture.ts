@@ -11,6 +11,7 @@ import { DynamoDbSlotStore } from '../functions/lib/slots/dynamodb-store.js';
 import { slotNamesFromHosts } from '../functions/lib/slots/seed.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../test/support/dynamodb-local.js';
 import { type HaproxyHandle, startFleet, stopAll } from '../test/support/haproxy.js';
+import { seededRandom } from '../test/support/random.js';
 
 /** Size of one reconcile scenario. */
 export interface ReconcileShape {
@@ -41,18 +42,6 @@ export async function inPool<T>(items: readonly T[], limit: number, fn: (item: T
     while (next < items.length) await fn(items[next++] as T);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same drift in the pass and in the baseline. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Starts the hosts and DynamoDB Local, seeds the table from the hosts and gives `occupancy` of the slots a member. */

@@ -13,8 +13,9 @@ import { DynamoDbSlotStore } from '../../functions/lib/slots/dynamodb-store.js';
 import { connectDynamoDbLocal, type DynamoDbLocal, localClient } from '../support/dynamodb-local.js';
 import { type HaproxyHandle, startFleet, stopAll } from '../support/haproxy.js';
 import { freePort } from '../support/ports.js';
+import { seededRandom } from '../support/random.js';
 import { instanceId, mockAws, newToken } from './support/aws.js';
-import { type FaultCounters, injectDynamoDbFaults, seededRandom } from './support/dynamodb-faults.js';
+import { type FaultCounters, injectDynamoDbFaults } from './support/dynamodb-faults.js';
 import { fleetDifferences, owners } from './support/fleet-vs-table.js';
 import { type Delivery, deliver } from './support/handlers.js';
 

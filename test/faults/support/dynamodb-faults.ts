@@ -32,18 +32,6 @@ const bump = (record: Record<string, number>, key: string) => {
   record[key] = (record[key] ?? 0) + 1;
 };
 
-/** A seeded PRNG (mulberry32), so a run injects the same sequence of decisions. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Adds two middlewares: a counter in the initialize step (once per call) and the injector in the deserialize step,
  * which runs inside the SDK's retry loop (finalizeRequest), so throttling is retried by the SDK exactly as a real
