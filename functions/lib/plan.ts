@@ -2,8 +2,10 @@
 import type { BackendConfig } from './config.js';
 import type { HostBatch, HostObservation, LifecycleRef, ObservedSlot, SlotRecord } from './domain.js';
 import type { Command } from './haproxy/commands.js';
+import { naturalCompare } from './natural-order.js';
 import { formatEndpoint, planActive, planDraining, planFree, type SlotOutcome } from './plan-slot.js';
 
+export { naturalCompare } from './natural-order.js';
 export { checkPassing } from './plan-slot.js';
 
 /** One backend as the table wants it: its config and every slot record. */
@@ -161,24 +163,4 @@ function key(backend: string, slot: string): string {
 
 function isSlotName(name: string, prefix: string): boolean {
   return name.length > prefix.length && name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length));
-}
-
-/** Slot names in natural order (web2 before web10); ties broken by plain comparison so the order is total. */
-export function naturalCompare(a: string, b: string): number {
-  const xs = a.match(/\d+|\D+/g) ?? [];
-  const ys = b.match(/\d+|\D+/g) ?? [];
-  for (let i = 0; i < Math.min(xs.length, ys.length); i++) {
-    const x = xs[i] as string;
-    const y = ys[i] as string;
-    if (x === y) continue;
-    if (/^\d/.test(x) && /^\d/.test(y)) {
-      const [nx, ny] = [x.replace(/^0+/, ''), y.replace(/^0+/, '')];
-      if (nx.length !== ny.length) return nx.length - ny.length;
-      if (nx !== ny) return nx < ny ? -1 : 1;
-      continue;
-    }
-    return x < y ? -1 : 1;
-  }
-  if (xs.length !== ys.length) return xs.length - ys.length;
-  return a < b ? -1 : a > b ? 1 : 0;
 }

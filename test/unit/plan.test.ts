@@ -465,8 +465,8 @@ describe('naturalCompare', () => {
       'api1',
       'web',
       'web1',
-      'web02',
       'web2',
+      'web02',
       'web10',
     ]);
   });
