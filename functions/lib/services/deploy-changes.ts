@@ -111,7 +111,7 @@ async function checkCapacity(
   for (const c of changes)
     if (c.action === 'register') perBackend.set(c.backend, (perBackend.get(c.backend) ?? new Set()).add(c.member.id));
   for (const [backend, ids] of perBackend) {
-    const slots = await ensureSeeded(backends.get(backend) as BackendConfig, deps);
+    const { slots } = await ensureSeeded(backends.get(backend) as BackendConfig, deps);
     const owned = new Set(slots.map((s) => s.member));
     const needed = [...ids].filter((id) => !owned.has(id)).length;
     if (needed > slots.filter((s) => s.state === 'free').length) throw new NoFreeSlotError(backend);

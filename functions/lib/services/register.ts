@@ -1,6 +1,6 @@
 // Use case: put a member into a slot of a backend on every host (launch event, webhook register).
 import type { BackendConfig } from '../config.js';
-import type { Member, SlotRecord } from '../domain.js';
+import type { HostObservation, Member, SlotRecord } from '../domain.js';
 import { MemberRetiredError, NoFreeSlotError, QuorumNotMetError } from '../errors.js';
 import { validAddress, validName, validPort } from '../haproxy/commands.js';
 import type { ServiceDeps } from './deps.js';
@@ -53,11 +53,9 @@ export async function registerMember(input: RegisterInput, deps: ServiceDeps): P
   // A member that has a slot keeps it, unless it was retired meanwhile (a terminated instance must not come back).
   if (existing && (await deps.store.isRetired(backend.name, member.id)))
     throw new MemberRetiredError(backend.name, member.id);
-  const record = existing ?? (await claimSeeding(backend, member, input.weight ?? backend.weight, deps));
-  const outcome = await syncSlot(backend, record, deps, {
-    until: input.until,
-    observed: existing ? observed : undefined,
-  });
+  const record = existing ?? (await claimSeeding(backend, member, input.weight ?? backend.weight, deps, observed));
+  // The observation is still current for the slot: a free slot is only ever programmed by whoever claimed it.
+  const outcome = await syncSlot(backend, record, deps, { until: input.until, observed });
   const applied = outcome.hosts.filter((h) => h.applied || h.awaitingHealth).length;
   const gated = Boolean(backend.healthGate?.enabled);
   let rolledBack = false;
@@ -82,12 +80,12 @@ async function claimSeeding(
   member: Member,
   weight: number,
   deps: ServiceDeps,
+  observed: readonly HostObservation[],
 ): Promise<SlotRecord> {
   try {
     return await deps.store.claim(backend.name, member, weight);
   } catch (error) {
-    if (!(error instanceof NoFreeSlotError) || (await deps.store.list(backend.name)).length > 0) throw error;
-    if ((await ensureSeeded(backend, deps)).length === 0) throw error;
+    if (!(error instanceof NoFreeSlotError) || !(await ensureSeeded(backend, deps, observed)).seeded) throw error;
     return deps.store.claim(backend.name, member, weight);
   }
 }
