@@ -1,6 +1,7 @@
 // Operator CLI `drain` / `disable` / `enable`: table first (held state), then every host; per-host results printed.
 import type { HostResult, SlotRecord } from '../../functions/lib/domain.js';
-import { type AdminState, setState } from '../../functions/lib/haproxy/commands.js';
+import type { AdminState } from '../../functions/lib/haproxy/commands.js';
+import { holdSlot } from '../../functions/lib/services/hold.js';
 import { syncSlot } from '../../functions/lib/services/sync-slot.js';
 import type { CliArgs } from './args.js';
 import type { CliContext } from './context.js';
@@ -42,10 +43,8 @@ export async function runHold(args: CliArgs, ctx: CliContext, io: Output): Promi
   return outcomes.every((o) => o.hosts.every((h) => h.ok)) ? EXIT.ok : EXIT.failed;
 }
 
-/** Intent first (DESIGN invariant 7): the table says held before any host is told, so reconcile never undoes it. */
 async function hold(t: SlotTarget, admin: AdminState, ctx: CliContext): Promise<HoldOutcome> {
-  const record = await ctx.deps.store.hold(t.backend.name, t.slot, admin);
-  const results = await ctx.deps.fleet.broadcast([setState(t.backend.name, t.slot, admin)]);
+  const { record, results } = await holdSlot(t.backend.name, t.slot, admin, ctx.deps);
   return { backend: t.backend.name, slot: t.slot, record, hosts: results.map((r) => hostLine(r.host, [r])) };
 }
 

@@ -2,9 +2,10 @@
 import type { BackendConfig, ConfigDocument } from '../config.js';
 import type { Member } from '../domain.js';
 import { NoFreeSlotError, NotFoundError, SlotConflictError, ValidationError } from '../errors.js';
-import { type AdminState, setState } from '../haproxy/commands.js';
+import type { AdminState } from '../haproxy/commands.js';
 import type { ServiceDeps } from './deps.js';
 import { deregisterMember } from './deregister.js';
+import { holdSlot } from './hold.js';
 import { registerMember } from './register.js';
 import { ensureSeeded } from './seeding.js';
 import { syncSlot } from './sync-slot.js';
@@ -181,8 +182,7 @@ async function hold(
   deps: ServiceDeps,
 ): Promise<ChangeResult> {
   const owned = await owner(change, deps);
-  await deps.store.hold(backend.name, owned.slot, admin);
-  const results = await deps.fleet.broadcast([setState(backend.name, owned.slot, admin)]);
+  const { results } = await holdSlot(backend.name, owned.slot, admin, deps);
   const hosts = results.map((r) => ({ host: r.host, ok: r.ok, error: r.error?.message }));
   return {
     action: change.action,
