@@ -24,8 +24,8 @@ export class AutoScalingLifecycleActions implements LifecycleActions {
   }
 
   async complete(ref: LifecycleRef, result: 'CONTINUE' | 'ABANDON'): Promise<void> {
-    try {
-      await this.client.send(
+    await this.onAction(ref, () =>
+      this.client.send(
         new CompleteLifecycleActionCommand({
           AutoScalingGroupName: ref.asgName,
           LifecycleHookName: ref.hookName,
@@ -33,24 +33,27 @@ export class AutoScalingLifecycleActions implements LifecycleActions {
           InstanceId: ref.instanceId,
           LifecycleActionResult: result,
         }),
-      );
-    } catch (error) {
-      if (isGone(error))
-        throw new LifecycleActionGoneError(`lifecycle action of ${ref.instanceId} is gone`, { cause: error });
-      throw error;
-    }
+      ),
+    );
   }
 
   async heartbeat(ref: LifecycleRef): Promise<void> {
-    try {
-      await this.client.send(
+    await this.onAction(ref, () =>
+      this.client.send(
         new RecordLifecycleActionHeartbeatCommand({
           AutoScalingGroupName: ref.asgName,
           LifecycleHookName: ref.hookName,
           LifecycleActionToken: ref.token,
           InstanceId: ref.instanceId,
         }),
-      );
+      ),
+    );
+  }
+
+  /** A call on one lifecycle action: AWS saying the action is gone becomes LifecycleActionGoneError (final). */
+  private async onAction(ref: LifecycleRef, call: () => Promise<unknown>): Promise<void> {
+    try {
+      await call();
     } catch (error) {
       if (isGone(error))
         throw new LifecycleActionGoneError(`lifecycle action of ${ref.instanceId} is gone`, { cause: error });
