@@ -1,7 +1,9 @@
 // The baseline every benchmark compares against: the same commands, host after host, one connection per command.
+
+import { oneShot } from '../bin/harness/haproxy.js';
+import type { Command } from '../functions/lib/domain/commands.js';
 import { classifyReply } from '../functions/lib/haproxy/classify.js';
-import type { Command } from '../functions/lib/haproxy/commands.js';
-import { oneShot } from '../test/support/haproxy.js';
+import { renderCommand } from '../functions/lib/haproxy/commands.js';
 
 /** What the baseline took and how many replies were not a success. */
 export interface BaselineRun {
@@ -26,7 +28,7 @@ export async function oneConnectionPerCommand(
     if (port === undefined) throw new Error(`baseline: no stats port for host ${host}`);
     for (const command of list) {
       commands++;
-      const reply = await oneShot(port, command.text, 5_000);
+      const reply = await oneShot(port, renderCommand(command), 5_000);
       if (!classifyReply(command, reply).ok) badReplies++;
     }
   }

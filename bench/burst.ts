@@ -2,7 +2,7 @@
 // latency, transaction races retried, and proof that no slot or member was handed out twice.
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { setState } from '../functions/lib/haproxy/commands.js';
+import { setState } from '../functions/lib/domain/commands.js';
 import { DynamoDbSlotStore } from '../functions/lib/slots/dynamodb-store.js';
 import { slotNamesFromHosts } from '../functions/lib/slots/seed.js';
 import launch from '../test/fixtures/events/launch.json' with { type: 'json' };
@@ -83,7 +83,7 @@ export async function benchBurst(): Promise<object> {
     stack.seam = (deps) => ({ ...deps, store });
     const event = (id: string) => lifecycleEvent(launch, { EC2InstanceId: id, LifecycleActionToken: randomUUID() });
     const warm = (await stack.handler(event(WARM_ID), lambdaContext(60_000))) as { slots?: Array<{ slot?: string }> };
-    await stack.store.release(BACKEND, WARM_ID);
+    await stack.store.apply(BACKEND, { member: WARM_ID }, { kind: 'release' });
     await stack.fleet.broadcast([setState(BACKEND, warm.slots?.[0]?.slot ?? 'b1', 'maint')]);
     for (const key of Object.keys(races)) delete races[key];
     log(`burst: ${EVENTS} concurrent launch events`);

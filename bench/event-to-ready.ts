@@ -1,12 +1,12 @@
 // Benchmark (issue 6): one launch event through the real lifecycle handler → slot programmed on every host → first
 // request served, 200 events in a row, next to the same commands sent host after host, one connection per command.
 import { randomUUID } from 'node:crypto';
-import { type Command, setState } from '../functions/lib/haproxy/commands.js';
+import { delay } from '../bin/harness/haproxy-util.js';
+import { httpGet, type Instance, startInstanceAt } from '../bin/harness/instances.js';
+import { freePort } from '../bin/harness/ports.js';
+import { type Command, setState } from '../functions/lib/domain/commands.js';
 import launch from '../test/fixtures/events/launch.json' with { type: 'json' };
-import { delay } from '../test/support/haproxy-util.js';
-import { httpGet, type Instance, startInstanceAt } from '../test/support/instances.js';
 import { lambdaContext, lifecycleEvent } from '../test/support/lambda.js';
-import { freePort } from '../test/support/ports.js';
 import { oneConnectionPerCommand } from './baseline.js';
 import { log } from './lib.js';
 import { type LifecycleStack, startLifecycleStack } from './lifecycle-stack.js';
@@ -84,7 +84,7 @@ async function oneEvent(stack: LifecycleStack, instance: Instance): Promise<Samp
   }
   const baseline = await oneConnectionPerCommand(new Map(stack.hosts.map((h) => [h.name, h.statsPort])), perHost);
   // Free the slot for the next event so that "served" can only ever be the new instance.
-  await stack.store.release(BACKEND, instance.id);
+  await stack.store.apply(BACKEND, { member: instance.id }, { kind: 'release' });
   const freed = await stack.fleet.broadcast([setState(BACKEND, slot, 'maint')]);
   if (!freed.every((h) => h.ok)) throw new Error(`could not put ${slot} back in maint: ${JSON.stringify(freed)}`);
   const tableMs = calls.total('store', until);

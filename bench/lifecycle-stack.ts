@@ -7,14 +7,14 @@ import {
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../bin/harness/dynamodb-local.js';
+import { type BackendSpec, type HaproxyHandle, startFleet, stopAll } from '../bin/harness/haproxy.js';
 import type { BackendConfig } from '../functions/lib/config.js';
 import { createFleet } from '../functions/lib/haproxy/fleet.js';
 import type { HaproxyFleet } from '../functions/lib/ports.js';
 import type { ServiceDeps } from '../functions/lib/services/deps.js';
 import { DynamoDbSlotStore } from '../functions/lib/slots/dynamodb-store.js';
 import type { SlotSyncContext } from '../functions/shared/config-middleware.js';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../test/support/dynamodb-local.js';
-import { type BackendSpec, type HaproxyHandle, startFleet, stopAll } from '../test/support/haproxy.js';
 import { handlerEnv } from '../test/support/lambda.js';
 
 /** The lifecycle handler as the benchmarks call it. */

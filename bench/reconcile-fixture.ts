@@ -1,16 +1,18 @@
 // Reconcile benchmark fixture: H real HAProxy hosts × B backends × S slots, a populated table, and seeded random drift.
-import { systemClock } from '../functions/lib/clock.js';
-import type { BackendConfig } from '../functions/lib/config.js';
-import type { SlotRecord } from '../functions/lib/domain.js';
-import { type Command, setAddr, setState, setWeight } from '../functions/lib/haproxy/commands.js';
+
+import { type DynamoDbLocal, startDynamoDbLocal } from '../bin/harness/dynamodb-local.js';
+import { type HaproxyHandle, startFleet, stopAll } from '../bin/harness/haproxy.js';
+import { type BackendConfig, type ConfigDocument, parseConfig } from '../functions/lib/config.js';
+import { type Command, setAddr, setState, setWeight } from '../functions/lib/domain/commands.js';
+import type { SlotRecord } from '../functions/lib/domain/types.js';
+import { renderCommand } from '../functions/lib/haproxy/commands.js';
 import { createFleet } from '../functions/lib/haproxy/fleet.js';
 import { sendBatch } from '../functions/lib/haproxy/transport.js';
 import type { HaproxyFleet } from '../functions/lib/ports.js';
-import { type ServiceDeps, silentLog } from '../functions/lib/services/deps.js';
+import type { ServiceDeps } from '../functions/lib/services/deps.js';
 import { DynamoDbSlotStore } from '../functions/lib/slots/dynamodb-store.js';
 import { slotNamesFromHosts } from '../functions/lib/slots/seed.js';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../test/support/dynamodb-local.js';
-import { type HaproxyHandle, startFleet, stopAll } from '../test/support/haproxy.js';
+import { createDeps } from '../functions/shared/compose.js';
 import { seededRandom } from '../test/support/random.js';
 
 /** Size of one reconcile scenario. */
@@ -25,6 +27,7 @@ export interface ReconcileShape {
 /** A running scenario: hosts, DynamoDB Local with a populated table, and undecorated ports over them. */
 export interface ReconcileFixture {
   readonly backends: readonly BackendConfig[];
+  readonly config: Readonly<ConfigDocument>;
   readonly store: DynamoDbSlotStore;
   readonly fleet: HaproxyFleet;
   readonly statsPorts: ReadonlyMap<string, number>;
@@ -57,18 +60,13 @@ export async function startReconcileFixture(shape: ReconcileShape): Promise<Reco
     [hosts, ddb] = await Promise.all([startFleet(shape.hosts, { backends: specs }, 'rc-hap'), startDynamoDbLocal()]);
     const { slotTable } = await ddb.createTables(`rc${Date.now()}`);
     const store = new DynamoDbSlotStore({ tableName: slotTable, client: ddb.client });
-    const fleet = createFleet({
+    const config = parseConfig({
       hosts: hosts.map((h) => h.hostConfig()),
+      backends: specs.map((s) => ({ name: s.name, slotPrefix: s.slotPrefix, port: MEMBER_PORT })),
       timeouts: { connectMs: 1_000, commandMs: 30_000 },
     });
-    const backends: BackendConfig[] = specs.map((s) => ({
-      name: s.name,
-      slotPrefix: s.slotPrefix,
-      port: MEMBER_PORT,
-      autoScalingGroups: [],
-      weight: 1,
-      drainSeconds: 300,
-    }));
+    const fleet = createFleet(config);
+    const backends = config.backends;
     const observed = await fleet.observe(backends.map((b) => b.name));
     const claims: Array<{ backend: string; id: string; address: string; weight: number }> = [];
     for (const [b, backend] of backends.entries()) {
@@ -87,13 +85,21 @@ export async function startReconcileFixture(shape: ReconcileShape): Promise<Reco
       }
     }
     await inPool(claims, CLAIM_CONCURRENCY, (c) =>
-      store.claim(c.backend, { id: c.id, address: c.address, port: MEMBER_PORT }, c.weight),
+      store.claim(
+        c.backend,
+        { id: c.id, address: c.address, port: MEMBER_PORT },
+        { weight: c.weight, owner: 'webhook' },
+      ),
     );
-    const deps: ServiceDeps = { store, fleet, clock: systemClock, log: silentLog };
+    const deps: ServiceDeps = {
+      ...createDeps({ config, env: { SLOT_TABLE: slotTable }, clients: { dynamodb: ddb.client }, fleet }),
+      store,
+    };
     const statsPorts = new Map(hosts.map((h) => [h.name, h.statsPort]));
     const running = { hosts, ddb };
     return {
       backends,
+      config,
       store,
       fleet,
       statsPorts,
@@ -152,7 +158,7 @@ export async function applyDirect(
       const port = statsPorts.get(host);
       if (port === undefined) throw new Error(`no stats port for ${host}`);
       const endpoint = { kind: 'tcp', host: '127.0.0.1', port } as const;
-      await sendBatch(host, endpoint, commands, { connectTimeoutMs: 1_000, deadlineMs: 30_000 });
+      await sendBatch(host, endpoint, commands.map(renderCommand), { connectTimeoutMs: 1_000, deadlineMs: 30_000 });
     }),
   );
 }

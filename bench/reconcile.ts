@@ -1,6 +1,6 @@
 // Benchmark (issues 3 and 6): one reconcile pass repairing 10% drift made behind the table's back, against the same
 // fixes sent one connection per command, host after host.
-import type { Command } from '../functions/lib/haproxy/commands.js';
+import type { Command } from '../functions/lib/domain/commands.js';
 import { type ReconcileReport, reconcile } from '../functions/lib/services/reconcile.js';
 import { oneConnectionPerCommand } from './baseline.js';
 import { log, median } from './lib.js';
@@ -31,7 +31,7 @@ interface Round {
 
 /** Commands a dry-run pass would still send: 0 when every host matches the table. */
 async function remaining(f: ReconcileFixture): Promise<number> {
-  const report = await reconcile({ backends: f.backends, dryRun: true }, f.deps);
+  const report = await reconcile({ backends: f.backends, dryRun: true }, f.config, f.deps);
   return report.plan.batches.reduce((n, b) => n + b.commands.length, 0);
 }
 
@@ -46,7 +46,7 @@ async function round(f: ReconcileFixture, seed: number): Promise<Round> {
     fleet: timedPort(f.fleet, 'fleet', () => calls),
   };
   const start = performance.now();
-  const report: ReconcileReport = await reconcile({ backends: f.backends }, deps);
+  const report: ReconcileReport = await reconcile({ backends: f.backends }, f.config, deps);
   const passMs = performance.now() - start;
   if (report.failures.length > 0) throw new Error(`reconcile failed on ${JSON.stringify(report.failures)}`);
   const [observe, seedMs, list, apply] = [
@@ -83,7 +83,7 @@ async function benchShape(shape: ReconcileShape, goalMs: number, ratioGoal?: num
   const f = await startReconcileFixture(shape);
   try {
     // Untimed first pass: programs every host to the freshly populated table.
-    await reconcile({ backends: f.backends }, f.deps);
+    await reconcile({ backends: f.backends }, f.config, f.deps);
     const before = await remaining(f);
     if (before !== 0) throw new Error(`hosts still differ from the table after the first pass (${before} commands)`);
     const rounds: Round[] = [];

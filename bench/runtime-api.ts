@@ -1,8 +1,9 @@
 // Benchmark: 2,000 `set server … weight` commands to one local HAProxy, one connection per command vs one pipelined batch.
 import { createConnection } from 'node:net';
-import { type Command, setWeight } from '../functions/lib/haproxy/commands.js';
+import { startHaproxy, stopAll } from '../bin/harness/haproxy.js';
+import { type Command, setWeight } from '../functions/lib/domain/commands.js';
+import { renderCommand } from '../functions/lib/haproxy/commands.js';
 import { sendBatch } from '../functions/lib/haproxy/transport.js';
-import { startHaproxy, stopAll } from '../test/support/haproxy.js';
 import { log, median, opsPerSec, round, timed } from './lib.js';
 
 const COMMANDS = 2_000;
@@ -32,13 +33,14 @@ function oneShot(port: number, text: string): Promise<string> {
 async function perCommand(port: number, commands: readonly Command[]): Promise<number> {
   let bad = 0;
   // Non-interactive mode ends each reply with one extra "\n": an empty success is exactly "\n".
-  for (const command of commands) if ((await oneShot(port, command.text)) !== '\n') bad++;
+  for (const command of commands) if ((await oneShot(port, renderCommand(command))) !== '\n') bad++;
   return bad;
 }
 
 async function pipelined(port: number, commands: readonly Command[]): Promise<number> {
   const endpoint = { kind: 'tcp', host: '127.0.0.1', port } as const;
-  const replies = await sendBatch('bench', endpoint, commands, { connectTimeoutMs: 1_000, deadlineMs: 30_000 });
+  const lines = commands.map(renderCommand);
+  const replies = await sendBatch('bench', endpoint, lines, { connectTimeoutMs: 1_000, deadlineMs: 30_000 });
   return replies.filter((r) => r !== '').length + (commands.length - replies.length);
 }
 

@@ -1,6 +1,7 @@
 // Timing decorators for the ports: every SlotStore / HaproxyFleet call a service makes lands in a CallLog.
-import type { HostBatch, HostResult } from '../functions/lib/domain.js';
-import { type Command, showServersState, showStat } from '../functions/lib/haproxy/commands.js';
+
+import { type Command, showServersState, showStat } from '../functions/lib/domain/commands.js';
+import type { HostBatch, HostResult } from '../functions/lib/domain/types.js';
 import type { HaproxyFleet } from '../functions/lib/ports.js';
 
 /** One call through a decorated port: which port and method, when it started and ended (`performance.now()`). */

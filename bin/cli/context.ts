@@ -2,16 +2,15 @@
 import { readFile } from 'node:fs/promises';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { AutoScalingLifecycleActions } from '../../functions/lib/adapters/autoscaling.js';
 import { readParameter } from '../../functions/lib/adapters/ssm.js';
-import { systemClock } from '../../functions/lib/clock.js';
 import { type BackendConfig, type ConfigDocument, parseConfig, parseEnv } from '../../functions/lib/config.js';
 import { ConfigError } from '../../functions/lib/errors.js';
 import { createEndpointClient } from '../../functions/lib/haproxy/client.js';
 import { createFleet, fleetOf } from '../../functions/lib/haproxy/fleet.js';
 import type { ServiceDeps, ServiceLog } from '../../functions/lib/services/deps.js';
-import { DynamoDbSlotStore } from '../../functions/lib/slots/dynamodb-store.js';
+import { createDeps } from '../../functions/shared/compose.js';
 import { UsageError } from './usage.js';
 
 /** What a command runs against: the parsed config, the ports, and a way to let the process exit. */
@@ -50,10 +49,12 @@ export async function loadContext(
   const ssm = new SSMClient({});
   const dynamo = new DynamoDBClient({});
   const autoScaling = new AutoScalingClient({});
+  const ec2 = new EC2Client({});
   const close = () => {
     ssm.destroy();
     dynamo.destroy();
     autoScaling.destroy();
+    ec2.destroy();
   };
   try {
     const text = parsedEnv.CONFIG_JSON ?? (await readParameter(String(parsedEnv.CONFIG_PARAMETER), ssm));
@@ -62,14 +63,8 @@ export async function loadContext(
       options.socket === undefined
         ? createFleet({ hosts: config.hosts, timeouts: config.timeouts })
         : fleetOf([createEndpointClient(LOCAL_HOST, { kind: 'unix', path: options.socket }, config.timeouts)]);
-    const deps: ServiceDeps = {
-      store: new DynamoDbSlotStore({ tableName: parsedEnv.SLOT_TABLE, client: dynamo }),
-      fleet,
-      clock: systemClock,
-      // A drain that reconcile finishes completes its lifecycle action, exactly as the scheduled Lambda would.
-      lifecycle: new AutoScalingLifecycleActions({ client: autoScaling }),
-      log,
-    };
+    // The one composition root; a drain that reconcile finishes completes its action, as the scheduled Lambda would.
+    const deps = createDeps({ config, env: parsedEnv, clients: { dynamodb: dynamo, autoScaling, ec2 }, fleet, log });
     return { config, tableName: parsedEnv.SLOT_TABLE, deps, close };
   } catch (error) {
     close();

@@ -1,5 +1,5 @@
 // Operator CLI: plain-text output helpers — aligned tables, counts, the summary line — and the output sink.
-import type { Drift } from '../../functions/lib/plan.js';
+import type { Drift } from '../../functions/lib/plan/types.js';
 
 /** Where a command writes: stdout for results, stderr for diagnostics. Injected so output stays testable. */
 export interface Output {

@@ -1,8 +1,8 @@
 // Operator CLI `drain` / `disable` / `enable`: table first (held state), then every host; per-host results printed.
-import type { HostResult, SlotRecord } from '../../functions/lib/domain.js';
-import type { AdminState } from '../../functions/lib/haproxy/commands.js';
-import { holdSlot } from '../../functions/lib/services/hold.js';
-import { syncSlot } from '../../functions/lib/services/sync-slot.js';
+
+import type { HoldAdmin } from '../../functions/lib/domain/lifecycle.js';
+import type { HostResult, SlotRecord } from '../../functions/lib/domain/types.js';
+import { changeSlot } from '../../functions/lib/services/change-slot.js';
 import type { CliArgs } from './args.js';
 import type { CliContext } from './context.js';
 import { json, type Output, table } from './format.js';
@@ -25,7 +25,9 @@ export interface HoldOutcome {
   readonly hosts: readonly HostLine[];
 }
 
-const ADMIN = { drain: 'drain', disable: 'maint' } as const satisfies Record<string, AdminState>;
+const ADMIN = { drain: 'drain', disable: 'maint' } as const satisfies Record<string, HoldAdmin>;
+// A hold is one round trip and a read-back; a host that answers needs well under this.
+const HOLD_WAIT_MS = 5_000;
 // Bounded wait for an enabled slot: long enough for a health-gated slot's first checks, short for an operator.
 const ENABLE_WAIT_MS = 15_000;
 
@@ -43,16 +45,31 @@ export async function runHold(args: CliArgs, ctx: CliContext, io: Output): Promi
   return outcomes.every((o) => o.hosts.every((h) => h.ok)) ? EXIT.ok : EXIT.failed;
 }
 
-async function hold(t: SlotTarget, admin: AdminState, ctx: CliContext): Promise<HoldOutcome> {
-  const { record, results } = await holdSlot(t.backend.name, t.slot, admin, ctx.deps);
-  return { backend: t.backend.name, slot: t.slot, record, hosts: results.map((r) => hostLine(r.host, [r])) };
+async function hold(t: SlotTarget, admin: HoldAdmin, ctx: CliContext): Promise<HoldOutcome> {
+  const until = ctx.deps.clock.now() + HOLD_WAIT_MS;
+  const event = { kind: 'hold', admin } as const;
+  const r = await changeSlot(
+    { backend: t.backend, at: { slot: t.slot, member: t.member }, event, until },
+    ctx.config,
+    ctx.deps,
+  );
+  const hosts = r.hosts.map((h): HostLine => {
+    const line = hostLine(h.host, h.results);
+    return h.applied ? { ...line, ok: true, error: undefined } : { ...line, ok: false, error: h.error ?? line.error };
+  });
+  return { backend: t.backend.name, slot: t.slot, record: r.record, hosts };
 }
 
 async function enable(t: SlotTarget, ctx: CliContext): Promise<HoldOutcome> {
-  const record = await ctx.deps.store.unhold(t.backend.name, t.slot);
   const gate = t.backend.healthGate?.enabled ? t.backend.healthGate.timeoutSeconds * 1000 : 0;
   const until = ctx.deps.clock.now() + Math.max(gate, ENABLE_WAIT_MS);
-  const outcome = await syncSlot(t.backend, record, ctx.deps, { until });
+  const event = { kind: 'unhold' } as const;
+  const outcome = await changeSlot(
+    { backend: t.backend, at: { slot: t.slot, member: t.member }, event, until },
+    ctx.config,
+    ctx.deps,
+  );
+  const record = outcome.record;
   const hosts = outcome.hosts.map((h): HostLine => {
     const line = hostLine(h.host, h.results);
     if (h.applied) return { ...line, ok: true, error: undefined };

@@ -1,10 +1,14 @@
 // Operator CLI `reconcile [--dry-run]`: prints the plan as the exact commands per host; applies it unless --dry-run.
-import type { Drift } from '../../functions/lib/plan.js';
+import { renderCommand } from '../../functions/lib/haproxy/commands.js';
+import type { Drift } from '../../functions/lib/plan/types.js';
 import { type ReconcileReport, reconcile } from '../../functions/lib/services/reconcile.js';
 import type { CliArgs } from './args.js';
 import { type CliContext, selectBackends } from './context.js';
 import { count, driftLine, json, type Output, summaryLine } from './format.js';
 import { EXIT } from './usage.js';
+
+// How long one CLI pass may wait for first passing checks (the scheduled Lambda has up to its timeout).
+const RECONCILE_WAIT_MS = 30_000;
 
 // Waiting for a first passing check is the health gate at work: reported, but not drift that "remained".
 const countsAsDrift = (d: Drift) => d.kind !== 'awaiting-health';
@@ -15,8 +19,10 @@ const countsAsDrift = (d: Drift) => d.kind !== 'awaiting-health';
  */
 export async function runReconcile(args: CliArgs, ctx: CliContext, io: Output): Promise<number> {
   const backends = selectBackends(ctx.config, args.backend);
-  const report = await reconcile({ backends, dryRun: args.dryRun }, ctx.deps);
-  const after = args.dryRun ? report : await reconcile({ backends, dryRun: true }, ctx.deps);
+  // Like the scheduled pass: slots it programs behind the health gate are waited for (and promoted) within it.
+  const until = ctx.deps.clock.now() + RECONCILE_WAIT_MS;
+  const report = await reconcile({ backends, dryRun: args.dryRun, until }, ctx.config, ctx.deps);
+  const after = args.dryRun ? report : await reconcile({ backends, dryRun: true }, ctx.config, ctx.deps);
   const remaining = after.drift.filter(countsAsDrift);
   const failed = new Set([...report.failures, ...after.failures].map((f) => f.host));
   if (args.json) io.out(json(reconcileJson(report, remaining, [...failed])));
@@ -27,7 +33,7 @@ export async function runReconcile(args: CliArgs, ctx: CliContext, io: Output): 
 /** The JSON form: the report with each planned command as its text (the drift is listed once, at the top). */
 export function reconcileJson(report: ReconcileReport, remaining: readonly Drift[], failedHosts: readonly string[]) {
   const { plan: p, ...rest } = report;
-  const batches = p.batches.map((b) => ({ host: b.host, commands: b.commands.map((c) => c.text) }));
+  const batches = p.batches.map((b) => ({ host: b.host, commands: b.commands.map(renderCommand) }));
   return {
     ...rest,
     plan: { batches, transitions: p.transitions, unreachable: p.unreachable },
@@ -48,7 +54,7 @@ export function renderReconcile(report: ReconcileReport, remaining: readonly Dri
     else
       lines.push(
         `  ${h.host}: ${count(batch.commands.length, 'command')}`,
-        ...batch.commands.map((c) => `    ${c.text}`),
+        ...batch.commands.map((c) => `    ${renderCommand(c)}`),
       );
   }
   if (report.drift.length > 0) lines.push('drift found:', ...report.drift.map((d) => `  ${driftLine(d)}`));
@@ -58,11 +64,13 @@ export function renderReconcile(report: ReconcileReport, remaining: readonly Dri
       `slot sets differ on ${d.host} (${d.backend}): missing ${d.missing.join(', ') || '-'}, extra ${d.extra.join(', ') || '-'}`,
     );
   }
-  for (const t of p.transitions) {
+  for (const t of p.transitions.filter((x) => x.kind === 'drain-finished' || x.kind === 'drain-deadline')) {
     const done = report.releases.find((r) => r.backend === t.backend && r.slot === t.slot);
     const what = report.dryRun ? 'would be freed' : done?.released ? 'freed' : 'not freed (changed meanwhile)';
-    lines.push(`drain over (${t.reason}): ${t.backend}/${t.slot} of ${t.member} ${what}`);
+    const reason = t.kind === 'drain-finished' ? 'drained' : 'deadline';
+    lines.push(`drain over (${reason}): ${t.backend}/${t.slot} of ${t.member} ${what}`);
   }
+  for (const l of report.launches) lines.push(`launch of ${l.member} in ${l.backend}/${l.slot} completed: ${l.result}`);
   if (!report.dryRun) {
     lines.push('applied:');
     for (const h of report.hosts) {

@@ -1,7 +1,7 @@
 // Operator CLI `render-config`: `server` lines matching the table, for hosts that keep haproxy.cfg in step (hybrid).
 import type { BackendConfig } from '../../functions/lib/config.js';
-import type { SlotRecord } from '../../functions/lib/domain.js';
-import { formatEndpoint } from '../../functions/lib/plan-slot.js';
+import type { SlotRecord } from '../../functions/lib/domain/types.js';
+import { formatEndpoint } from '../../functions/lib/domain/values.js';
 import type { CliArgs } from './args.js';
 import { type CliContext, selectBackends } from './context.js';
 import type { Output } from './format.js';

@@ -1,7 +1,9 @@
 // Operator CLI: the facts `status` shows — table vs every host, per slot — computed once for text and JSON alike.
 import type { BackendConfig } from '../../functions/lib/config.js';
-import type { HostObservation, ObservedSlot, SlotRecord } from '../../functions/lib/domain.js';
-import { type Drift, naturalCompare, plan } from '../../functions/lib/plan.js';
+import { naturalCompare } from '../../functions/lib/domain/natural-order.js';
+import type { HostObservation, ObservedSlot, SlotRecord } from '../../functions/lib/domain/types.js';
+import { plan } from '../../functions/lib/plan/plan.js';
+import type { Drift } from '../../functions/lib/plan/types.js';
 import type { ServiceDeps } from '../../functions/lib/services/deps.js';
 
 /** One host's view of one slot; `drift` lists why it differs from the table (empty = in step). */

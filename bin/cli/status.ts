@@ -1,5 +1,5 @@
 // Operator CLI `status`: one row per slot (member, address, table state) and per host status/scur/check, drift marked.
-import { formatEndpoint } from '../../functions/lib/plan-slot.js';
+import { formatEndpoint } from '../../functions/lib/domain/values.js';
 import type { CliArgs } from './args.js';
 import { type CliContext, selectBackends } from './context.js';
 import { count, driftLine, json, type Output, summaryLine, table } from './format.js';

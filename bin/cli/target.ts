@@ -1,7 +1,7 @@
 // Operator CLI: resolves `<backend>/<slot>` or `<instance-id>` to the slots a hold command acts on.
 import type { BackendConfig, ConfigDocument } from '../../functions/lib/config.js';
+import { validName } from '../../functions/lib/domain/values.js';
 import { NotFoundError } from '../../functions/lib/errors.js';
-import { validName } from '../../functions/lib/haproxy/commands.js';
 import type { SlotStore } from '../../functions/lib/ports.js';
 import { selectBackends } from './context.js';
 import { UsageError } from './usage.js';
@@ -10,6 +10,8 @@ import { UsageError } from './usage.js';
 export interface SlotTarget {
   readonly backend: BackendConfig;
   readonly slot: string;
+  /** Set when the target was named by instance id: the change lands only while that member still owns the slot. */
+  readonly member?: string;
 }
 
 /**
@@ -37,7 +39,7 @@ export async function resolveTargets(
   const found = await Promise.all(
     backends.map(async (backend) => ({ backend, record: await store.findByMember(backend.name, member) })),
   );
-  const targets = found.flatMap(({ backend, record }) => (record ? [{ backend, slot: record.slot }] : []));
+  const targets = found.flatMap(({ backend, record }) => (record ? [{ backend, slot: record.slot, member }] : []));
   if (targets.length === 0) {
     const where = backendOption === undefined ? 'any backend' : `backend ${backendOption}`;
     throw new NotFoundError(`${member} owns no slot in ${where}`);

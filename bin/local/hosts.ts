@@ -2,9 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HaproxyHandle, stopAll } from '../../test/support/haproxy.js';
-import type { HaproxyLayout, HaproxyOptions } from '../../test/support/haproxy-config.js';
-import { freePort } from '../../test/support/ports.js';
+import { HaproxyHandle, stopAll } from '../harness/haproxy.js';
+import type { HaproxyLayout, HaproxyOptions } from '../harness/haproxy-config.js';
+import { freePort } from '../harness/ports.js';
 
 /** The backend every host serves, mapped to the group in the config document. */
 export const BACKEND = { name: 'web', slotPrefix: 'web', slots: 10 } as const;

@@ -1,6 +1,6 @@
 // Local stack: what `npm run local -- …` and the e2e test do to a running stack — launch, terminate, webhook, look.
 import { signBody } from '../../functions/webhook/signature.js';
-import { httpGet } from '../../test/support/instances.js';
+import { httpGet } from '../harness/instances.js';
 import { lifecycleEvent } from './events.js';
 import { type InvokeResult, invokeFunction } from './offline.js';
 import type { StackState } from './stack-state.js';

@@ -1,6 +1,6 @@
 // Local stack: fixed, friendly ports when they are free, fresh ones when not (HAProxy would silently share a port).
 import { createServer } from 'node:net';
-import { freePort } from '../../test/support/ports.js';
+import { freePort } from '../harness/ports.js';
 
 /** True when `host:port` can be bound right now (plain bind, no SO_REUSEPORT, so a listening HAProxy blocks it). */
 export function bindable(port: number, host = '127.0.0.1'): Promise<boolean> {

@@ -1,5 +1,5 @@
 // Local stack: the sample "EC2 instances" — HTTP servers answering with their id, each on its own loopback address.
-import { type Instance, startInstanceAt } from '../../test/support/instances.js';
+import { type Instance, startInstanceAt } from '../harness/instances.js';
 
 /** One sample instance: its EC2-style id and the loopback address it listens on. */
 export interface SampleInstance {

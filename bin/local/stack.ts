@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDynamoDbLocal } from '../../test/support/dynamodb-local.js';
+import { startDynamoDbLocal } from '../harness/dynamodb-local.js';
 import { startHosts, stopHosts } from './hosts.js';
 import { localConfig } from './local-config.js';
 import { type InvokeResult, invokeFunction, startOffline } from './offline.js';

@@ -50,15 +50,34 @@ export const configDocumentSchema = z
         connectMs: z.number().int().min(50).max(30_000).default(1_000),
         /** Overall deadline for one batch on one host, connect included. */
         commandMs: z.number().int().min(100).max(60_000).default(5_000),
+        /** A batch planned from a table read is not written later than this after the read (ARCHITECTURE.md, "Fencing"). */
+        planTtlMs: z.number().int().min(20).max(10_000).default(1_000),
+        /** Clock skew and write latency allowed between invocations; the drain fence is planTtlMs + this. */
+        clockSkewMs: z.number().int().min(0).max(10_000).default(500),
+        /** How often a launch or reconcile looks again while a slot waits for its first passing check. */
+        pollMs: z.number().int().min(10).max(10_000).default(100),
+        /** How often a drain looks at the sessions left (they end in seconds to minutes). */
+        drainPollMs: z.number().int().min(10).max(60_000).default(1_000),
       })
-      .default({ connectMs: 1_000, commandMs: 5_000 }),
+      .default({
+        connectMs: 1_000,
+        commandMs: 5_000,
+        planTtlMs: 1_000,
+        clockSkewMs: 500,
+        pollMs: 100,
+        drainPollMs: 1_000,
+      }),
     lifecycle: z
       .strictObject({
         onNoSlot: z.enum(['ABANDON', 'CONTINUE']).default('ABANDON'),
-        /** Send RecordLifecycleActionHeartbeat this often while a drain outlives the hook's heartbeat timeout. */
-        heartbeatSeconds: z.number().int().min(30).max(7_200).default(300),
+        /** Send RecordLifecycleActionHeartbeat this often while a lifecycle action waits (drain, handed-over launch). */
+        heartbeatSeconds: z.number().int().min(10).max(7_200).default(300),
+        /** The hooks' HeartbeatTimeout (the smaller of launch and terminate): an action not heartbeated within it ends. */
+        hookTimeoutSeconds: z.number().int().min(30).max(7_200).default(600),
+        /** A launch that is not READY everywhere this long after its event is ABANDONed (the instance is replaced). */
+        launchTimeoutSeconds: z.number().int().min(5).max(7_200).default(300),
       })
-      .default({ onNoSlot: 'ABANDON', heartbeatSeconds: 300 }),
+      .default({ onNoSlot: 'ABANDON', heartbeatSeconds: 300, hookTimeoutSeconds: 600, launchTimeoutSeconds: 300 }),
     quorum: z.enum(['all', 'majority', 'any']).default('all'),
     reconcile: z
       .strictObject({
@@ -73,7 +92,49 @@ export const configDocumentSchema = z
     if (host) ctx.addIssue({ code: 'custom', path: ['hosts'], message: `duplicate host name ${host}` });
     const backend = dup(doc.backends.map((b) => b.name));
     if (backend) ctx.addIssue({ code: 'custom', path: ['backends'], message: `duplicate backend ${backend}` });
+    checkHookTimings(doc, ctx);
   });
+
+// Reconcile runs once a minute: a heartbeat it owes may come up to this late.
+const RECONCILE_PERIOD_SECONDS = 60;
+// AWS: heartbeats keep a lifecycle action alive for at most 100 × its heartbeat timeout, and never beyond 48 hours.
+const MAX_HOOK_SECONDS = 48 * 3600;
+
+/** Drains and launches must fit in what a lifecycle hook can be kept alive for, or the instance goes mid-drain. */
+function checkHookTimings(
+  doc: {
+    lifecycle: { heartbeatSeconds: number; hookTimeoutSeconds: number; launchTimeoutSeconds: number };
+    backends: { name: string; drainSeconds: number }[];
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const { heartbeatSeconds, hookTimeoutSeconds, launchTimeoutSeconds } = doc.lifecycle;
+  if (heartbeatSeconds + RECONCILE_PERIOD_SECONDS >= hookTimeoutSeconds) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['lifecycle', 'heartbeatSeconds'],
+      message: `must be below hookTimeoutSeconds (${hookTimeoutSeconds}) minus the reconcile period (${RECONCILE_PERIOD_SECONDS}s), or a hook times out between two heartbeats`,
+    });
+  }
+  const longest = Math.min(100 * hookTimeoutSeconds, MAX_HOOK_SECONDS);
+  // The drain must end, and its action be completed, while the hook is still alive (margin: one reconcile period).
+  doc.backends.forEach((b, i) => {
+    if (b.drainSeconds + RECONCILE_PERIOD_SECONDS > longest) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['backends', i, 'drainSeconds'],
+        message: `${b.drainSeconds}s cannot finish inside a terminate hook kept alive by heartbeats (at most ${longest - RECONCILE_PERIOD_SECONDS}s with hookTimeoutSeconds ${hookTimeoutSeconds}: 100 × the timeout, capped at 48 h, less one reconcile period)`,
+      });
+    }
+  });
+  if (launchTimeoutSeconds + RECONCILE_PERIOD_SECONDS > longest) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['lifecycle', 'launchTimeoutSeconds'],
+      message: `cannot finish inside a launch hook kept alive by heartbeats (at most ${longest - RECONCILE_PERIOD_SECONDS}s)`,
+    });
+  }
+}
 
 export type ConfigDocument = z.infer<typeof configDocumentSchema>;
 export type HostConfig = ConfigDocument['hosts'][number];

@@ -144,6 +144,10 @@ export type ErrorCode = InstanceType<
   | typeof QuorumNotMetError
   | typeof PayloadTooLargeError
   | typeof MemberRetiredError
+  | typeof MemberLeavingError
+  | typeof StalePlanError
+  | typeof RequestRefusedError
+  | typeof NothingAppliedError
 >['code'];
 
 /** Why a webhook signature was refused. Safe to return in a 401: none of it depends on the secret. */
@@ -179,5 +183,76 @@ export class MemberRetiredError extends SlotSyncError {
     readonly member: string,
   ) {
     super(`member ${member} was retired from backend ${backend} (terminated); it gets no slot`);
+  }
+}
+
+/**
+ * The member is draining out of the backend (terminated, abandoned or deregistered): `ready`, holds, weights and
+ * re-registration are refused until its slot is free (terminate always wins). Maps to 409.
+ */
+export class MemberLeavingError extends SlotSyncError {
+  readonly code = 'MEMBER_LEAVING' as const;
+  constructor(
+    readonly backend: string,
+    readonly member: string,
+    readonly reason: string,
+    readonly deadline?: number,
+  ) {
+    const until = deadline === undefined ? '' : ` (drain deadline ${new Date(deadline).toISOString()})`;
+    const why =
+      reason === 'deregister'
+        ? 'was deregistered'
+        : reason === 'abandon'
+          ? 'had its launch abandoned'
+          : reason === 'warm-pool'
+            ? 'is going back to the warm pool'
+            : 'is being terminated';
+    super(
+      `member ${member} ${why} and is draining out of backend ${backend}${until}; its slot frees when the drain ends`,
+    );
+  }
+}
+
+/**
+ * A batch was planned from a table read older than the plan's time to live and was not written: a stale `ready` or
+ * `addr` must never land after a terminate's drain fence (docs/ARCHITECTURE.md, "Fencing"). The caller plans again.
+ */
+export class StalePlanError extends SlotSyncError {
+  readonly code = 'STALE_PLAN' as const;
+  constructor(
+    readonly host: string,
+    readonly lateByMs: number,
+  ) {
+    super(`${host}: plan expired ${lateByMs}ms before it could be written; not sent`);
+  }
+}
+
+/**
+ * A webhook request with at least one change the lifecycle machine refuses (e.g. `ready` for a member being
+ * terminated): the whole request is refused before anything is written. `refusals` name each change. Maps to 409.
+ */
+export class RequestRefusedError extends SlotSyncError {
+  readonly code = 'REQUEST_REFUSED' as const;
+  constructor(
+    readonly refusals: readonly { readonly index: number; readonly code: string; readonly message: string }[],
+  ) {
+    super(
+      `refused: ${refusals.map((r) => `change ${r.index}: ${r.message}`).join('; ')}; nothing was changed`.slice(
+        0,
+        2000,
+      ),
+    );
+  }
+}
+
+/**
+ * A webhook request of which not a single change reached any host (every host down, or the budget gone before the
+ * first change): the table is as before. Thrown so the idempotency record is dropped and a retry can run; the
+ * per-change `results` go into the 502 body.
+ */
+export class NothingAppliedError extends SlotSyncError {
+  readonly code = 'NOTHING_APPLIED' as const;
+  constructor(readonly results: readonly unknown[]) {
+    super('no change was applied on any host; nothing was changed');
   }
 }

@@ -1,36 +1,71 @@
 // Capability interfaces the services depend on (ports); adapters in slots/, haproxy/ and adapters/ implement them.
-import type { HostBatch, HostObservation, HostResult, LifecycleRef, Member, SlotRecord } from './domain.js';
-import type { AdminState, Command } from './haproxy/commands.js';
+import type { Command } from './domain/commands.js';
+import type { Decision, SlotEvent } from './domain/lifecycle.js';
+import type {
+  HostBatch,
+  HostObservation,
+  HostResult,
+  LifecycleRef,
+  Member,
+  Owner,
+  SlotRecord,
+} from './domain/types.js';
 
-/** The DynamoDB slot table (DESIGN §5). Every method is safe under concurrent and duplicated calls. */
+/** A slot named directly (CLI), optionally only while `member` still owns it; or the slot a member owns. */
+export type SlotAddress = { readonly slot: string; readonly member?: string } | { readonly member: string };
+
+/** What a store write through the lifecycle machine ended with. */
+export interface Applied {
+  /** The machine's verdict: a write, a no-op, or `claim` (the member holds no slot: claim a free one). */
+  readonly decision: Exclude<Decision, { type: 'refuse' }>;
+  /** The record before the event (undefined: none) and after it (the same when nothing was written). */
+  readonly before?: SlotRecord;
+  readonly record?: SlotRecord;
+}
+
+/** A claim's outcome: the slot, and whether this call took it (false: the member already held it). */
+export interface Claimed {
+  readonly record: SlotRecord;
+  readonly claimed: boolean;
+}
+
+/**
+ * The DynamoDB slot table (DESIGN §5). Every method is safe under concurrent and duplicated calls, and every change to
+ * a slot goes through the lifecycle machine (`domain/lifecycle.ts`): the store only carries its decisions out.
+ */
 export interface SlotStore {
   /** Creates the missing `free` slot items of a backend; existing items are left untouched. Idempotent. */
   seed(backend: string, slotNames: readonly string[]): Promise<{ readonly created: readonly string[] }>;
-  /** The member's slot: its existing one, or a random free one claimed in one transaction. Throws NoFreeSlotError. */
-  claim(backend: string, member: Member, weight: number): Promise<SlotRecord>;
+  /**
+   * The member's existing slot, or a random free one (never one of `avoid`) claimed in one transaction that also proves
+   * the member had none and is not retired. Throws NoFreeSlotError, MemberRetiredError.
+   */
+  claim(
+    backend: string,
+    member: Member,
+    init: { readonly weight: number; readonly owner: Owner; readonly avoid?: ReadonlySet<string> },
+  ): Promise<Claimed>;
   /** The slot the member owns in the backend, if any (strongly consistent). */
   findByMember(backend: string, memberId: string): Promise<SlotRecord | undefined>;
-  /** active|draining → draining with a deadline (epoch ms) and the lifecycle action to complete later. Intent first. */
-  markDraining(backend: string, memberId: string, deadline: number, lifecycle?: LifecycleRef): Promise<SlotRecord>;
-  /** draining|held → active again (webhook `ready` after `drain`). */
-  markActive(backend: string, memberId: string): Promise<SlotRecord>;
-  /** Changes the weight the member's slot should carry. */
-  setWeight(backend: string, memberId: string, weight: number): Promise<SlotRecord>;
-  /** Frees the member's slot only while it still owns it; false when it no longer does (idempotent). */
-  release(backend: string, memberId: string): Promise<boolean>;
-  /** Operator takes a slot out: reconcile leaves it alone; `admin` is what the CLI applied on every host. */
-  hold(backend: string, slot: string, admin: AdminState): Promise<SlotRecord>;
-  /** Gives a held slot back to the state it had before `hold`. */
-  unhold(backend: string, slot: string): Promise<SlotRecord>;
+  /** One slot record, if seeded (strongly consistent). */
+  get(backend: string, slot: string): Promise<SlotRecord | undefined>;
+  /**
+   * Feeds one event to the machine for the addressed slot and writes its decision under a version guard (a lost race
+   * decides again on the item as it is now). A refusal is thrown as its typed error; nothing is written then.
+   */
+  apply(backend: string, at: SlotAddress, event: SlotEvent): Promise<Applied>;
   /** Every slot of the backend, strongly consistent, sorted by slot name (natural order: web2 before web10). */
   list(backend: string): Promise<readonly SlotRecord[]>;
-  /**
-   * Records that the member left for good until `untilEpochMs` (never shortens an existing record): from then on
-   * `claim` refuses it with MemberRetiredError, so a launch event delivered after the terminate registers nothing.
-   */
+  /** Records that the member left for good until `untilEpochMs` (never shortened): `claim` refuses it from then on. */
   retire(backend: string, memberId: string, untilEpochMs: number): Promise<void>;
-  /** Whether the member is retired in the backend (a retirement that has not expired yet). */
   isRetired(backend: string, memberId: string): Promise<boolean>;
+  /**
+   * Takes the right to complete a lifecycle action: true for exactly one caller per token, so an action is completed
+   * once however many invocations and backends race to it. `untilEpochMs` bounds how long the marker is kept.
+   */
+  claimCompletion(token: string, untilEpochMs: number): Promise<boolean>;
+  /** Gives the right back when the completion call failed in a way a retry can fix. */
+  releaseCompletion(token: string): Promise<void>;
 }
 
 /** The HAProxy hosts of the fleet, reached through the Runtime API. */
@@ -41,9 +76,8 @@ export interface HaproxyFleet {
   /** Sends the same commands to every host. */
   broadcast(commands: readonly Command[]): Promise<readonly HostResult[]>;
   /**
-   * `show stat` + `show servers state` of the backends on every host, in parallel; failures per host. With `servers`,
-   * only those servers' rows are parsed and reported (HAProxy still sends the whole backend: there is no filter by
-   * name), which is what a one-slot sync needs.
+   * `show info` + `show stat` + `show servers state` of the backends on every host, in parallel; failures per host.
+   * With `servers`, only those servers' rows are parsed and reported (HAProxy still sends the whole backend).
    */
   observe(
     backends: readonly string[],

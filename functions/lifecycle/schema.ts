@@ -2,6 +2,7 @@
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { z } from 'zod';
 import { ValidationError } from '../lib/errors.js';
+import { LIFECYCLE_PLACES } from '../lib/services/warm-pool.js';
 
 /** The two EventBridge detail-types this trigger handles (the rule in serverless.yml matches exactly these). */
 export const LIFECYCLE_DETAIL_TYPES = {
@@ -14,9 +15,6 @@ export const LIFECYCLE_TRANSITIONS = {
   launch: 'autoscaling:EC2_INSTANCE_LAUNCHING',
   terminate: 'autoscaling:EC2_INSTANCE_TERMINATING',
 } as const;
-
-/** Where a warm-pool-aware event says the instance comes from / goes to. */
-export const LIFECYCLE_PLACES = ['EC2', 'AutoScalingGroup', 'WarmPool'] as const;
 
 // The API documents ASG names as almost any text; we accept the set real names use, so nothing odd reaches logs or keys.
 const groupOrHookName = z
@@ -120,31 +118,7 @@ export function parseNotificationMetadata(text?: string): { backends?: string[] 
   return { backends: [...new Set(result.data.backends)] };
 }
 
-/** What a lifecycle event means for the slot table: claim slots, free them, or only complete the action. */
-export interface LifecycleDecision {
-  readonly kind: 'register' | 'deregister' | 'skip';
-  readonly reason: string;
-}
-
-/** The warm-pool rules (DESIGN §1), pure: which transitions touch slots and which only complete the action. */
-export function classifyLifecycle(
-  detail: Pick<LifecycleDetail, 'LifecycleTransition' | 'Origin' | 'Destination'>,
-): LifecycleDecision {
-  const { Origin: from, Destination: to } = detail;
-  const route = `${from ?? '?'}→${to ?? '?'}`;
-  if (detail.LifecycleTransition === LIFECYCLE_TRANSITIONS.launch) {
-    // EC2→WarmPool: the instance is being pre-initialised and then stopped/hibernated; it must get no traffic.
-    if (to === 'WarmPool') return { kind: 'skip', reason: `launch ${route}: entering the warm pool, not serving` };
-    // EC2→AutoScalingGroup (plain scale-out) and WarmPool→AutoScalingGroup (warm instance put in service) serve.
-    if (to === 'AutoScalingGroup') return { kind: 'register', reason: `launch ${route}: entering service` };
-    // No Origin/Destination: a group without a warm pool, where every launch enters service.
-    if (to === undefined) return { kind: 'register', reason: 'launch: entering service (no warm pool fields)' };
-    // Undocumented (e.g. →EC2): claiming a slot for it could route traffic to a box nobody meant to serve.
-    return { kind: 'skip', reason: `launch ${route}: undocumented destination, nothing registered` };
-  }
-  // WarmPool→EC2: a warm instance is removed; it was skipped on entry and deregistered on its way back, so it holds no slot.
-  if (from === 'WarmPool') return { kind: 'skip', reason: `terminate ${route}: warm instance never held a slot` };
-  // AutoScalingGroup→WarmPool (scale-in with instance reuse) and AutoScalingGroup→EC2 (termination) both stop serving;
-  // so does a group without warm-pool fields, and anything undocumented: freeing a slot nobody holds is a no-op.
-  return { kind: 'deregister', reason: `terminate ${route}: leaving service` };
+/** The transition a detail stands for, in the service's words. */
+export function transitionOf(detail: Pick<LifecycleDetail, 'LifecycleTransition'>): 'launch' | 'terminate' {
+  return detail.LifecycleTransition === LIFECYCLE_TRANSITIONS.launch ? 'launch' : 'terminate';
 }

@@ -1,5 +1,4 @@
 // Lambda entry: the schedule (and on-demand invokes) — converge every host to the table, finish expired drains.
-
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -26,7 +25,8 @@ export const handler = middy<
     const asg = config.reconcile.asgCrossCheck
       ? await syncWithAutoScaling(config, deps, workUntil(context.getRemainingTimeInMillis() / 2))
       : undefined;
-    const report = await reconcile({ backends: config.backends }, deps);
+    const until = workUntil(context.getRemainingTimeInMillis());
+    const report = await reconcile({ backends: config.backends, until }, config, deps);
     recordReconcileMetrics(report);
     metrics.addMetric('reconcileLatency', MetricUnit.Milliseconds, Date.now() - started);
     const summary = summariseReconcile(report);

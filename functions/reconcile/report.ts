@@ -12,6 +12,10 @@ export function summariseReconcile(r: ReconcileReport) {
     driftFound: r.drift.length,
     commandsSent: r.hosts.reduce((n, h) => n + h.commandsSent, 0),
     releases: r.releases,
+    launches: r.launches,
+    heartbeats: r.heartbeats,
+    promoted: r.promoted,
+    rounds: r.rounds,
     failures: r.failures,
     seeded: r.seeded,
     disagreements: r.disagreements,
@@ -32,6 +36,7 @@ export function recordReconcileMetrics(r: ReconcileReport): void {
   );
   metrics.addMetric('hostFailures', MetricUnit.Count, r.failures.length);
   metrics.addMetric('drainsFinished', MetricUnit.Count, r.releases.filter((x) => x.released).length);
+  metrics.addMetric('heartbeatsSent', MetricUnit.Count, r.heartbeats);
   for (const [backend, free] of Object.entries(r.freeSlots)) {
     // Its own EMF document, so the backend dimension does not attach to the fleet-wide metrics above.
     metrics.singleMetric().addDimension('backend', backend).addMetric('freeSlots', MetricUnit.Count, free);

@@ -1,16 +1,11 @@
 // Lambda-side wiring shared by the three handlers: env, logger, metrics, config, and the ports built from them.
-
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { AutoScalingLifecycleActions } from '../lib/adapters/autoscaling.js';
-import { Ec2Instances } from '../lib/adapters/ec2.js';
-import { systemClock } from '../lib/clock.js';
 import { type ConfigDocument, type Env, parseConfig, parseEnv } from '../lib/config.js';
-import { createFleet } from '../lib/haproxy/fleet.js';
+import { ConfigError } from '../lib/errors.js';
 import type { ServiceDeps } from '../lib/services/deps.js';
-import { DynamoDbSlotStore } from '../lib/slots/dynamodb-store.js';
+import { createDeps } from './compose.js';
 
 export const logger = new Logger({ serviceName: 'haproxy-slot-sync' });
 export const metrics = new Metrics({ namespace: 'HaproxySlotSync', serviceName: 'haproxy-slot-sync' });
@@ -41,16 +36,7 @@ export function configAndDeps(document: unknown): { config: Readonly<ConfigDocum
   const key = typeof document === 'string' ? document : JSON.stringify(document);
   if (cached?.key === key) return cached;
   const config = parseConfig(document);
-  const dynamo = new DynamoDBClient({});
-  const deps: ServiceDeps = {
-    store: new DynamoDbSlotStore({ tableName: runtimeEnv().SLOT_TABLE, client: dynamo }),
-    fleet: createFleet({ hosts: config.hosts, timeouts: config.timeouts }),
-    clock: systemClock,
-    lifecycle: new AutoScalingLifecycleActions(),
-    instances: new Ec2Instances(),
-    log: serviceLog,
-  };
-  cached = { key, config, deps };
+  cached = { key, config, deps: createDeps({ config, env: runtimeEnv(), log: serviceLog }) };
   return cached;
 }
 
@@ -58,7 +44,7 @@ let persistence: DynamoDBPersistenceLayer | undefined;
 /** Powertools idempotency records in IDEMPOTENCY_TABLE. */
 export function idempotencyStore(): DynamoDBPersistenceLayer {
   const tableName = runtimeEnv().IDEMPOTENCY_TABLE;
-  if (!tableName) throw new Error('IDEMPOTENCY_TABLE is not set');
+  if (!tableName) throw new ConfigError('IDEMPOTENCY_TABLE is not set (serverless.yml sets it on every function)');
   persistence ??= new DynamoDBPersistenceLayer({ tableName });
   return persistence;
 }

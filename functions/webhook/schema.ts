@@ -1,7 +1,8 @@
 // Webhook trigger edge: zod schemas of `POST /hooks/deploy` bodies, normalised into one discriminated request type.
+
 import { z } from 'zod';
+import { validAddress } from '../lib/domain/values.js';
 import { PayloadTooLargeError, ValidationError } from '../lib/errors.js';
-import { validAddress } from '../lib/haproxy/commands.js';
 
 /** Bodies above this many bytes (UTF-8) are refused before JSON parsing (413). */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -141,3 +142,24 @@ export function parseIdempotencyKey(value: string | undefined): string | undefin
   }
   return value;
 }
+
+/**
+ * The HTTP API event as the handler needs it after `verifyWebhook`: the body parsed into a WebhookRequest (with the
+ * same messages as parseWebhookBody), and the canonical key the signature check put on the event. Only these two are
+ * read; the rest of the event (shaped by API Gateway or serverless-offline) is not the handler's business.
+ */
+export const webhookEventSchema = z.object({
+  body: z.string().transform((raw, ctx): WebhookRequest => {
+    try {
+      return parseWebhookBody(raw);
+    } catch (error) {
+      for (const issue of (error as ValidationError).issues ?? [{ path: [], message: String(error) }])
+        ctx.addIssue({ code: 'custom', path: [...issue.path] as (string | number)[], message: issue.message });
+      return z.NEVER;
+    }
+  }),
+  slotSync: z.object({ key: z.string().min(1), bodyHash: z.string().length(64) }),
+});
+
+/** A verified, parsed webhook event. */
+export type WebhookEvent = z.infer<typeof webhookEventSchema>;

@@ -61,9 +61,11 @@ function parseHeader(header: string): { t: string; signatures: Buffer[] } {
 
 /**
  * Throws SignatureRejectedError (a SignatureError) unless one `v1=` is the HMAC of `t.rawBody` under one of the
- * secrets (several while a secret is rotated) and `t` is within the tolerance of `now`. Returns nothing on success.
+ * secrets (several while a secret is rotated) and `t` is within the tolerance of `now`. Returns the request's canonical
+ * key: `t` and the digest we computed (never the header's text), so every respelling of one signed request — upper-case
+ * hex, reordered or extra fields — is one request to the idempotency layer, and a replay answers the stored result.
  */
-export function verifySignature(input: VerifyInput): void {
+export function verifySignature(input: VerifyInput): { readonly key: string } {
   const tolerance = input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   if (input.header === undefined || input.header.trim() === '') {
     throw new SignatureRejectedError('missing', `no ${SIGNATURE_HEADER} header`);
@@ -75,11 +77,12 @@ export function verifySignature(input: VerifyInput): void {
   if (age < -tolerance) throw new SignatureRejectedError('future', `timestamp is ${-age}s ahead (limit ${tolerance}s)`);
   const usable = input.secrets.filter((s) => s.length > 0);
   if (usable.length === 0) throw new SignatureRejectedError('mismatch', 'no secret configured');
-  let matched = false;
+  let matched: Buffer | undefined;
   // Every pair is compared, without stopping at the first hit, so the time taken says nothing about which one matched.
   for (const secret of usable) {
     const expected = digest(secret, input.rawBody, t);
-    for (const candidate of signatures) matched = timingSafeEqual(expected, candidate) || matched;
+    for (const candidate of signatures) if (timingSafeEqual(expected, candidate)) matched ??= expected;
   }
   if (!matched) throw new SignatureRejectedError('mismatch', 'no v1 signature matches');
+  return { key: `sig:${t}:${matched.toString('hex')}` };
 }

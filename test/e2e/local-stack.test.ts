@@ -5,6 +5,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { oneShot } from '../../bin/harness/haproxy.js';
+import { httpGet } from '../../bin/harness/instances.js';
 import {
   asgState,
   frontendServes,
@@ -16,8 +18,6 @@ import {
 import { isAlive } from '../../bin/local/processes.js';
 import { type LocalStack, startStack } from '../../bin/local/stack.js';
 import { parseShowStat } from '../../functions/lib/haproxy/parse-stat.js';
-import { oneShot } from '../support/haproxy.js';
-import { httpGet } from '../support/instances.js';
 import { waitFor } from '../support/wait.js';
 
 let stack: LocalStack;

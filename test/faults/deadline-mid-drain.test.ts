@@ -1,10 +1,10 @@
 // Fault: the Lambda deadline arrives while a terminating instance still has requests in flight; the scheduled
 // reconcile finishes the drain and completes the lifecycle action exactly once, only after every backend is free.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HaproxyHandle, startFleet, stopAll } from '../support/haproxy.js';
-import { httpGet, type Instance, startInstanceAt } from '../support/instances.js';
+import { type HaproxyHandle, startFleet, stopAll } from '../../bin/harness/haproxy.js';
+import { httpGet, type Instance, startInstanceAt } from '../../bin/harness/instances.js';
+import { freePort } from '../../bin/harness/ports.js';
 import { lambdaContext } from '../support/lambda.js';
-import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
 import { instanceId, launchEvent, mockAws, newToken, terminateEvent } from './support/aws.js';
 import { deliverEvent, type HandlerHarness, reconcileUntil, startHandlers } from './support/handlers.js';

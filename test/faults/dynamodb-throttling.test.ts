@@ -1,6 +1,9 @@
 // Fault: DynamoDB throttles and cancels transactions (SDK middleware on the store's client) during concurrent launches
 // and terminates; the lifecycle service runs with real HAProxy hosts and DynamoDB Local, events are redelivered on error.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localClient } from '../../bin/harness/dynamodb-local.js';
+import { type HaproxyHandle, startFleet, stopAll } from '../../bin/harness/haproxy.js';
+import { freePort } from '../../bin/harness/ports.js';
 import { AutoScalingLifecycleActions } from '../../functions/lib/adapters/autoscaling.js';
 import { Ec2Instances } from '../../functions/lib/adapters/ec2.js';
 import { systemClock } from '../../functions/lib/clock.js';
@@ -10,9 +13,7 @@ import { type ServiceDeps, silentLog } from '../../functions/lib/services/deps.j
 import { handleLifecycle, type LifecycleOutcome } from '../../functions/lib/services/lifecycle.js';
 import { reconcile } from '../../functions/lib/services/reconcile.js';
 import { DynamoDbSlotStore } from '../../functions/lib/slots/dynamodb-store.js';
-import { connectDynamoDbLocal, type DynamoDbLocal, localClient } from '../support/dynamodb-local.js';
-import { type HaproxyHandle, startFleet, stopAll } from '../support/haproxy.js';
-import { freePort } from '../support/ports.js';
+import { connectDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.js';
 import { seededRandom } from '../support/random.js';
 import { instanceId, mockAws, newToken } from './support/aws.js';
 import { type FaultCounters, injectDynamoDbFaults } from './support/dynamodb-faults.js';
@@ -35,13 +36,13 @@ let clean: DynamoDbSlotStore;
 const redelivered: string[] = [];
 
 /** One lifecycle event through the service, redelivered while it throws (as EventBridge would). */
-async function event(action: 'register' | 'deregister', id: string): Promise<Delivery<LifecycleOutcome>> {
+async function event(action: 'launch' | 'terminate', id: string): Promise<Delivery<LifecycleOutcome>> {
   const token = newToken();
   tokens.set(`${action} ${id}`, token);
   const ref = { token, hookName: `hook-${action}`, asgName: 'web-asg', instanceId: id };
   const delivery = await deliver(() =>
     handleLifecycle(
-      { action, reason: 'fault test', ref, until: Date.now() + 20_000, destination: 'EC2' },
+      { transition: action, ref, until: Date.now() + 20_000, destination: action === 'terminate' ? 'EC2' : undefined },
       config,
       deps,
     ),
@@ -102,7 +103,7 @@ beforeAll(async () => {
     instances: new Ec2Instances(),
     log: silentLog,
   };
-  await reconcile({ backends: config.backends }, deps); // seeds the table from the hosts, before faults start
+  await reconcile({ backends: config.backends }, config, deps); // seeds the table from the hosts, before faults start
   faults.enabled = true;
 }, 60_000);
 
@@ -119,12 +120,12 @@ describe('DynamoDB throttling and transaction conflicts', () => {
 
   it('gives each of 30 concurrent launches exactly one slot, on every host, after retries at both levels', async () => {
     const before = { calls: { ...faults.calls }, attempts: { ...faults.attempts } };
-    const outcomes = await Promise.all(first.map((id) => event('register', id)));
+    const outcomes = await Promise.all(first.map((id) => event('launch', id)));
     expect(outcomes.map((o) => o.result.completion)).toEqual(Array(first.length).fill('CONTINUE'));
     faults.enabled = false;
     await expectOwners(first, []);
     expect(await fleetDifferences(deps.fleet, clean, ['web'])).toEqual([]);
-    expectCompletedOnce(first.map((id) => `register ${id}`));
+    expectCompletedOnce(first.map((id) => `launch ${id}`));
     // Faults of both kinds were injected, the SDK retried the throttled calls, and the store re-ran cancelled claims.
     expect(faults.injected.throttle).toBeGreaterThan(0);
     expect(faults.injected.transactionConflict).toBeGreaterThan(0);
@@ -137,15 +138,15 @@ describe('DynamoDB throttling and transaction conflicts', () => {
   it('drains and frees 12 terminating members while 12 others launch, losing and doubling no slot', async () => {
     const injectedBefore = { ...faults.injected };
     const outcomes = await Promise.all([
-      ...leaving.map((id) => event('deregister', id)),
-      ...later.map((id) => event('register', id)),
+      ...leaving.map((id) => event('terminate', id)),
+      ...later.map((id) => event('launch', id)),
     ]);
     expect(outcomes.map((o) => o.result.completion)).toEqual(Array(outcomes.length).fill('CONTINUE'));
     faults.enabled = false;
     const live = [...first.filter((id) => !leaving.includes(id)), ...later];
     await expectOwners(live, leaving);
     expect(await fleetDifferences(deps.fleet, clean, ['web'])).toEqual([]);
-    expectCompletedOnce([...leaving.map((id) => `deregister ${id}`), ...later.map((id) => `register ${id}`)]);
+    expectCompletedOnce([...leaving.map((id) => `terminate ${id}`), ...later.map((id) => `launch ${id}`)]);
     expect(faults.injected.writeConflict).toBeGreaterThan(injectedBefore.writeConflict);
     expect(faults.injected.throttle).toBeGreaterThan(injectedBefore.throttle);
     console.info(

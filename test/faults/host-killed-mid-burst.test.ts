@@ -1,9 +1,9 @@
 // Fault: one of three HAProxy hosts is SIGKILLed in the middle of a burst of launches and restarted with its runtime
 // state lost; quorum 'majority' lets the burst finish, and one reconcile brings every host back to the table.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HaproxyHandle, startFleet, stopAll } from '../support/haproxy.js';
+import { type HaproxyHandle, startFleet, stopAll } from '../../bin/harness/haproxy.js';
+import { freePort } from '../../bin/harness/ports.js';
 import { lambdaContext } from '../support/lambda.js';
-import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
 import { instanceId, launchEvent, mockAws, newToken } from './support/aws.js';
 import { fleetDifferences, owners } from './support/fleet-vs-table.js';

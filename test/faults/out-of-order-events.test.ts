@@ -1,10 +1,10 @@
 // Fault: lifecycle events duplicated and out of order (terminate before launch), through the real lifecycle handler:
 // the instance never ends up served, holds no slot, and every lifecycle action is completed exactly once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HaproxyHandle, startFleet, stopAll } from '../support/haproxy.js';
-import { httpGet, type Instance, startInstanceAt } from '../support/instances.js';
+import { type HaproxyHandle, startFleet, stopAll } from '../../bin/harness/haproxy.js';
+import { httpGet, type Instance, startInstanceAt } from '../../bin/harness/instances.js';
+import { freePort } from '../../bin/harness/ports.js';
 import { lambdaContext } from '../support/lambda.js';
-import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
 import { instanceId, launchEvent, mockAws, newToken, terminateEvent } from './support/aws.js';
 import { fleetDifferences, slotsPointingAt } from './support/fleet-vs-table.js';

@@ -1,12 +1,12 @@
 // Fault: slot-sync-reload (the host kit's helper) reloads both master-worker HAProxy hosts in the middle of a burst of
 // launches, under steady traffic: no live slot is lost, no request fails, and at most one reconcile converges the fleet.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HaproxyHandle, startHaproxy, stopAll } from '../support/haproxy.js';
-import { parentOf } from '../support/haproxy-util.js';
+import { type HaproxyHandle, startHaproxy, stopAll } from '../../bin/harness/haproxy.js';
+import { parentOf } from '../../bin/harness/haproxy-util.js';
+import { freePort } from '../../bin/harness/ports.js';
 import { kitHaproxyOptions, reloadArgs, runReloadHelper, showProc } from '../support/host-kit.js';
 import { lambdaContext } from '../support/lambda.js';
 import { startLoad } from '../support/load.js';
-import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
 import { instanceId, launchEvent, mockAws, newToken } from './support/aws.js';
 import { differences, fleetDifferences } from './support/fleet-vs-table.js';

@@ -4,14 +4,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConfigDocument } from '../../functions/lib/config.js';
-import type { ObservedSlot } from '../../functions/lib/domain.js';
+import { type HaproxyHandle, oneShot, startFleet, stopAll } from '../../bin/harness/haproxy.js';
+import { type Instance, startInstances } from '../../bin/harness/instances.js';
+import { freePort } from '../../bin/harness/ports.js';
+import { type ConfigDocument, parseConfig } from '../../functions/lib/config.js';
+import type { ObservedSlot } from '../../functions/lib/domain/types.js';
 import { createFleet } from '../../functions/lib/haproxy/fleet.js';
 import { DynamoDbSlotStore } from '../../functions/lib/slots/dynamodb-store.js';
 import { connectDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.js';
-import { type HaproxyHandle, oneShot, startFleet, stopAll } from '../support/haproxy.js';
-import { type Instance, startInstances } from '../support/instances.js';
-import { freePort } from '../support/ports.js';
+import { storeOps } from '../support/store-ops.js';
 import { waitFor } from '../support/wait.js';
 
 const CLI = join(import.meta.dirname, '../../bin/slot-sync.mjs');
@@ -22,6 +23,7 @@ let hosts: HaproxyHandle[] = [];
 let ddb: DynamoDbLocal | undefined;
 let instances: Instance[] = [];
 let store: DynamoDbSlotStore;
+let ops: ReturnType<typeof storeOps>;
 let config: ConfigDocument;
 let env: Record<string, string>;
 let scratch: string;
@@ -85,16 +87,14 @@ beforeAll(async () => {
   const { slotTable } = await ddb.createTables(`cli-${process.pid}-${Date.now()}`);
   // random = 0 picks the first free slot, so the test knows i-1 gets web1 and i-2 gets web2.
   store = new DynamoDbSlotStore({ tableName: slotTable, client: ddb.client, random: () => 0 });
+  ops = storeOps(store);
   await store.seed('web', ['web1', 'web2', 'web3', 'web4']);
-  for (const i of instances) await store.claim('web', { id: i.id, address: i.address, port: i.port }, 1);
-  config = {
+  for (const i of instances) await ops.claim('web', { id: i.id, address: i.address, port: i.port }, 1);
+  config = parseConfig({
     hosts: hosts.map((h) => h.hostConfig()),
-    backends: [{ name: 'web', slotPrefix: 'web', port: 80, autoScalingGroups: [], weight: 1, drainSeconds: 300 }],
+    backends: [{ name: 'web', slotPrefix: 'web', port: 80, drainSeconds: 300 }],
     timeouts: TIMEOUTS,
-    lifecycle: { onNoSlot: 'ABANDON', heartbeatSeconds: 300 },
-    quorum: 'all',
-    reconcile: { asgCrossCheck: false },
-  };
+  });
   scratch = mkdtempSync(join(tmpdir(), 'cli-test-'));
   env = {
     PATH: String(process.env.PATH),

@@ -1,11 +1,12 @@
 // The Runtime API client against real HAProxy 2.6 processes: programming, unix socket, typed errors, observe.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HaproxyHandle, startFleet, stopAll } from '../../bin/harness/haproxy.js';
+import { httpGet, type Instance, startInstances } from '../../bin/harness/instances.js';
+import { getWeight, setAddr, setState, setWeight } from '../../functions/lib/domain/commands.js';
 import { createEndpointClient, createHostClient } from '../../functions/lib/haproxy/client.js';
-import { getWeight, setAddr, setState, setWeight } from '../../functions/lib/haproxy/commands.js';
+import { renderCommand } from '../../functions/lib/haproxy/commands.js';
 import { createFleet } from '../../functions/lib/haproxy/fleet.js';
 import type { HaproxyFleet } from '../../functions/lib/ports.js';
-import { type HaproxyHandle, startFleet, stopAll } from '../support/haproxy.js';
-import { httpGet, type Instance, startInstances } from '../support/instances.js';
 
 const TIMEOUTS = { connectMs: 500, commandMs: 3_000 };
 let hosts: HaproxyHandle[] = [];
@@ -103,11 +104,11 @@ describe('HAProxy client against real hosts', () => {
     ]);
     expect(result?.ok).toBe(false);
     expect(result?.error?.code).toBe('COMMAND_FAILED');
-    expect(result?.error?.message).toContain(`${host.name}: '${command.text}' failed: ${text}`);
+    expect(result?.error?.message).toContain(`${host.name}: '${renderCommand(command)}' failed: ${text}`);
     // The failure is paired with its own command; the commands around it still ran and succeeded.
     expect(result?.replies.map((r) => [r.command, r.ok])).toEqual([
       ['get weight be/web1', true],
-      [command.text, false],
+      [renderCommand(command), false],
       ['get weight be/web1', true],
     ]);
   });

@@ -1,11 +1,11 @@
 // Drain against a real HAProxy: a request in flight survives `state drain`, new traffic goes elsewhere, scur returns to 0.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ObservedSlot } from '../../functions/lib/domain.js';
-import { setAddr, setState } from '../../functions/lib/haproxy/commands.js';
+import { type HaproxyHandle, startHaproxy, stopAll } from '../../bin/harness/haproxy.js';
+import { httpGet, type Instance, startInstances } from '../../bin/harness/instances.js';
+import { setAddr, setState } from '../../functions/lib/domain/commands.js';
+import type { ObservedSlot } from '../../functions/lib/domain/types.js';
 import { createFleet } from '../../functions/lib/haproxy/fleet.js';
 import type { HaproxyFleet } from '../../functions/lib/ports.js';
-import { type HaproxyHandle, startHaproxy, stopAll } from '../support/haproxy.js';
-import { httpGet, type Instance, startInstances } from '../support/instances.js';
 import { waitFor } from '../support/wait.js';
 
 let host: HaproxyHandle;

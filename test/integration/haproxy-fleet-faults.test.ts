@@ -1,10 +1,10 @@
 // Fleet fan-out with faults: a killed HAProxy and a black-hole host never hold the live hosts past the deadline.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HaproxyHandle, startFleet, stopAll } from '../../bin/harness/haproxy.js';
 import type { HostConfig } from '../../functions/lib/config.js';
-import { getWeight, setWeight } from '../../functions/lib/haproxy/commands.js';
+import { getWeight, setWeight } from '../../functions/lib/domain/commands.js';
 import { createFleet } from '../../functions/lib/haproxy/fleet.js';
 import { type BlackHole, startBlackHole } from '../support/black-hole.js';
-import { type HaproxyHandle, startFleet, stopAll } from '../support/haproxy.js';
 
 const TIMEOUTS = { connectMs: 300, commandMs: 1_500 };
 let hosts: HaproxyHandle[] = [];

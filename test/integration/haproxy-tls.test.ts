@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HaproxyHandle, startHaproxy, stopAll } from '../../bin/harness/haproxy.js';
 import type { HostConfig } from '../../functions/lib/config.js';
+import { getWeight, setWeight } from '../../functions/lib/domain/commands.js';
 import { createHostClient } from '../../functions/lib/haproxy/client.js';
-import { getWeight, setWeight } from '../../functions/lib/haproxy/commands.js';
 import { makeTestPki, type TestPki } from '../support/certs.js';
-import { type HaproxyHandle, startHaproxy, stopAll } from '../support/haproxy.js';
 
 const TIMEOUTS = { connectMs: 1_000, commandMs: 3_000 };
 let pkiDir: string;

@@ -1,14 +1,14 @@
 // Reloads of a real master-worker HAProxy started from the rendered host template, with and without slot-sync-reload.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ObservedSlot } from '../../functions/lib/domain.js';
-import { type Command, setAddr, setState, setWeight, showInfo } from '../../functions/lib/haproxy/commands.js';
+import { type HaproxyHandle, startHaproxy, stopAll } from '../../bin/harness/haproxy.js';
+import { parentOf } from '../../bin/harness/haproxy-util.js';
+import { httpGet, type Instance, startInstanceAt } from '../../bin/harness/instances.js';
+import { type Command, setAddr, setState, setWeight, showInfo } from '../../functions/lib/domain/commands.js';
+import type { ObservedSlot } from '../../functions/lib/domain/types.js';
 import { createFleet } from '../../functions/lib/haproxy/fleet.js';
 import type { HaproxyFleet } from '../../functions/lib/ports.js';
-import { type HaproxyHandle, startHaproxy, stopAll } from '../support/haproxy.js';
-import { parentOf } from '../support/haproxy-util.js';
 import { KIT_BACKEND, kitHaproxyOptions, reloadArgs, runReloadHelper, showProc, unixCli } from '../support/host-kit.js';
-import { httpGet, type Instance, startInstanceAt } from '../support/instances.js';
 import { startLoad } from '../support/load.js';
 import { waitFor } from '../support/wait.js';
 

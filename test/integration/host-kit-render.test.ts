@@ -4,13 +4,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HaproxyHandle, startHaproxy, stopAll } from '../../bin/harness/haproxy.js';
+import type { HaproxyLayout } from '../../bin/harness/haproxy-config.js';
+import { freePort } from '../../bin/harness/ports.js';
+import { showInfo } from '../../functions/lib/domain/commands.js';
 import { createHostClient } from '../../functions/lib/haproxy/client.js';
-import { showInfo } from '../../functions/lib/haproxy/commands.js';
 import { makeTestPki, type TestPki } from '../support/certs.js';
-import { type HaproxyHandle, startHaproxy, stopAll } from '../support/haproxy.js';
-import type { HaproxyLayout } from '../support/haproxy-config.js';
 import { KIT_BACKEND, kitHaproxyOptions, loopbackVars, renderKit } from '../support/host-kit.js';
-import { freePort } from '../support/ports.js';
 
 const HAPROXY = process.env.HAPROXY_BIN ?? 'haproxy';
 const HOST_VARS = [

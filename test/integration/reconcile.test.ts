@@ -1,24 +1,27 @@
 // The reconcile service against 3 real HAProxy hosts and DynamoDB Local: restarts, dead hosts, idempotent passes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../functions/lib/clock.js';
-import type { BackendConfig } from '../../functions/lib/config.js';
-import type { HostObservation, SlotRecord } from '../../functions/lib/domain.js';
-import { setWeight } from '../../functions/lib/haproxy/commands.js';
-import { createFleet } from '../../functions/lib/haproxy/fleet.js';
+import { type HaproxyHandle, startFleet, stopAll } from '../../bin/harness/haproxy.js';
+import { type BackendConfig, type ConfigDocument, parseConfig } from '../../functions/lib/config.js';
+import { setWeight } from '../../functions/lib/domain/commands.js';
+import type { HostObservation, SlotRecord } from '../../functions/lib/domain/types.js';
 import type { ServiceDeps } from '../../functions/lib/services/deps.js';
 import { reconcile } from '../../functions/lib/services/reconcile.js';
 import { DynamoDbSlotStore } from '../../functions/lib/slots/dynamodb-store.js';
+import { createDeps } from '../../functions/shared/compose.js';
 import { connectDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.js';
-import { type HaproxyHandle, startFleet, stopAll } from '../support/haproxy.js';
+import { storeOps } from '../support/store-ops.js';
 
-const backends: BackendConfig[] = [
-  { name: 'web', slotPrefix: 'web', port: 8080, autoScalingGroups: [], weight: 1, drainSeconds: 60 },
-  { name: 'api', slotPrefix: 'api', port: 9090, autoScalingGroups: [], weight: 1, drainSeconds: 60 },
+const BACKENDS = [
+  { name: 'web', slotPrefix: 'web', port: 8080, drainSeconds: 60 },
+  { name: 'api', slotPrefix: 'api', port: 9090, drainSeconds: 60 },
 ];
+let config: ConfigDocument;
+let backends: readonly BackendConfig[];
 
 let ddb: DynamoDbLocal;
 let hosts: HaproxyHandle[];
 let store: DynamoDbSlotStore;
+let ops: ReturnType<typeof storeOps>;
 let deps: ServiceDeps;
 
 /** Differences between what a host reports and what the table wants, per slot (empty = the host equals the table). */
@@ -57,17 +60,20 @@ beforeAll(async () => {
     ],
   });
   store = new DynamoDbSlotStore({ tableName: slotTable, client: ddb.client });
-  deps = {
-    store,
-    fleet: createFleet({ hosts: hosts.map((h) => h.hostConfig()), timeouts: { connectMs: 500, commandMs: 3_000 } }),
-    clock: systemClock,
-  };
+  ops = storeOps(store);
+  config = parseConfig({
+    hosts: hosts.map((h) => h.hostConfig()),
+    backends: BACKENDS,
+    timeouts: { connectMs: 500, commandMs: 3_000, planTtlMs: 1_000, clockSkewMs: 0 },
+  });
+  backends = config.backends;
+  deps = { ...createDeps({ config, env: { SLOT_TABLE: slotTable }, clients: { dynamodb: ddb.client } }), store };
   // First pass seeds the table from the hosts' slot names; then members arrive as the lifecycle handler would add them.
-  await reconcile({ backends }, deps);
-  await store.claim('web', { id: 'i-0a', address: '127.0.0.41', port: 8080 }, 1);
-  await store.claim('web', { id: 'i-0b', address: '127.0.0.42', port: 8080 }, 5);
-  await store.claim('web', { id: 'i-0c', address: '127.0.0.43', port: 8080 }, 1);
-  await store.claim('api', { id: 'i-0a', address: '127.0.0.41', port: 9090 }, 2);
+  await reconcile({ backends, until: Date.now() + 10_000 }, config, deps);
+  await ops.claim('web', { id: 'i-0a', address: '127.0.0.41', port: 8080 }, 1);
+  await ops.claim('web', { id: 'i-0b', address: '127.0.0.42', port: 8080 }, 5);
+  await ops.claim('web', { id: 'i-0c', address: '127.0.0.43', port: 8080 }, 1);
+  await ops.claim('api', { id: 'i-0a', address: '127.0.0.41', port: 9090 }, 2);
 }, 60_000);
 
 afterAll(async () => {
@@ -84,12 +90,12 @@ describe('reconcile pass', () => {
   });
 
   it('programs every host to the table in one pass, and a second pass right after sends nothing', async () => {
-    const first = await reconcile({ backends }, deps);
+    const first = await reconcile({ backends, until: Date.now() + 10_000 }, config, deps);
     expect(first.failures).toEqual([]);
     expect(first.hosts.every((h) => h.commandsSent > 0)).toBe(true);
     const t = await tables();
     for (const o of await deps.fleet.observe(backends.map((b) => b.name))) expect(differences(o, t)).toEqual([]);
-    const second = await reconcile({ backends }, deps);
+    const second = await reconcile({ backends, until: Date.now() + 10_000 }, config, deps);
     expect(second.hosts.map((h) => h.commandsSent)).toEqual([0, 0, 0]);
     expect(second.drift).toEqual([]);
   });
@@ -99,20 +105,22 @@ describe('reconcile pass', () => {
     const t = await tables();
     const before = await deps.fleet.observe(backends.map((b) => b.name));
     expect(differences(before[1] as HostObservation, t).length).toBeGreaterThan(0);
-    const report = await reconcile({ backends }, deps);
+    const report = await reconcile({ backends, until: Date.now() + 10_000 }, config, deps);
     expect(report.hosts.map((h) => h.commandsSent > 0)).toEqual([false, true, false]);
     for (const o of await deps.fleet.observe(backends.map((b) => b.name))) expect(differences(o, t)).toEqual([]);
-    expect((await reconcile({ backends }, deps)).hosts.map((h) => h.commandsSent)).toEqual([0, 0, 0]);
+    expect(
+      (await reconcile({ backends, until: Date.now() + 10_000 }, config, deps)).hosts.map((h) => h.commandsSent),
+    ).toEqual([0, 0, 0]);
   });
 
   it('converges the live hosts and names the dead one when a host is down', async () => {
     await hosts[2]?.kill('SIGKILL');
-    await store.markDraining('web', 'i-0c', Date.now() + 600_000);
+    await ops.drain('web', 'i-0c', Date.now() + 600_000);
     // Drift behind the table's back on host 1, and a new member the hosts have not heard of.
     const web2 = (await store.findByMember('web', 'i-0b'))?.slot ?? '';
     await deps.fleet.run([{ host: hosts[0]?.name ?? '', commands: [setWeight('web', web2, 77)] }]);
-    await store.claim('web', { id: 'i-0d', address: '127.0.0.44', port: 8080 }, 1);
-    const report = await reconcile({ backends }, deps);
+    await ops.claim('web', { id: 'i-0d', address: '127.0.0.44', port: 8080 }, 1);
+    const report = await reconcile({ backends, until: Date.now() + 10_000 }, config, deps);
     expect(report.failures).toEqual([{ host: hosts[2]?.name, reason: expect.stringMatching(/cannot connect/) }]);
     expect(report.hosts[2]).toMatchObject({ ok: false, commandsSent: 0, error: { code: 'HOST_UNREACHABLE' } });
     const t = await tables();
@@ -126,7 +134,7 @@ describe('reconcile pass', () => {
 
   it('brings a host that comes back to the table in one pass, and then finishes the drain it was holding up', async () => {
     await hosts[2]?.restart();
-    const report = await reconcile({ backends }, deps);
+    const report = await reconcile({ backends, until: Date.now() + 10_000 }, config, deps);
     expect(report.failures).toEqual([]);
     // Every host answers and reports 0 sessions for i-0c: its drain is over without waiting for the deadline.
     expect(report.releases).toEqual([
@@ -136,6 +144,8 @@ describe('reconcile pass', () => {
     // The released slot went to maint in that same pass; the next pass finds nothing to do.
     const t = await tables();
     for (const o of await deps.fleet.observe(backends.map((b) => b.name))) expect(differences(o, t)).toEqual([]);
-    expect((await reconcile({ backends }, deps)).hosts.map((h) => h.commandsSent)).toEqual([0, 0, 0]);
+    expect(
+      (await reconcile({ backends, until: Date.now() + 10_000 }, config, deps)).hosts.map((h) => h.commandsSent),
+    ).toEqual([0, 0, 0]);
   });
 });

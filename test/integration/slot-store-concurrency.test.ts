@@ -1,14 +1,16 @@
 // Invariant 1 under load: a slot holds at most one member, a member at most one slot — with hundreds of concurrent claims.
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Member } from '../../functions/lib/domain.js';
+import type { Member } from '../../functions/lib/domain/types.js';
 import { NoFreeSlotError } from '../../functions/lib/errors.js';
 import { DynamoDbSlotStore } from '../../functions/lib/slots/dynamodb-store.js';
 import { connectDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.js';
+import { storeOps } from '../support/store-ops.js';
 
 let local: DynamoDbLocal;
 let tableName: string;
 let store: DynamoDbSlotStore;
+let ops: ReturnType<typeof storeOps>;
 // Hundreds of transactions against one JVM on two shared cores: headroom over the 30 s default, not a timing goal.
 const LOAD_TIMEOUT_MS = 120_000;
 
@@ -23,6 +25,7 @@ beforeAll(async () => {
   local = await connectDynamoDbLocal();
   tableName = (await local.createTables(`slot-concurrency-${process.pid}`)).slotTable;
   store = new DynamoDbSlotStore({ tableName, client: local.client });
+  ops = storeOps(store);
 });
 
 afterAll(async () => {
@@ -71,9 +74,7 @@ describe('concurrent claims', () => {
     async () => {
       const backend = 'big';
       await store.seed(backend, slotNames(256));
-      const results = await Promise.allSettled(
-        Array.from({ length: 300 }, (_, i) => store.claim(backend, member(i), 1)),
-      );
+      const results = await Promise.allSettled(Array.from({ length: 300 }, (_, i) => ops.claim(backend, member(i), 1)));
       const claimed = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       const rejected = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
       expect(rejected.filter((e) => !(e instanceof NoFreeSlotError))).toEqual([]);
@@ -96,7 +97,7 @@ describe('concurrent claims', () => {
     async () => {
       const backend = 'dup';
       await store.seed(backend, slotNames(64));
-      const results = await Promise.all(Array.from({ length: 50 }, () => store.claim(backend, member(7), 1)));
+      const results = await Promise.all(Array.from({ length: 50 }, () => ops.claim(backend, member(7), 1)));
       expect(new Set(results.map((r) => r.slot)).size).toBe(1);
       expect(results.every((r) => r.member === 'i-7')).toBe(true);
       expect((await store.list(backend)).filter((s) => s.state === 'active')).toHaveLength(1);
@@ -120,7 +121,7 @@ describe('release racing claims', () => {
       const claimEventually = async (m: Member) => {
         for (let attempt = 0; ; attempt++) {
           try {
-            const won = await store.claim(backend, m, 1);
+            const won = await ops.claim(backend, m, 1);
             someoneWon = true;
             return won;
           } catch (error) {
@@ -129,10 +130,10 @@ describe('release racing claims', () => {
         }
       };
       for (let round = 0; round < 100; round++) {
-        await store.claim(backend, a, 1);
+        await ops.claim(backend, a, 1);
         someoneWon = false;
         const [releases, claims] = await Promise.all([
-          Promise.allSettled([store.release(backend, a.id), store.release(backend, a.id)]),
+          Promise.allSettled([ops.release(backend, a.id), ops.release(backend, a.id)]),
           Promise.allSettled([claimEventually(b), claimEventually(c), claimEventually(b)]),
         ]);
         // Exactly one of the duplicate releases frees the slot; the other finds nothing left to free.
@@ -144,7 +145,7 @@ describe('release racing claims', () => {
         // The slot changed hands this round, to exactly one of B and C, and the table records that one.
         expect(winners.size).toBe(1);
         expect([...owners.values()]).toEqual([...winners]);
-        for (const m of [a, b, c]) await store.release(backend, m.id);
+        for (const m of [a, b, c]) await ops.release(backend, m.id);
       }
     },
     LOAD_TIMEOUT_MS,

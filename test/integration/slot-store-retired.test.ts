@@ -1,14 +1,16 @@
 // DynamoDbSlotStore against DynamoDB Local: retired members (tombstones) and the claims they refuse, through the port.
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Member } from '../../functions/lib/domain.js';
+import type { Member } from '../../functions/lib/domain/types.js';
 import { InvalidArgumentError, MemberRetiredError } from '../../functions/lib/errors.js';
 import { DynamoDbSlotStore } from '../../functions/lib/slots/dynamodb-store.js';
 import { connectDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.js';
+import { storeOps } from '../support/store-ops.js';
 
 let local: DynamoDbLocal;
 let slotTable: string;
 let store: DynamoDbSlotStore;
+let ops: ReturnType<typeof storeOps>;
 let n = 0;
 const HOUR = 3_600_000;
 
@@ -30,6 +32,7 @@ beforeAll(async () => {
   local = await connectDynamoDbLocal();
   ({ slotTable } = await local.createTables(`slot-retired-${process.pid}`));
   store = new DynamoDbSlotStore({ tableName: slotTable, client: local.client });
+  ops = storeOps(store);
 });
 
 afterAll(async () => {
@@ -42,7 +45,7 @@ describe('retire', () => {
     expect(await store.isRetired(be, 'i-gone')).toBe(false);
     await store.retire(be, 'i-gone', Date.now() + HOUR);
     expect(await store.isRetired(be, 'i-gone')).toBe(true);
-    const error = await store.claim(be, member('i-gone'), 1).catch((e: unknown) => e);
+    const error = await ops.claim(be, member('i-gone'), 1).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MemberRetiredError);
     expect(error).toMatchObject({ code: 'MEMBER_RETIRED', backend: be, member: 'i-gone' });
     expect((await store.list(be)).map((s) => s.state)).toEqual(['free', 'free', 'free']);
@@ -52,7 +55,7 @@ describe('retire', () => {
   it('refuses every one of many concurrent claims that start after the retirement', async () => {
     const be = await backend(8);
     await store.retire(be, 'i-late', Date.now() + HOUR);
-    const results = await Promise.allSettled(Array.from({ length: 12 }, () => store.claim(be, member('i-late'), 1)));
+    const results = await Promise.allSettled(Array.from({ length: 12 }, () => ops.claim(be, member('i-late'), 1)));
     expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).name : 'claimed'))).toEqual(
       Array(12).fill('MemberRetiredError'),
     );
@@ -63,18 +66,18 @@ describe('retire', () => {
     const be = await backend();
     const other = await backend();
     await store.retire(be, 'i-one', Date.now() + HOUR);
-    expect((await store.claim(other, member('i-one'), 1)).member).toBe('i-one');
-    expect((await store.claim(be, member('i-two'), 1)).member).toBe('i-two');
+    expect((await ops.claim(other, member('i-one'), 1)).member).toBe('i-one');
+    expect((await ops.claim(be, member('i-two'), 1)).member).toBe('i-two');
     expect(await store.isRetired(other, 'i-one')).toBe(false);
   });
 
   it('keeps the slot a member already holds: the terminate that retired it drains that slot itself', async () => {
     const be = await backend();
-    const held = await store.claim(be, member('i-held'), 1);
+    const held = await ops.claim(be, member('i-held'), 1);
     await store.retire(be, 'i-held', Date.now() + HOUR);
     expect(await store.findByMember(be, 'i-held')).toEqual(held);
-    expect(await store.release(be, 'i-held')).toBe(true);
-    await expect(store.claim(be, member('i-held'), 1)).rejects.toBeInstanceOf(MemberRetiredError);
+    expect(await ops.release(be, 'i-held')).toBe(true);
+    await expect(ops.claim(be, member('i-held'), 1)).rejects.toBeInstanceOf(MemberRetiredError);
   });
 
   it('is ignored once expired: reads say not retired and a claim succeeds again', async () => {
@@ -84,7 +87,7 @@ describe('retire', () => {
     const later = storeAt(() => start + 2 * HOUR);
     expect(await storeAt(() => start + HOUR - 1_000).isRetired(be, 'i-old')).toBe(true);
     expect(await later.isRetired(be, 'i-old')).toBe(false);
-    expect((await later.claim(be, member('i-old'), 1)).member).toBe('i-old');
+    expect((await later.claim(be, member('i-old'), { weight: 1, owner: 'webhook' })).record.member).toBe('i-old');
   });
 
   it('never shortens a retirement, and extends it when asked for a later expiry', async () => {
@@ -128,7 +131,7 @@ describe('retire racing claims', () => {
     // a findByMember made after retire() returned; every claim after that is refused.
     for (let round = 0; round < 5; round++) {
       const be = await backend(4);
-      const claims = Promise.allSettled(Array.from({ length: 6 }, () => store.claim(be, member('i-race'), 1)));
+      const claims = Promise.allSettled(Array.from({ length: 6 }, () => ops.claim(be, member('i-race'), 1)));
       await store.retire(be, 'i-race', Date.now() + HOUR);
       const seenAfterRetire = await store.findByMember(be, 'i-race');
       const results = await claims;
@@ -136,7 +139,7 @@ describe('retire racing claims', () => {
       for (const r of results) if (r.status === 'rejected') expect((r.reason as Error).name).toBe('MemberRetiredError');
       expect(new Set(won).size).toBeLessThanOrEqual(1);
       expect(seenAfterRetire?.slot).toBe(won[0]);
-      await expect(store.claim(be, member('i-race'), 1)).rejects.toBeInstanceOf(MemberRetiredError);
+      await expect(ops.claim(be, member('i-race'), 1)).rejects.toBeInstanceOf(MemberRetiredError);
     }
   });
 });

@@ -6,14 +6,16 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Member } from '../../functions/lib/domain.js';
+import type { Member } from '../../functions/lib/domain/types.js';
 import { InvalidArgumentError, NoFreeSlotError } from '../../functions/lib/errors.js';
 import { DynamoDbSlotStore } from '../../functions/lib/slots/dynamodb-store.js';
 import { connectDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.js';
+import { storeOps } from '../support/store-ops.js';
 
 let local: DynamoDbLocal;
 let tables: { slotTable: string; idempotencyTable: string };
 let store: DynamoDbSlotStore;
+let ops: ReturnType<typeof storeOps>;
 let n = 0;
 
 /** A backend name of its own per test, so tests share the table but never a partition. */
@@ -24,6 +26,7 @@ beforeAll(async () => {
   local = await connectDynamoDbLocal();
   tables = await local.createTables(`slot-store-${process.pid}`);
   store = new DynamoDbSlotStore({ tableName: tables.slotTable, client: local.client });
+  ops = storeOps(store);
 });
 
 afterAll(async () => {
@@ -46,7 +49,7 @@ describe('seed', () => {
   it('creates free slots once and leaves existing ones untouched on a second run', async () => {
     const be = backend();
     expect((await store.seed(be, ['web2', 'web1'])).created).toEqual(['web1', 'web2']);
-    const claimed = await store.claim(be, member('i-a'), 5);
+    const claimed = await ops.claim(be, member('i-a'), 5);
     expect((await store.seed(be, ['web1', 'web2', 'web3'])).created).toEqual(['web3']);
     const slots = await store.list(be);
     expect(slots.map((s) => [s.slot, s.state])).toEqual([
@@ -68,7 +71,7 @@ describe('claim', () => {
   it('claims a free slot with the member, address, port and weight', async () => {
     const be = backend();
     await store.seed(be, ['web1']);
-    const slot = await store.claim(be, member('i-a', 7), 3);
+    const slot = await ops.claim(be, member('i-a', 7), 3);
     expect(slot).toEqual({
       backend: be,
       slot: 'web1',
@@ -78,6 +81,7 @@ describe('claim', () => {
       address: '127.0.0.7',
       port: 8080,
       weight: 3,
+      owner: 'webhook',
     });
     expect(await store.findByMember(be, 'i-a')).toEqual(slot);
   });
@@ -85,8 +89,8 @@ describe('claim', () => {
   it("returns the member's existing slot instead of taking a second one", async () => {
     const be = backend();
     await store.seed(be, ['web1', 'web2', 'web3']);
-    const first = await store.claim(be, member('i-a'), 1);
-    const again = await store.claim(be, member('i-a'), 1);
+    const first = await ops.claim(be, member('i-a'), 1);
+    const again = await ops.claim(be, member('i-a'), 1);
     expect(again).toEqual(first);
     expect((await store.list(be)).filter((s) => s.state === 'active')).toHaveLength(1);
   });
@@ -94,14 +98,14 @@ describe('claim', () => {
   it('throws NoFreeSlotError when every slot is taken', async () => {
     const be = backend();
     await store.seed(be, ['web1']);
-    await store.claim(be, member('i-a'), 1);
-    await expect(store.claim(be, member('i-b'), 1)).rejects.toBeInstanceOf(NoFreeSlotError);
+    await ops.claim(be, member('i-a'), 1);
+    await expect(ops.claim(be, member('i-b'), 1)).rejects.toBeInstanceOf(NoFreeSlotError);
   });
 
   it('refuses an address that is not an IP literal', async () => {
     const be = backend();
     await store.seed(be, ['web1']);
-    await expect(store.claim(be, { id: 'i-a', address: 'evil;host', port: 80 }, 1)).rejects.toBeInstanceOf(
+    await expect(ops.claim(be, { id: 'i-a', address: 'evil;host', port: 80 }, 1)).rejects.toBeInstanceOf(
       InvalidArgumentError,
     );
     expect((await store.list(be))[0]?.state).toBe('free');
@@ -112,33 +116,33 @@ describe('release', () => {
   it('frees the slot and forgets the owner so another member can take it', async () => {
     const be = backend();
     await store.seed(be, ['web1']);
-    await store.claim(be, member('i-a'), 4);
-    expect(await store.release(be, 'i-a')).toBe(true);
+    await ops.claim(be, member('i-a'), 4);
+    expect(await ops.release(be, 'i-a')).toBe(true);
     expect(await store.findByMember(be, 'i-a')).toBeUndefined();
     expect(await store.list(be)).toEqual([{ backend: be, slot: 'web1', state: 'free', version: 3 }]);
-    expect((await store.claim(be, member('i-b'), 1)).member).toBe('i-b');
+    expect((await ops.claim(be, member('i-b'), 1)).member).toBe('i-b');
   });
 
   it('returns false and changes nothing when the member owns no slot (a repeated release)', async () => {
     const be = backend();
     await store.seed(be, ['web1']);
-    await store.claim(be, member('i-a'), 1);
-    expect(await store.release(be, 'i-a')).toBe(true);
-    await store.claim(be, member('i-b'), 1);
-    expect(await store.release(be, 'i-a')).toBe(false);
+    await ops.claim(be, member('i-a'), 1);
+    expect(await ops.release(be, 'i-a')).toBe(true);
+    await ops.claim(be, member('i-b'), 1);
+    expect(await ops.release(be, 'i-a')).toBe(false);
     expect((await store.list(be))[0]?.member).toBe('i-b');
   });
 
   it('keeps an operator hold when the held slot is released', async () => {
     const be = backend();
     await store.seed(be, ['web1']);
-    await store.claim(be, member('i-a'), 1);
-    await store.hold(be, 'web1', 'maint');
-    expect(await store.release(be, 'i-a')).toBe(true);
+    await ops.claim(be, member('i-a'), 1);
+    await ops.hold(be, 'web1', 'maint');
+    expect(await ops.release(be, 'i-a')).toBe(true);
     const [slot] = await store.list(be);
     expect(slot).toMatchObject({ state: 'held', heldAdmin: 'maint', heldFrom: 'free' });
     expect(slot?.member).toBeUndefined();
-    expect((await store.unhold(be, 'web1')).state).toBe('free');
+    expect((await ops.unhold(be, 'web1')).state).toBe('free');
   });
 });
 
@@ -146,7 +150,7 @@ describe('list', () => {
   it('returns only slot items, in natural order', async () => {
     const be = backend();
     await store.seed(be, ['web10', 'web2', 'web1', 'web20', 'web3']);
-    await store.claim(be, member('i-a'), 1);
+    await ops.claim(be, member('i-a'), 1);
     expect((await store.list(be)).map((s) => s.slot)).toEqual(['web1', 'web2', 'web3', 'web10', 'web20']);
   });
 
@@ -180,10 +184,10 @@ describe('list', () => {
       }),
     );
     expect(firstPage.LastEvaluatedKey).toBeDefined(); // the precondition: one page does not hold the partition
-    for (let i = 0; i < 10; i++) await store.claim(be, member(`i-${i}`), 1);
+    for (let i = 0; i < 10; i++) await ops.claim(be, member(`i-${i}`), 1);
     const listed = await store.list(be);
     expect(listed.map((s) => s.slot)).toEqual(names);
     expect(listed.every((s) => s.state === 'active')).toBe(true);
-    await expect(store.claim(be, member('i-late'), 1)).rejects.toBeInstanceOf(NoFreeSlotError);
+    await expect(ops.claim(be, member('i-late'), 1)).rejects.toBeInstanceOf(NoFreeSlotError);
   }, 60_000);
 });

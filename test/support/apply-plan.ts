@@ -1,49 +1,23 @@
-// Test model of HAProxy 2.6 and of the slot table: applies a plan's commands to observations and its transitions to records.
-import { isIP, isIPv6 } from 'node:net';
-import type { HostBatch, HostObservation, ObservedSlot } from '../../functions/lib/domain.js';
-import type { AdminState } from '../../functions/lib/haproxy/commands.js';
-import type { DesiredBackend, Plan, PlanInput, SlotTransition } from '../../functions/lib/plan.js';
-
-/** A `set server` command parsed back from its text. */
-export type ParsedCommand =
-  | { readonly op: 'state'; readonly backend: string; readonly server: string; readonly state: AdminState }
-  | { readonly op: 'weight'; readonly backend: string; readonly server: string; readonly weight: number }
-  | {
-      readonly op: 'addr';
-      readonly backend: string;
-      readonly server: string;
-      readonly address: string;
-      readonly port: number;
-    };
+// Test model of HAProxy 2.6 and of the slot table: applies a plan's commands (data) to observations and its transitions to records.
+import { isIPv6 } from 'node:net';
+import type { Command } from '../../functions/lib/domain/commands.js';
+import { decide, type SlotEvent } from '../../functions/lib/domain/lifecycle.js';
+import { applyPatch } from '../../functions/lib/domain/patch.js';
+import type { HostBatch, HostObservation, ObservedSlot } from '../../functions/lib/domain/types.js';
+import type { DesiredBackend, Plan, PlanInput, SlotTransition } from '../../functions/lib/plan/types.js';
 
 const NAME = '[A-Za-z0-9._:-]{1,100}';
-const GRAMMAR = new RegExp(
+/** The Runtime API grammar the renderer must stay inside (names, literal IPs, ports 1-65535, weights 0-256). */
+export const SET_SERVER_GRAMMAR = new RegExp(
   `^set server (${NAME})/(${NAME}) (?:state (ready|drain|maint)|weight (\\d{1,3})|addr ([0-9A-Fa-f:.]+) port (\\d{1,5}))$`,
 );
-
-/** Parses a planner command against the builders' grammar (names, literal IPs, ports 1-65535, weights 0-256); throws otherwise. */
-export function parseCommand(text: string): ParsedCommand {
-  const m = GRAMMAR.exec(text);
-  if (!m) throw new Error(`not a planner command: ${JSON.stringify(text)}`);
-  const [, backend = '', server = '', state, weight, address, port] = m;
-  if (state) return { op: 'state', backend, server, state: state as AdminState };
-  if (weight !== undefined) {
-    const w = Number(weight);
-    if (w > 256) throw new Error(`weight out of range: ${text}`);
-    return { op: 'weight', backend, server, weight: w };
-  }
-  const p = Number(port);
-  if (!address || isIP(address) === 0 || p < 1 || p > 65535) throw new Error(`bad addr command: ${text}`);
-  return { op: 'addr', backend, server, address, port: p };
-}
 
 const STATUS = { maint: 'MAINT', drain: 'DRAIN', ready: 'UP' } as const;
 
 /** What HAProxy does to one server on one command (reference §4): sessions are never touched by any of them. */
-export function applyCommand(slot: ObservedSlot, text: string): ObservedSlot {
-  const c = parseCommand(text);
-  if (c.op === 'weight') return { ...slot, weight: c.weight };
-  if (c.op === 'addr') {
+export function applyCommand(slot: ObservedSlot, c: Command): ObservedSlot {
+  if (c.kind === 'set-weight') return { ...slot, weight: c.weight };
+  if (c.kind === 'set-addr') {
     // A fresh address has no passing check yet; HAProxy prints IPv6 canonically.
     return {
       ...slot,
@@ -52,6 +26,7 @@ export function applyCommand(slot: ObservedSlot, text: string): ObservedSlot {
       checkStatus: slot.hasCheck ? 'INI' : '',
     };
   }
+  if (c.kind !== 'set-state') return slot;
   if (c.state === 'maint') return { ...slot, admin: 'maint', status: 'MAINT', statusWord: 'MAINT', checkStatus: '' };
   const leavingMaint = slot.admin === 'maint';
   if (!slot.hasCheck) {
@@ -80,29 +55,33 @@ export function applyBatches(observed: readonly HostObservation[], batches: read
     if (!batch) return h;
     if (!h.ok) throw new Error(`batch for unreachable host ${h.host}`);
     const backends = new Map([...h.backends].map(([name, slots]) => [name, [...slots]]));
-    for (const command of batch.commands) {
-      const c = parseCommand(command.text);
+    for (const c of batch.commands) {
+      if (!('server' in c)) continue;
       const slots = backends.get(c.backend) ?? [];
       const i = slots.findIndex((s) => s.server === c.server);
       const slot = slots[i];
       if (!slot) throw new Error(`${h.host}: no such server ${c.backend}/${c.server}`);
-      slots[i] = applyCommand(slot, command.text);
+      slots[i] = applyCommand(slot, c);
     }
-    return { host: h.host, ok: true, backends };
+    return { ...h, backends };
   });
 }
 
-/** What the store's `release` does: the slot becomes free, loses its member data, and its version moves on. */
+/** What the store does with the plan's transitions: the lifecycle machine decides, the patch is applied. */
 export function applyTransitions(
   desired: readonly DesiredBackend[],
   transitions: readonly SlotTransition[],
+  now: number,
 ): DesiredBackend[] {
   return desired.map((b) => ({
     config: b.config,
     slots: b.slots.map((r) => {
       const t = transitions.find((x) => x.backend === b.config.name && x.slot === r.slot);
-      if (!t || r.state !== 'draining' || r.member !== t.member || r.version !== t.version) return r;
-      return { backend: r.backend, slot: r.slot, state: 'free', version: r.version + 1 };
+      if (!t || r.member !== t.member || r.version !== t.version) return r;
+      const event =
+        t.kind === 'heartbeat-due' || t.kind === 'launch-timeout' ? { kind: t.kind, now } : { kind: t.kind };
+      const d = decide(r, event as SlotEvent);
+      return d.type === 'write' ? applyPatch(r, d.patch) : r;
     }),
   }));
 }
@@ -110,8 +89,8 @@ export function applyTransitions(
 /** The world after the plan ran: commands applied to the hosts, transitions to the table, same `now`. */
 export function applyPlan(input: PlanInput, p: Plan): PlanInput {
   return {
-    desired: applyTransitions(input.desired, p.transitions),
+    ...input,
+    desired: applyTransitions(input.desired, p.transitions, input.now),
     observed: applyBatches(input.observed, p.batches),
-    now: input.now,
   };
 }

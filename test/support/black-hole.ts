@@ -1,6 +1,6 @@
 // Fault stand-ins on loopback: a TCP server that accepts and never answers, and a port where nothing listens.
 import { createServer, type Socket } from 'node:net';
-import { freePort } from './ports.js';
+import { freePort } from '../../bin/harness/ports.js';
 
 /** A running black hole: how many connections it accepted, and how to close it (destroying those connections). */
 export interface BlackHole {

@@ -1,6 +1,6 @@
 // vitest globalSetup (named in vitest.config.ts): one DynamoDB Local for the whole run, so test files do not each pay the JVM start.
 import type { TestProject } from 'vitest/node';
-import { startDynamoDbLocal } from './dynamodb-local.js';
+import { startDynamoDbLocal } from '../../bin/harness/dynamodb-local.js';
 
 /** Starts the shared instance and hands its port to connectDynamoDbLocal() in every test file; stops it at the end. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

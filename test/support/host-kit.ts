@@ -2,8 +2,8 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { HaproxyHandle, HaproxyOptions } from './haproxy.js';
-import type { HaproxyLayout } from './haproxy-config.js';
+import type { HaproxyHandle, HaproxyOptions } from '../../bin/harness/haproxy.js';
+import type { HaproxyLayout } from '../../bin/harness/haproxy-config.js';
 
 /** Where the kit's files live in the repository. */
 export const KIT_DIR = fileURLToPath(new URL('../../infra/haproxy/', import.meta.url));

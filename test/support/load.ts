@@ -1,5 +1,5 @@
 // Steady, bounded HTTP load through a loopback frontend: N requests/s for at most T seconds, counting every outcome.
-import { httpGet } from './instances.js';
+import { httpGet } from '../../bin/harness/instances.js';
 
 /** How much load, where, and for how long at most. */
 export interface LoadOptions {

@@ -12,8 +12,20 @@ describe('parseConfig', () => {
   it('fills the documented defaults and freezes the result', () => {
     const config = parseConfig(JSON.stringify(minimal));
     expect(config.quorum).toBe('all');
-    expect(config.timeouts).toEqual({ connectMs: 1000, commandMs: 5000 });
-    expect(config.lifecycle).toEqual({ onNoSlot: 'ABANDON', heartbeatSeconds: 300 });
+    expect(config.timeouts).toEqual({
+      connectMs: 1000,
+      commandMs: 5000,
+      planTtlMs: 1000,
+      clockSkewMs: 500,
+      pollMs: 100,
+      drainPollMs: 1000,
+    });
+    expect(config.lifecycle).toEqual({
+      onNoSlot: 'ABANDON',
+      heartbeatSeconds: 300,
+      hookTimeoutSeconds: 600,
+      launchTimeoutSeconds: 300,
+    });
     expect(config.backends[0]).toMatchObject({ weight: 1, drainSeconds: 300, autoScalingGroups: [] });
     expect(Object.isFrozen(config.backends[0])).toBe(true);
   });
@@ -70,5 +82,36 @@ describe('parseEnv', () => {
       SLOT_TABLE: 't',
       CONFIG_PARAMETER: '/p',
     });
+  });
+});
+
+describe('lifecycle hook timings', () => {
+  const base = {
+    hosts: [{ name: 'h1', host: '127.0.0.1', port: 9999 }],
+    backends: [{ name: 'web', slotPrefix: 'web', port: 8080 }],
+  };
+
+  it('refuses a heartbeat period the hook cannot survive between two reconcile passes', () => {
+    const doc = { ...base, lifecycle: { heartbeatSeconds: 300, hookTimeoutSeconds: 300 } };
+    expect(() => parseConfig(doc)).toThrow(/lifecycle\.heartbeatSeconds: must be below hookTimeoutSeconds \(300\)/);
+  });
+
+  it('refuses a drain longer than heartbeats can keep the terminate hook alive (100 × timeout, at most 48 h)', () => {
+    const short = { ...base, lifecycle: { heartbeatSeconds: 10, hookTimeoutSeconds: 90 } };
+    const drain = (drainSeconds: number) => ({ ...short, backends: [{ ...base.backends[0], drainSeconds }] });
+    // 100 × 90 s = 9000 s, less one 60 s reconcile period.
+    expect(() => parseConfig(drain(8_941))).toThrow(/backends\.0\.drainSeconds: 8941s cannot finish/);
+    expect(parseConfig(drain(8_940)).backends[0]?.drainSeconds).toBe(8_940);
+    const long = {
+      ...base,
+      lifecycle: { hookTimeoutSeconds: 7_200 },
+      backends: [{ ...base.backends[0], drainSeconds: 86_400 }],
+    };
+    expect(parseConfig(long).backends[0]?.drainSeconds).toBe(86_400);
+  });
+
+  it('refuses a launch timeout the launch hook cannot be kept alive for', () => {
+    const doc = { ...base, lifecycle: { heartbeatSeconds: 10, hookTimeoutSeconds: 30, launchTimeoutSeconds: 3_000 } };
+    expect(() => parseConfig(doc)).toThrow(/lifecycle\.launchTimeoutSeconds/);
   });
 });

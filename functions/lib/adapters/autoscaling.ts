@@ -5,7 +5,7 @@ import {
   DescribeAutoScalingGroupsCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
-import type { LifecycleRef } from '../domain.js';
+import type { LifecycleRef } from '../domain/types.js';
 import { LifecycleActionGoneError } from '../errors.js';
 import type { LifecycleActions } from '../ports.js';
 

@@ -1,6 +1,7 @@
 // Reply classification: HAProxy has no status codes, so each command kind whitelists its success texts; anything else is an error.
-import type { CommandReply } from '../domain.js';
-import type { Command, CommandKind } from './commands.js';
+import type { Command, CommandKind } from '../domain/commands.js';
+import type { CommandReply } from '../domain/types.js';
+import { renderCommand } from './commands.js';
 
 const SET_ADDR_TRAILER = " by 'stats socket command'";
 // The only clauses `set server … addr` prints on success (reference §4). A failure clause (`Invalid addr`,
@@ -39,5 +40,5 @@ const RULES = {
  */
 export function classifyReply(command: Command, reply: string): CommandReply {
   const text = reply.trim();
-  return { command: command.text, ok: RULES[command.kind](text), reply: text };
+  return { command: renderCommand(command), ok: RULES[command.kind](text), reply: text };
 }

@@ -1,9 +1,10 @@
 // Per-host Runtime API client: sends a batch over the transport and classifies every reply; never throws.
 import type { HostConfig } from '../config.js';
-import type { CommandReply, HostResult } from '../domain.js';
+import type { Command } from '../domain/commands.js';
+import type { CommandReply, HostResult } from '../domain/types.js';
 import { CommandFailedError, SlotSyncError } from '../errors.js';
 import { classifyReply } from './classify.js';
-import type { Command } from './commands.js';
+import { renderCommand } from './commands.js';
 import { type Endpoint, sendBatch } from './transport.js';
 
 /** Connect timeout per attempt and the overall deadline of one batch on one host. */
@@ -12,11 +13,16 @@ export interface ClientTimeouts {
   readonly commandMs: number;
 }
 
+/** When a batch may still be written (a fenced plan), see TransportOptions.notAfter. */
+export interface SendOptions {
+  readonly notAfter?: number;
+}
+
 /** One HAProxy host: `run` reports per-command outcomes, `exchange` gives the raw replies (and throws typed errors). */
 export interface HostClient {
   readonly name: string;
-  run(commands: readonly Command[]): Promise<HostResult>;
-  exchange(commands: readonly Command[]): Promise<string[]>;
+  run(commands: readonly Command[], options?: SendOptions): Promise<HostResult>;
+  exchange(commands: readonly Command[], options?: SendOptions): Promise<string[]>;
 }
 
 /** The transport endpoint of a configured host: TCP, with TLS when the config carries a client certificate. */
@@ -31,15 +37,16 @@ export function createHostClient(host: HostConfig, timeouts: ClientTimeouts): Ho
 
 /** A client for any endpoint, e.g. the unix CLI socket on the HAProxy host itself. */
 export function createEndpointClient(name: string, endpoint: Endpoint, timeouts: ClientTimeouts): HostClient {
-  const options = { connectTimeoutMs: timeouts.connectMs, deadlineMs: timeouts.commandMs };
-  const exchange = (commands: readonly Command[]) => sendBatch(name, endpoint, commands, options);
+  const base = { connectTimeoutMs: timeouts.connectMs, deadlineMs: timeouts.commandMs };
+  const exchange = (commands: readonly Command[], options?: SendOptions) =>
+    sendBatch(name, endpoint, commands.map(renderCommand), { ...base, notAfter: options?.notAfter });
   return {
     name,
     exchange,
-    async run(commands) {
+    async run(commands, options) {
       let raw: string[];
       try {
-        raw = await exchange(commands);
+        raw = await exchange(commands, options);
       } catch (error) {
         return { host: name, ok: false, replies: [], error: errorShape(error) };
       }

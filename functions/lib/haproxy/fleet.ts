@@ -1,10 +1,11 @@
 // The HAProxy fleet: one batch per host over its own connection, all hosts in parallel, one outcome per host.
 import type { HostConfig } from '../config.js';
-import type { HostBatch, HostObservation, HostResult, ObservedSlot } from '../domain.js';
+import { type Command, showInfo, showServersState, showStat } from '../domain/commands.js';
+import type { HostBatch, HostObservation, HostResult, ObservedSlot } from '../domain/types.js';
 import type { HaproxyFleet } from '../ports.js';
 import { type ClientTimeouts, classifyAll, createHostClient, errorShape, type HostClient } from './client.js';
-import { type Command, showServersState, showStat } from './commands.js';
 import { mergeObserved } from './observe.js';
+import { parseShowInfo } from './parse-info.js';
 import { parseServersState } from './parse-servers-state.js';
 import { parseShowStat } from './parse-stat.js';
 
@@ -28,7 +29,7 @@ export function fleetOf(clients: readonly HostClient[]): HaproxyFleet {
     }
     // Nothing to say: no connection at all (a host that is down must not fail an empty batch).
     if (batch.commands.length === 0) return Promise.resolve({ host: batch.host, ok: true, replies: [] });
-    return client.run(batch.commands);
+    return client.run(batch.commands, { notAfter: batch.notAfter });
   };
   return {
     hosts: clients.map((c) => c.name),
@@ -46,17 +47,19 @@ async function observeHost(
   const host = client.name;
   if (backends.length === 0) return { host, ok: true, backends: new Map() };
   try {
-    const commands: Command[] = backends.flatMap((be) => [showStat(be), showServersState(be)]);
+    // `show info` rides along: the version decides how `set server addr` behaves (addrIsAsync) and is reported.
+    const commands: Command[] = [showInfo(), ...backends.flatMap((be) => [showStat(be), showServersState(be)])];
     const raw = await client.exchange(commands);
     const classified = classifyAll(host, commands, raw);
     if (!classified.ok)
       return { host, ok: false, error: classified.error ?? { code: 'COMMAND_FAILED', message: host } };
+    const version = parseShowInfo(raw[0] ?? '').Version;
     const result = new Map<string, readonly ObservedSlot[]>();
     backends.forEach((be, i) => {
-      const stat = parseShowStat(raw[2 * i] ?? '', servers);
-      result.set(be, mergeObserved(stat, parseServersState(raw[2 * i + 1] ?? '', servers)));
+      const stat = parseShowStat(raw[1 + 2 * i] ?? '', servers);
+      result.set(be, mergeObserved(stat, parseServersState(raw[2 + 2 * i] ?? '', servers)));
     });
-    return { host, ok: true, backends: result };
+    return { host, ok: true, backends: result, version };
   } catch (error) {
     return { host, ok: false, error: errorShape(error) };
   }

@@ -1,5 +1,5 @@
 // Merges one host's `show stat` and `show servers state` into the domain's ObservedSlot rows, each column from its reliable source.
-import type { ObservedSlot } from '../domain.js';
+import type { ObservedSlot } from '../domain/types.js';
 import { ParseError } from '../errors.js';
 import { CHECK_CONFIGURED, type ServerStateRow } from './parse-servers-state.js';
 import type { StatRow } from './parse-stat.js';

@@ -1,7 +1,7 @@
 // Parser for `show servers state` format version 1: space-separated columns found by header name, admin bitmask decoded.
 import { isIP } from 'node:net';
+import type { AdminState } from '../domain/values.js';
 import { ParseError } from '../errors.js';
-import type { AdminState } from './commands.js';
 
 /** One server line of `show servers state`. */
 export interface ServerStateRow {

@@ -1,8 +1,7 @@
 // HAProxy Runtime API transport: one connection per batch, prompt mode, pipelined write, replies framed on "\n> ".
 import { createConnection, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { HostTimeoutError, HostUnreachableError, ProtocolError } from '../errors.js';
-import type { Command } from './commands.js';
+import { HostTimeoutError, HostUnreachableError, ProtocolError, StalePlanError } from '../errors.js';
 
 /** Where a host's CLI listens: plain TCP, TCP through a TLS-terminating proxy (client certificate), or a unix socket. */
 export type Endpoint =
@@ -15,25 +14,28 @@ export interface TransportOptions {
   deadlineMs: number;
   /** Observability hook: called before each connection attempt (1, then 2 on the single retry). */
   onConnectAttempt?: (attempt: number) => void;
+  /** Epoch ms after which the batch must not be written any more (a fenced plan): StalePlanError instead. */
+  notAfter?: number;
 }
 
 const DELIMITER = '\n> ';
 const RETRY_PAUSE_MS = 50;
 
 /**
- * Sends `commands` over one fresh connection and resolves with one raw reply per command (the text between two
- * prompts: `''` for an empty success). Throws HostUnreachableError, HostTimeoutError or ProtocolError.
+ * Sends the command `lines` (rendered, one command each) over one fresh connection and resolves with one raw reply
+ * per line (the text between two prompts: `''` for an empty success). Throws HostUnreachableError, HostTimeoutError,
+ * ProtocolError, or StalePlanError when the connection came up after `notAfter`.
  */
 export async function sendBatch(
   hostName: string,
   endpoint: Endpoint,
-  commands: readonly Command[],
+  lines: readonly string[],
   options: TransportOptions,
 ): Promise<string[]> {
-  if (commands.length === 0) return [];
+  if (lines.length === 0) return [];
   const deadline = Date.now() + options.deadlineMs;
   const start = (socket: Socket) =>
-    exchange(hostName, socket, commands, deadline, endpoint.kind === 'tcp' && !!endpoint.tls);
+    exchange(hostName, socket, lines, deadline, endpoint.kind === 'tcp' && !!endpoint.tls, options.notAfter);
   const { replies } = await connectWithRetry(hostName, endpoint, options, deadline, start);
   return replies;
 }
@@ -105,9 +107,10 @@ function connectOnce(endpoint: Endpoint, timeoutMs: number, start: Start): Promi
 function exchange(
   host: string,
   socket: Socket,
-  commands: readonly Command[],
+  commands: readonly string[],
   deadline: number,
   tls: boolean,
+  notAfter?: number,
 ): Promise<string[]> {
   const expected = commands.length + 1; // the first prompt answers `prompt` itself
   const segments: string[] = [];
@@ -162,7 +165,10 @@ function exchange(
       }
     });
     socket.on('close', () => finish(new ProtocolError(host, `peer closed the connection after ${answered()}`)));
-    socket.write(`prompt\n${commands.map((c) => `${c.text}\n`).join('')}`);
+    // Checked here, after the connect, right before the bytes leave: the last moment a stale plan can still be stopped.
+    const late = notAfter === undefined ? 0 : Date.now() - notAfter;
+    if (late > 0) return finish(new StalePlanError(host, late));
+    socket.write(`prompt\n${commands.map((c) => `${c}\n`).join('')}`);
   });
 }
 

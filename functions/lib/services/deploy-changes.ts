@@ -1,14 +1,15 @@
 // Use case: a deploy tool's webhook — explicit member changes, or a backend's full desired member set.
 import type { BackendConfig, ConfigDocument } from '../config.js';
-import type { Member } from '../domain.js';
-import { NoFreeSlotError, NotFoundError, SlotConflictError, ValidationError } from '../errors.js';
-import type { AdminState } from '../haproxy/commands.js';
+import { decide, type SlotEvent } from '../domain/lifecycle.js';
+import { applyPatch } from '../domain/patch.js';
+import type { Member, SlotRecord } from '../domain/types.js';
+import { NoFreeSlotError, RequestRefusedError, SlotSyncError, ValidationError } from '../errors.js';
+import { changeSlot } from './change-slot.js';
+import type { HostSlotOutcome } from './converge.js';
 import type { ServiceDeps } from './deps.js';
-import { deregisterMember } from './deregister.js';
-import { holdSlot } from './hold.js';
+import { drainMember } from './drain.js';
 import { registerMember } from './register.js';
-import { ensureSeeded } from './seeding.js';
-import { syncSlot } from './sync-slot.js';
+import { seedMissing } from './seeding.js';
 
 export type ChangeAction = 'register' | 'deregister' | 'drain' | 'ready' | 'maint' | 'weight';
 export interface MemberChange {
@@ -21,184 +22,247 @@ export type DeployRequest =
   | { readonly kind: 'changes'; readonly changes: readonly MemberChange[] }
   | { readonly kind: 'desired'; readonly backend: string; readonly members: readonly Member[] };
 
+export type ChangeStatus =
+  | 'applied'
+  | 'moved'
+  | 'awaiting-health'
+  | 'draining'
+  | 'released'
+  | 'not-registered'
+  | 'rolled-back'
+  | 'partial'
+  | 'refused'
+  | 'not-attempted';
+
 export interface ChangeResult {
   readonly action: ChangeAction;
   readonly backend: string;
   readonly member: string;
   readonly slot?: string;
-  /** `draining`: the drain goes on and reconcile frees the slot when sessions end or the deadline passes. */
-  readonly status: 'applied' | 'draining' | 'released' | 'not-registered' | 'rolled-back' | 'partial';
+  /**
+   * `draining`: the drain goes on and reconcile frees the slot when sessions end or the deadline passes;
+   * `refused`: the state changed between the check and this change (`error` says why); `not-attempted`: the request's
+   * time budget ran out before this change (nothing of it was written).
+   */
+  readonly status: ChangeStatus;
+  readonly error?: { readonly code: string; readonly message: string };
   readonly hosts: readonly { readonly host: string; readonly ok: boolean; readonly error?: string }[];
 }
 
 export interface DeployOutcome {
   readonly results: readonly ChangeResult[];
-  /** True when not a single host applied anything and the table is as before (HTTP 502). */
+  /** True when not a single change was applied on any host and the table is as before (HTTP 502). */
   readonly nothingApplied: boolean;
 }
 
-/** Applies a webhook request. Validates every backend and the slot capacity before the first write. */
+type Config = Pick<ConfigDocument, 'backends' | 'timeouts' | 'lifecycle' | 'quorum'>;
+
+/**
+ * Applies a webhook request. Every change is checked against the lifecycle machine (and the slot capacity) before the
+ * first write, in order, as if the earlier ones had applied: a request with a refused change is refused whole (409)
+ * and changes nothing. Then the changes run in order, each only while the request's time budget allows a full round.
+ */
 export async function applyDeploy(
   request: DeployRequest,
-  config: ConfigDocument,
+  config: Config,
   deps: ServiceDeps,
   budget: { readonly until: number },
 ): Promise<DeployOutcome> {
-  const changes = request.kind === 'changes' ? request.changes : await desiredToChanges(request, config, deps);
   const backends = new Map(config.backends.map((b) => [b.name, b]));
-  const unknown = changes.map((c, i) => [c.backend, i] as const).filter(([b]) => !backends.has(b));
-  if (unknown.length > 0) {
-    throw new ValidationError(
-      'unknown backend',
-      unknown.map(([b, i]) => ({
-        path: request.kind === 'changes' ? ['changes', i, 'backend'] : ['backend'],
-        message: `no backend ${b} in the config`,
-      })),
-    );
-  }
-  await checkCapacity(changes, backends, deps);
+  checkBackends(request, backends);
+  const records = await currentRecords(request, backends, deps);
+  const changes = request.kind === 'changes' ? request.changes : desiredToChanges(request, records);
+  precheck(changes, records, backends);
   const results: ChangeResult[] = [];
-  for (const change of changes)
+  // A change needs at least one full round trip to every host; starting one that cannot finish would be a partial write.
+  const reserve = config.timeouts.commandMs;
+  for (const change of changes) {
+    if (deps.clock.now() + reserve > budget.until) {
+      results.push({ ...base(change), status: 'not-attempted', hosts: [] });
+      continue;
+    }
     results.push(await applyOne(change, backends.get(change.backend) as BackendConfig, config, deps, budget));
-  const nothingApplied =
-    results.length > 0 &&
-    results.every((r) => r.status === 'rolled-back' || (r.hosts.length > 0 && r.hosts.every((h) => !h.ok)));
+  }
+  const nothingApplied = results.length > 0 && results.every(nothing);
   return { results, nothingApplied };
 }
 
-/** A desired set becomes: register everyone listed, deregister every current member not listed. */
-async function desiredToChanges(
-  request: Extract<DeployRequest, { kind: 'desired' }>,
-  config: ConfigDocument,
+function nothing(r: ChangeResult): boolean {
+  if (r.status === 'rolled-back' || r.status === 'not-attempted' || r.status === 'refused') return true;
+  return r.hosts.length > 0 && r.hosts.every((h) => !h.ok);
+}
+
+function checkBackends(request: DeployRequest, backends: ReadonlyMap<string, BackendConfig>): void {
+  const names = request.kind === 'changes' ? request.changes.map((c) => c.backend) : [request.backend];
+  const issues = names
+    .map((b, i) => ({ b, i }))
+    .filter(({ b }) => !backends.has(b))
+    .map(({ b, i }) => ({
+      path: request.kind === 'changes' ? ['changes', i, 'backend'] : ['backend'],
+      message: `no backend ${b} in the config`,
+    }));
+  if (issues.length > 0) throw new ValidationError('unknown backend', issues);
+}
+
+/** Every slot of the backends the request touches (seeded from the hosts first if the table has never seen them). */
+async function currentRecords(
+  request: DeployRequest,
+  backends: ReadonlyMap<string, BackendConfig>,
   deps: ServiceDeps,
-): Promise<MemberChange[]> {
-  if (!config.backends.some((b) => b.name === request.backend)) {
-    throw new ValidationError('unknown backend', [
-      { path: ['backend'], message: `no backend ${request.backend} in the config` },
-    ]);
-  }
-  const slots = await deps.store.list(request.backend);
+): Promise<Map<string, SlotRecord[]>> {
+  const names = new Set(request.kind === 'changes' ? request.changes.map((c) => c.backend) : [request.backend]);
+  const out = new Map<string, SlotRecord[]>();
+  await Promise.all(
+    [...names].map(async (name) => {
+      const { slots } = await seedMissing(backends.get(name) as BackendConfig, deps);
+      out.set(name, [...slots]);
+    }),
+  );
+  return out;
+}
+
+/**
+ * A desired set becomes: register everyone listed (a listed member at a new address is moved), deregister every
+ * member a deploy tool registered that is not listed. Members the Auto Scaling path owns are never touched.
+ */
+function desiredToChanges(
+  request: Extract<DeployRequest, { kind: 'desired' }>,
+  records: ReadonlyMap<string, SlotRecord[]>,
+): MemberChange[] {
+  const slots = records.get(request.backend) ?? [];
   const wanted = new Map(request.members.map((m) => [m.id, m]));
   const changes: MemberChange[] = [];
   for (const s of slots) {
-    if (!s.member || s.state === 'free') continue;
-    const want = wanted.get(s.member);
-    if (want && (want.address !== s.address || want.port !== s.port)) {
-      throw new SlotConflictError(
-        `member ${s.member} is registered at ${s.address}:${s.port}, not ${want.address}:${want.port}; deregister it first`,
-      );
-    }
-    if (!want && s.state !== 'draining' && s.address && s.port) {
-      changes.push({
-        action: 'deregister',
-        backend: request.backend,
-        member: { id: s.member, address: s.address, port: s.port },
-      });
-    }
+    if (!s.member || s.state === 'free' || s.state === 'draining' || wanted.has(s.member)) continue;
+    if (ownerOf(s) !== 'webhook' || s.address === undefined || s.port === undefined) continue;
+    changes.push({
+      action: 'deregister',
+      backend: request.backend,
+      member: { id: s.member, address: s.address, port: s.port },
+    });
   }
-  const registered = new Set(slots.filter((s) => s.member && s.state !== 'draining').map((s) => s.member));
-  for (const m of request.members)
-    if (!registered.has(m.id)) changes.push({ action: 'register', backend: request.backend, member: m });
+  for (const m of request.members) {
+    const has = slots.find((s) => s.member === m.id);
+    const same = has && has.address === m.address && has.port === m.port && has.state !== 'draining';
+    if (!same) changes.push({ action: 'register', backend: request.backend, member: m });
+  }
   return changes;
 }
 
-/** Refuses (409) a request whose new members cannot all get a slot, before anything is written. */
-async function checkCapacity(
-  changes: readonly MemberChange[],
-  backends: ReadonlyMap<string, BackendConfig>,
-  deps: ServiceDeps,
-): Promise<void> {
-  const perBackend = new Map<string, Set<string>>();
-  for (const c of changes)
-    if (c.action === 'register') perBackend.set(c.backend, (perBackend.get(c.backend) ?? new Set()).add(c.member.id));
-  for (const [backend, ids] of perBackend) {
-    const { slots } = await ensureSeeded(backends.get(backend) as BackendConfig, deps);
-    const owned = new Set(slots.map((s) => s.member));
-    const needed = [...ids].filter((id) => !owned.has(id)).length;
-    if (needed > slots.filter((s) => s.state === 'free').length) throw new NoFreeSlotError(backend);
+/** Records written before owners were recorded: instance ids came from the Auto Scaling path. */
+function ownerOf(r: SlotRecord): 'asg' | 'webhook' {
+  return r.owner ?? (r.member?.startsWith('i-') ? 'asg' : 'webhook');
+}
+
+function eventOf(change: MemberChange, now: number): SlotEvent {
+  switch (change.action) {
+    case 'register':
+      return { kind: 'register', member: change.member };
+    case 'deregister':
+      return { kind: 'deregister', now, deadline: now };
+    case 'drain':
+    case 'maint':
+      return { kind: 'hold', admin: change.action };
+    case 'ready':
+      return { kind: 'ready' };
+    case 'weight':
+      return { kind: 'weight', weight: change.weight as number };
   }
+}
+
+/**
+ * Runs every change through the machine on an in-memory copy of the records, in order, so a batch that registers and
+ * then weights a member checks out. Any refusal refuses the request (409) before anything is written; so does a set of
+ * new members larger than the free slots.
+ */
+function precheck(
+  changes: readonly MemberChange[],
+  records: ReadonlyMap<string, SlotRecord[]>,
+  backends: ReadonlyMap<string, BackendConfig>,
+): void {
+  const model = new Map([...records].map(([b, slots]) => [b, slots.map((s) => ({ ...s }))]));
+  const refusals: { index: number; code: string; message: string }[] = [];
+  let firstError: SlotSyncError | undefined;
+  changes.forEach((change, index) => {
+    const slots = model.get(change.backend) ?? [];
+    const at = slots.findIndex((s) => s.member === change.member.id);
+    const decision = decide(at === -1 ? undefined : slots[at], eventOf(change, 0));
+    if (decision.type === 'refuse') {
+      refusals.push({ index, code: decision.error.code, message: decision.error.message });
+      firstError ??= decision.error;
+    } else if (decision.type === 'claim') {
+      const free = slots.findIndex((s) => s.state === 'free');
+      if (free === -1) throw new NoFreeSlotError((backends.get(change.backend) as BackendConfig).name);
+      const weight = (backends.get(change.backend) as BackendConfig).weight;
+      const claim = decide(slots[free], { kind: 'claim', member: change.member, weight, owner: 'webhook' });
+      if (claim.type === 'write') slots[free] = applyPatch(slots[free] as SlotRecord, claim.patch);
+    } else if (decision.type === 'write' && at !== -1) {
+      slots[at] = applyPatch(slots[at] as SlotRecord, decision.patch);
+    }
+  });
+  // One change refused answers with its own status (404 for a member with no slot); a batch is refused as a whole.
+  if (refusals.length > 0 && changes.length === 1 && firstError) throw firstError;
+  if (refusals.length > 0) throw new RequestRefusedError(refusals);
+}
+
+function base(change: MemberChange) {
+  return { action: change.action, backend: change.backend, member: change.member.id };
+}
+
+function hostsOf(hosts: readonly HostSlotOutcome[], okWhen: (h: HostSlotOutcome) => boolean) {
+  return hosts.map((h) => ({ host: h.host, ok: okWhen(h), error: okWhen(h) ? undefined : h.error?.message }));
 }
 
 async function applyOne(
   change: MemberChange,
   backend: BackendConfig,
-  config: ConfigDocument,
+  config: Config,
   deps: ServiceDeps,
   budget: { readonly until: number },
 ): Promise<ChangeResult> {
-  const base = { action: change.action, backend: backend.name, member: change.member.id };
-  switch (change.action) {
-    case 'register': {
-      const r = await registerMember(
-        { backend, member: change.member, quorum: config.quorum, until: budget.until },
-        deps,
-      );
-      const hosts = r.hosts.map((h) => ({ host: h.host, ok: h.applied || h.awaitingHealth, error: h.error?.message }));
-      return {
-        ...base,
-        slot: r.slot,
-        status: r.rolledBack ? 'rolled-back' : r.quorumMet ? 'applied' : 'partial',
-        hosts,
-      };
+  try {
+    switch (change.action) {
+      case 'register': {
+        const r = await registerMember(
+          { backend, member: change.member, owner: 'webhook', until: budget.until },
+          config,
+          deps,
+        );
+        const hosts = hostsOf(r.hosts, (h) => h.applied || h.awaitingHealth);
+        const status: ChangeStatus = r.rolledBack
+          ? 'rolled-back'
+          : r.quorumMet
+            ? r.answer === 'moved'
+              ? 'moved'
+              : 'applied'
+            : r.health === 'waiting' || r.health === 'blocked'
+              ? 'awaiting-health'
+              : 'partial';
+        return { ...base(change), slot: r.slot, status, hosts };
+      }
+      case 'deregister': {
+        const leave = { kind: 'deregister' } as const;
+        const r = await drainMember({ backend, memberId: change.member.id, leave, until: budget.until }, config, deps);
+        const hosts = hostsOf(r.hosts, (h) => h.applied || r.status === 'released');
+        return { ...base(change), slot: r.slot, status: r.status, hosts };
+      }
+      default: {
+        const event = eventOf(change, deps.clock.now()) as Parameters<typeof changeSlot>[0]['event'];
+        const r = await changeSlot(
+          { backend, at: { member: change.member.id }, event, until: budget.until },
+          config,
+          deps,
+        );
+        const hosts = hostsOf(r.hosts, (h) => h.applied || h.awaitingHealth);
+        const status: ChangeStatus = hosts.every((h) => h.ok) ? 'applied' : 'partial';
+        return { ...base(change), slot: r.slot, status, hosts };
+      }
     }
-    case 'deregister': {
-      const r = await deregisterMember({ backend, memberId: change.member.id, until: budget.until }, deps);
-      const hosts = r.hosts.map((h) => ({
-        host: h.host,
-        ok: h.applied || r.status === 'released',
-        error: h.error?.message,
-      }));
-      return { ...base, slot: r.slot, status: r.status, hosts };
-    }
-    case 'drain':
-    case 'maint':
-      return hold(change, backend, change.action, deps);
-    case 'ready': {
-      const owned = await owner(change, deps);
-      const record =
-        owned.state === 'held'
-          ? await deps.store.unhold(backend.name, owned.slot)
-          : await deps.store.markActive(backend.name, change.member.id);
-      return synced(base, record.slot, await syncSlot(backend, record, deps, { until: budget.until }));
-    }
-    case 'weight': {
-      const record = await deps.store.setWeight(backend.name, change.member.id, change.weight as number);
-      return synced(base, record.slot, await syncSlot(backend, record, deps, { until: budget.until }));
-    }
+  } catch (error) {
+    // The state moved on between the check and this change (a terminate got in): this change is refused, not the rest.
+    if (!(error instanceof SlotSyncError) || !REFUSALS.has(error.code)) throw error;
+    return { ...base(change), status: 'refused', error: { code: error.code, message: error.message }, hosts: [] };
   }
 }
 
-async function owner(change: MemberChange, deps: ServiceDeps) {
-  const owned = await deps.store.findByMember(change.backend, change.member.id);
-  if (!owned) throw new NotFoundError(`member ${change.member.id} has no slot in backend ${change.backend}`);
-  return owned;
-}
-
-/** drain / maint from a deploy tool: an operator-style hold, so reconcile does not undo it. */
-async function hold(
-  change: MemberChange,
-  backend: BackendConfig,
-  admin: AdminState,
-  deps: ServiceDeps,
-): Promise<ChangeResult> {
-  const owned = await owner(change, deps);
-  const { results } = await holdSlot(backend.name, owned.slot, admin, deps);
-  const hosts = results.map((r) => ({ host: r.host, ok: r.ok, error: r.error?.message }));
-  return {
-    action: change.action,
-    backend: backend.name,
-    member: change.member.id,
-    slot: owned.slot,
-    status: 'applied',
-    hosts,
-  };
-}
-
-function synced(
-  base: Pick<ChangeResult, 'action' | 'backend' | 'member'>,
-  slot: string,
-  outcome: Awaited<ReturnType<typeof syncSlot>>,
-): ChangeResult {
-  const hosts = outcome.hosts.map((h) => ({ host: h.host, ok: h.applied, error: h.error?.message }));
-  return { ...base, slot, status: hosts.every((h) => h.ok) ? 'applied' : 'partial', hosts };
-}
+const REFUSALS = new Set(['MEMBER_LEAVING', 'MEMBER_RETIRED', 'NOT_FOUND', 'NO_FREE_SLOT']);

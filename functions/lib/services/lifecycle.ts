@@ -1,38 +1,37 @@
 // Use case: one Auto Scaling lifecycle action (launch or terminate) → slots on every host, then complete the action.
 import type { BackendConfig, ConfigDocument } from '../config.js';
-import type { LifecycleRef } from '../domain.js';
-import { ConfigError, MemberRetiredError, NoFreeSlotError, NotFoundError, QuorumNotMetError } from '../errors.js';
+import type { LifecycleRef } from '../domain/types.js';
+import { ConfigError, MemberLeavingError, MemberRetiredError, NoFreeSlotError, NotFoundError } from '../errors.js';
 import type { ServiceDeps } from './deps.js';
-import { completeOnce, type DeregisterResult, deregisterMember } from './deregister.js';
+import { type DrainResult, drainMember } from './drain.js';
+import { type Completion, completeOnce, RETIRED_FOR_MS } from './effects.js';
 import { type RegisterResult, registerMember } from './register.js';
+import { classifyLifecycle, type LifecyclePlace } from './warm-pool.js';
 
 export interface LifecycleInput {
-  readonly action: 'register' | 'deregister' | 'skip';
-  readonly reason: string;
+  readonly transition: 'launch' | 'terminate';
   readonly ref: LifecycleRef;
+  readonly origin?: LifecyclePlace;
+  readonly destination?: LifecyclePlace;
   /** Backends named by the hook's NotificationMetadata; otherwise the config's ASG mapping decides. */
   readonly backends?: readonly string[];
   /** Epoch ms by which this invocation must have returned (Lambda remaining time minus a margin). */
   readonly until: number;
-  /** The event's `Destination`: a terminate towards the warm pool comes back later, any other leaves for good. */
-  readonly destination?: 'EC2' | 'AutoScalingGroup' | 'WarmPool';
 }
 
-/**
- * How long a terminated instance stays retired: a lifecycle action lives at most 48 h (its global timeout), so no
- * launch of that instance can still need completing after that, and EC2 never reuses an instance id anyway.
- */
-export const RETIRED_FOR_MS = 48 * 3600 * 1000;
-
 export interface LifecycleOutcome {
-  readonly action: LifecycleInput['action'];
+  readonly action: 'register' | 'deregister' | 'skip';
+  readonly reason: string;
   readonly instanceId: string;
   readonly backends: readonly string[];
   readonly registered: readonly RegisterResult[];
-  readonly deregistered: readonly DeregisterResult[];
+  readonly deregistered: readonly DrainResult[];
   readonly noSlot: readonly string[];
-  /** What was sent to CompleteLifecycleAction, or `pending` when reconcile will complete it after the drain. */
-  readonly completion: 'CONTINUE' | 'ABANDON' | 'pending' | 'gone';
+  /**
+   * What was sent to CompleteLifecycleAction; `pending` when reconcile completes it later (a drain still running, or
+   * a launch not yet READY everywhere); `duplicate` when another invocation already completed this token.
+   */
+  readonly completion: Completion | 'pending';
 }
 
 /** The backends an event concerns: named in metadata (each must exist), else those mapped to the event's ASG. */
@@ -47,117 +46,161 @@ export function backendsFor(config: ConfigDocument, asgName: string, named?: rea
   return config.backends.filter((b) => b.autoScalingGroups.includes(asgName));
 }
 
-/** Carries out one lifecycle action. Throws (so EventBridge retries) only when the hosts did not reach quorum. */
+/** Carries out one lifecycle action. Throws (so the event is delivered again) only when a retry can help. */
 export async function handleLifecycle(
   input: LifecycleInput,
   config: ConfigDocument,
   deps: ServiceDeps,
 ): Promise<LifecycleOutcome> {
+  const decision = classifyLifecycle(input.transition, input.origin, input.destination);
   const backends = backendsFor(config, input.ref.asgName, input.backends);
-  const base = { action: input.action, instanceId: input.ref.instanceId, backends: backends.map((b) => b.name) };
-  const empty = { registered: [], deregistered: [], noSlot: [] };
-  if (input.action === 'skip' || backends.length === 0) {
-    deps.log?.info('lifecycle action needs no slot', { reason: backends.length ? input.reason : 'no backend mapped' });
-    return { ...base, ...empty, completion: await complete(input.ref, 'CONTINUE', deps) };
+  const base = {
+    action: decision.kind,
+    reason: decision.reason,
+    instanceId: input.ref.instanceId,
+    backends: backends.map((b) => b.name),
+    registered: [],
+    deregistered: [],
+    noSlot: [],
+  };
+  if (decision.kind === 'skip' || backends.length === 0) {
+    deps.log.info('lifecycle action needs no slot', {
+      reason: backends.length ? decision.reason : 'no backend mapped',
+    });
+    return { ...base, completion: await completeOnce(input.ref, 'CONTINUE', deps) };
   }
-  if (input.action === 'register') return register(input, config, backends, deps, base);
-  if (input.destination !== 'WarmPool') {
-    // Retire before looking for slots: a launch claim that lands first is then seen (and drained) below, one that
-    // lands later is refused, so a launch delivered after its terminate never puts the instance in service.
-    const until = deps.clock.now() + RETIRED_FOR_MS;
-    await Promise.all(backends.map((b) => deps.store.retire(b.name, input.ref.instanceId, until)));
-  }
-  const deregistered = await Promise.all(
-    backends.map((backend) =>
-      deregisterMember(
-        {
-          backend,
-          memberId: input.ref.instanceId,
-          lifecycle: input.ref,
-          until: input.until,
-          heartbeatMs: config.lifecycle.heartbeatSeconds * 1000,
-          complete: false,
-        },
-        deps,
-      ),
-    ),
-  );
-  if (deregistered.some((d) => d.status === 'draining'))
-    return { ...base, ...empty, deregistered, completion: 'pending' };
-  return { ...base, ...empty, deregistered, completion: await complete(input.ref, 'CONTINUE', deps) };
+  if (decision.kind === 'register') return launch(input, config, backends, deps, base);
+  return terminate(input, config, backends, deps, base, decision.returns === true);
 }
 
-async function register(
+type Base = Omit<LifecycleOutcome, 'completion'>;
+
+async function terminate(
   input: LifecycleInput,
   config: ConfigDocument,
   backends: readonly BackendConfig[],
   deps: ServiceDeps,
-  base: Pick<LifecycleOutcome, 'action' | 'instanceId' | 'backends'>,
+  base: Base,
+  returns: boolean,
 ): Promise<LifecycleOutcome> {
-  // No separate tombstone read here: the claim transaction (new slot) and registerMember (existing slot) both refuse
-  // a retired instance with MemberRetiredError, handled below, so the launch path stays one store round trip shorter.
-  const address = await deps.instances?.privateAddress(input.ref.instanceId);
+  const id = input.ref.instanceId;
+  if (!returns) {
+    // Retire before anything else: a launch claim that lands first is then drained below, one that lands later is
+    // refused, so a launch delivered after its terminate never puts the instance in service.
+    const until = deps.clock.now() + RETIRED_FOR_MS;
+    await Promise.all(backends.map((b) => deps.store.retire(b.name, id, until)));
+  }
+  const reason = returns ? 'warm-pool' : 'terminate';
+  const deregistered = await Promise.all(
+    backends.map((backend) =>
+      drainMember(
+        { backend, memberId: id, leave: { kind: 'terminate', lifecycle: input.ref, reason }, until: input.until },
+        config,
+        deps,
+      ),
+    ),
+  );
+  const out = { ...base, deregistered };
+  if (deregistered.some((d) => d.status === 'draining')) return { ...out, completion: 'pending' };
+  const own = deregistered.flatMap((d) => d.completions).find((c) => c.token === input.ref.token);
+  if (own && own.completion !== 'later') return { ...out, completion: own.completion };
+  // No slot anywhere (or freed by others): nothing drains, so the action is completed here (once, by token).
+  return { ...out, completion: await completeOnce(input.ref, 'CONTINUE', deps) };
+}
+
+async function launch(
+  input: LifecycleInput,
+  config: ConfigDocument,
+  backends: readonly BackendConfig[],
+  deps: ServiceDeps,
+  base: Base,
+): Promise<LifecycleOutcome> {
+  const id = input.ref.instanceId;
+  const deadline = deps.clock.now() + config.lifecycle.launchTimeoutSeconds * 1000;
+  const address = await deps.instances.privateAddress(id);
   if (!address) {
     // A launch delivered long after its terminate: EC2 may have forgotten the instance already.
-    const retired = await Promise.all(backends.map((b) => deps.store.isRetired(b.name, input.ref.instanceId)));
-    if (retired.some(Boolean)) return abandonRetired(input, deps, base);
-    throw new NotFoundError(`EC2 has no private address for ${input.ref.instanceId}`);
+    const retired = await Promise.all(backends.map((b) => deps.store.isRetired(b.name, id)));
+    if (retired.some(Boolean)) return abandon(input, config, deps, base, [], 'arrived after its terminate');
+    throw new NotFoundError(`EC2 has no private address for ${id}`);
   }
-  const registered: RegisterResult[] = [];
-  const noSlot: string[] = [];
-  for (const backend of backends) {
-    const member = { id: input.ref.instanceId, address, port: backend.port };
-    try {
-      registered.push(await registerMember({ backend, member, quorum: config.quorum, until: input.until }, deps));
-    } catch (error) {
-      // The terminate won a race with this launch: slots claimed above are drained by that terminate.
-      if (error instanceof MemberRetiredError) return abandonRetired(input, deps, base, registered);
-      if (!(error instanceof NoFreeSlotError)) throw error;
-      noSlot.push(backend.name);
-    }
-  }
+  const attempts = await Promise.all(
+    backends.map(async (backend) => {
+      const member = { id, address, port: backend.port };
+      try {
+        const until = Math.min(input.until, deadline);
+        return await registerMember({ backend, member, owner: 'asg', until }, config, deps);
+      } catch (error) {
+        if (
+          error instanceof NoFreeSlotError ||
+          error instanceof MemberRetiredError ||
+          error instanceof MemberLeavingError
+        )
+          return error;
+        throw error;
+      }
+    }),
+  );
+  const registered = attempts.filter((a) => !(a instanceof Error)) as RegisterResult[];
+  const errors = attempts.filter((a) => a instanceof Error);
+  const out = { ...base, registered };
+  // The terminate won a race with this launch: the slots claimed here are drained by that terminate.
+  const terminated =
+    errors.some((e) => !(e instanceof NoFreeSlotError)) || registered.some((r) => r.record?.state === 'draining');
+  if (terminated) return abandon(input, config, deps, out, registered, 'its terminate got in first', false);
+  const noSlot = backends.filter((_b, i) => attempts[i] instanceof NoFreeSlotError).map((b) => b.name);
   if (noSlot.length > 0) {
     const result = config.lifecycle.onNoSlot;
-    deps.log?.error(`no free slot in ${noSlot.join(', ')} for ${input.ref.instanceId}; completing with ${result}`, {
-      backends: noSlot,
-    });
-    return { ...base, registered, deregistered: [], noSlot, completion: await complete(input.ref, result, deps) };
+    deps.log.error(`no free slot in ${noSlot.join(', ')} for ${id}; completing with ${result}`, { backends: noSlot });
+    if (result === 'ABANDON') return abandon(input, config, deps, { ...out, noSlot }, registered, 'no free slot');
+    return { ...out, noSlot, completion: await completeOnce(input.ref, 'CONTINUE', deps) };
   }
-  const short = registered.filter((r) => !r.quorumMet);
-  if (short.length > 0) {
-    throw new QuorumNotMetError(
-      `quorum '${config.quorum}' not met for ${short.map((r) => `${r.backend}/${r.slot}`).join(', ')}: ` +
-        short
-          .flatMap((r) => r.hosts.filter((h) => !h.applied).map((h) => `${h.host} ${h.error?.message ?? ''}`))
-          .join('; '),
-    );
+  // CONTINUE only once the member is READY (past its health gate) on a quorum of hosts in every backend.
+  if (registered.every((r) => r.quorumMet && r.record?.state === 'active'))
+    return { ...out, completion: await completeOnce(input.ref, 'CONTINUE', deps) };
+  if (deps.clock.now() >= deadline)
+    return abandon(input, config, deps, out, registered, 'not READY before its deadline');
+  // Out of time in this invocation, not out of patience: reconcile completes it (READY → CONTINUE, deadline → ABANDON).
+  for (const r of registered) {
+    const event = { kind: 'launch-pending', now: deps.clock.now(), lifecycle: input.ref, deadline } as const;
+    await deps.store.apply(r.backend, { slot: r.slot, member: id }, event);
   }
-  return { ...base, registered, deregistered: [], noSlot, completion: await complete(input.ref, 'CONTINUE', deps) };
+  deps.log.info('launch handed over to reconcile: not READY everywhere yet', {
+    slots: registered.map((r) => `${r.backend}/${r.slot}: ${r.health}`),
+  });
+  return { ...out, completion: 'pending' };
 }
 
-/** A launch seen after the instance's terminate: the instance is going away, so it must not serve (ABANDON). */
-async function abandonRetired(
+/**
+ * The launch ends with ABANDON: the ASG replaces the instance. Slots it holds drain out at once (retired: it never
+ * serves again); `drain` false when a terminate is already draining them.
+ */
+async function abandon(
   input: LifecycleInput,
+  config: ConfigDocument,
   deps: ServiceDeps,
-  base: Pick<LifecycleOutcome, 'action' | 'instanceId' | 'backends'>,
-  registered: readonly RegisterResult[] = [],
+  out: Base,
+  registered: readonly RegisterResult[],
+  why: string,
+  drain = true,
 ): Promise<LifecycleOutcome> {
-  deps.log?.warn(`launch of ${input.ref.instanceId} arrived after its terminate; registering nothing`, {});
-  const completion = await complete(input.ref, 'ABANDON', deps);
-  return { ...base, registered, deregistered: [], noSlot: [], completion };
-}
-
-async function complete(
-  ref: LifecycleRef,
-  result: 'CONTINUE' | 'ABANDON',
-  deps: ServiceDeps,
-): Promise<'CONTINUE' | 'ABANDON' | 'gone'> {
-  if (result === 'CONTINUE') return (await completeOnce(ref, deps)) ? 'CONTINUE' : 'gone';
-  try {
-    await deps.lifecycle?.complete(ref, 'ABANDON');
-    return 'ABANDON';
-  } catch (error) {
-    if ((error as { code?: string }).code === 'LIFECYCLE_ACTION_GONE') return 'gone';
-    throw error;
-  }
+  deps.log.warn(`launch of ${input.ref.instanceId} abandoned: ${why}`, {});
+  const deregistered = drain
+    ? await Promise.all(
+        registered.map((r) =>
+          drainMember(
+            {
+              backend: config.backends.find((b) => b.name === r.backend) as BackendConfig,
+              memberId: input.ref.instanceId,
+              leave: { kind: 'terminate', reason: 'abandon' },
+              until: input.until,
+              drainSeconds: 0,
+            },
+            config,
+            deps,
+          ),
+        ),
+      )
+    : [];
+  return { ...out, deregistered, completion: await completeOnce(input.ref, 'ABANDON', deps) };
 }

@@ -1,14 +1,17 @@
-// Use case: converge every host to the table — observe all hosts, seed new slots, plan, apply, finish drains.
-import type { BackendConfig } from '../config.js';
-import type { HostResult } from '../domain.js';
-import { type Drift, type Plan, plan } from '../plan.js';
+// Use case: converge every host to the table — observe, seed new slots, plan, apply, carry out due transitions, and
+// wait within the pass for the first passing check of every slot it (re)programmed behind a health gate.
+import type { BackendConfig, ConfigDocument } from '../config.js';
+import type { HostBatch, HostObservation, HostResult, SlotRecord } from '../domain/types.js';
+import { plan } from '../plan/plan.js';
+import type { DesiredBackend, Drift, Plan } from '../plan/types.js';
 import { slotNamesFromHosts } from '../slots/seed.js';
-import type { ServiceDeps } from './deps.js';
-import { completeOnce } from './deregister.js';
+import { planPolicy, type ServiceDeps } from './deps.js';
+import { applyTransition, type TransitionReport } from './transitions.js';
 
 export interface HostReport {
   readonly host: string;
   readonly ok: boolean;
+  readonly version?: string;
   readonly driftFound: number;
   readonly commandsSent: number;
   readonly fixed: number;
@@ -30,8 +33,21 @@ export interface ReconcileReport {
   readonly slots: number;
   /** Free slots per backend after this pass's releases: the headroom left for launches. */
   readonly freeSlots: Readonly<Record<string, number>>;
+  /** Drift found by the first round (what this pass came to fix). */
   readonly drift: readonly Drift[];
   readonly releases: readonly ReleaseReport[];
+  /** Handed-over launches this pass completed (CONTINUE once READY everywhere, ABANDON past their deadline). */
+  readonly launches: readonly {
+    readonly backend: string;
+    readonly slot: string;
+    readonly member: string;
+    readonly result: string;
+  }[];
+  readonly heartbeats: number;
+  /** Slots the pass programmed behind a health gate and saw pass their first check (promoted to READY) within it. */
+  readonly promoted: number;
+  /** Rounds the pass ran: 1, plus one per look while slots waited for their first passing check. */
+  readonly rounds: number;
   readonly failures: readonly { readonly host: string; readonly reason: string }[];
   readonly seeded: readonly { readonly backend: string; readonly created: readonly string[] }[];
   readonly disagreements: readonly {
@@ -40,79 +56,183 @@ export interface ReconcileReport {
     readonly missing: readonly string[];
     readonly extra: readonly string[];
   }[];
-  /** The commands, per host, that were sent (or with dryRun, would be). */
+  /** The first round's commands, per host, that were sent (or with dryRun, would be). */
   readonly plan: Plan;
 }
 
+export interface ReconcileInput {
+  readonly backends: readonly BackendConfig[];
+  readonly dryRun?: boolean;
+  /** Epoch ms the pass must end by (the invocation's remaining time); default: no waiting beyond the first round. */
+  readonly until?: number;
+}
+
+type Config = Pick<ConfigDocument, 'timeouts' | 'lifecycle' | 'quorum' | 'backends'>;
+
 /** One reconcile pass over the given backends. With `dryRun` nothing is written to hosts or to the table. */
-export async function reconcile(
-  input: { readonly backends: readonly BackendConfig[]; readonly dryRun?: boolean },
-  deps: ServiceDeps,
-): Promise<ReconcileReport> {
+export async function reconcile(input: ReconcileInput, config: Config, deps: ServiceDeps): Promise<ReconcileReport> {
   const dryRun = input.dryRun ?? false;
+  const policy = planPolicy(config);
   const observed = await deps.fleet.observe(input.backends.map((b) => b.name));
-  const seeded: { backend: string; created: readonly string[] }[] = [];
+  // The table is read after the hosts: a plan then never acts on records older than what the hosts showed.
+  const readAt = deps.clock.now();
+  const seeded: ReconcileReport['seeded'][number][] = [];
   const disagreements: ReconcileReport['disagreements'][number][] = [];
   const desired = await Promise.all(
-    input.backends.map(async (config) => {
-      const slots = await deps.store.list(config.name);
-      const seen = slotNamesFromHosts(observed, config.name, config.slotPrefix);
-      for (const d of seen.disagreements) disagreements.push({ backend: config.name, ...d });
-      // Only names the table lacks are written: a steady-state pass costs one read per backend, not one write per slot.
+    input.backends.map(async (backend): Promise<DesiredBackend> => {
+      const slots = await deps.store.list(backend.name);
+      const seen = slotNamesFromHosts(observed, backend.name, backend.slotPrefix);
+      for (const d of seen.disagreements) disagreements.push({ backend: backend.name, ...d });
+      // Only names the table lacks are written: a steady-state pass costs one read per backend, not a write per slot.
       const known = new Set(slots.map((s) => s.slot));
       const missing = seen.names.filter((name) => !known.has(name));
-      if (dryRun || missing.length === 0) return { config, slots };
-      const { created } = await deps.store.seed(config.name, missing);
-      if (created.length > 0) seeded.push({ backend: config.name, created });
-      return { config, slots: await deps.store.list(config.name) };
+      if (dryRun || missing.length === 0) return { config: backend, slots };
+      const { created } = await deps.store.seed(backend.name, missing);
+      if (created.length > 0) seeded.push({ backend: backend.name, created });
+      return { config: backend, slots: await deps.store.list(backend.name) };
     }),
   );
-  const p = plan({ desired, observed, now: deps.clock.now() });
-  const results: readonly HostResult[] = dryRun ? [] : await deps.fleet.run(p.batches);
-  const releases: ReleaseReport[] = [];
-  if (!dryRun) {
-    const releasing = new Set(p.transitions.map((t) => `${t.backend}/${t.slot}`));
-    // An instance in several backends completes its lifecycle action only when its last draining slot is freed.
-    const stillDraining = (token: string) =>
-      desired.some((d) =>
-        d.slots.some(
-          (s) => s.state === 'draining' && s.lifecycle?.token === token && !releasing.has(`${d.config.name}/${s.slot}`),
-        ),
-      );
-    const completedTokens = new Set<string>();
-    for (const t of p.transitions) {
-      const released = await deps.store.release(t.backend, t.member);
-      const token = t.lifecycle?.token ?? '';
-      const complete = released && t.lifecycle && !stillDraining(token) && !completedTokens.has(token);
-      if (complete) completedTokens.add(token);
-      const lifecycleCompleted = complete && t.lifecycle ? await completeOnce(t.lifecycle, deps) : false;
-      releases.push({
-        backend: t.backend,
-        slot: t.slot,
-        member: t.member,
-        reason: t.reason,
-        released,
-        lifecycleCompleted,
-      });
-    }
+  const first = plan({ desired, observed, now: deps.clock.now(), policy });
+  const tally = new Tally(observed, first);
+  if (dryRun) return report(desired, observed, first, tally, { seeded, disagreements, dryRun });
+  await send(first, readAt, config, deps, tally);
+  for (const t of first.transitions) tally.transition(await applyTransition(t, config, deps));
+  await waitWithinPass(input, config, deps, desired, first, tally);
+  return report(desired, observed, first, tally, { seeded, disagreements, dryRun });
+}
+
+/**
+ * Slots the first round left waiting — for their first passing check behind the gate (a restarted host), or for a MAINT
+ * to be confirmed before a finished drain is freed — are looked at again, all at once, until they are done, the gate's
+ * timeout passes, or the invocation's time runs out. So one pass brings a restarted host back to serving.
+ */
+async function waitWithinPass(
+  input: ReconcileInput,
+  config: Config,
+  deps: ServiceDeps,
+  desired: readonly DesiredBackend[],
+  first: Plan,
+  tally: Tally,
+): Promise<void> {
+  const gateMs = Math.max(
+    0,
+    ...input.backends.map((b) => (b.healthGate?.enabled ? b.healthGate.timeoutSeconds * 1000 : 0)),
+  );
+  // A MAINT to confirm needs one round trip more: at least one command deadline even without a gate.
+  const until = Math.min(input.until ?? 0, deps.clock.now() + Math.max(gateMs, config.timeouts.commandMs));
+  let pending = waitingSlots(first, desired);
+  while (pending.size > 0 && deps.clock.now() < until) {
+    if (!tally.sentSomething) await deps.clock.sleep(config.timeouts.pollMs);
+    tally.sentSomething = false;
+    const backends = input.backends.filter((b) => pending.has(b.name));
+    const servers = new Set([...pending.values()].flatMap((s) => [...s]));
+    const observed = await deps.fleet.observe(
+      backends.map((b) => b.name),
+      { servers },
+    );
+    const readAt = deps.clock.now();
+    const now: DesiredBackend[] = await Promise.all(
+      backends.map(async (b) => {
+        const names = [...(pending.get(b.name) ?? [])];
+        const records = await Promise.all(names.map((n) => deps.store.get(b.name, n)));
+        return { config: b, slots: records.filter((r): r is SlotRecord => r !== undefined) };
+      }),
+    );
+    const p = plan({ desired: now, observed, now: deps.clock.now(), policy: planPolicy(config) });
+    tally.round(p);
+    await send(p, readAt, config, deps, tally);
+    for (const t of p.transitions) tally.transition(await applyTransition(t, config, deps));
+    pending = waitingSlots(p, now);
   }
+}
+
+/** Sends a plan's batches, fenced by the read they were planned from. */
+async function send(p: Plan, readAt: number, config: Config, deps: ServiceDeps, tally: Tally): Promise<void> {
+  const batches = p.batches.map((b) => ({ ...b, notAfter: readAt + config.timeouts.planTtlMs }));
+  tally.sent(batches, await deps.fleet.run(batches));
+}
+
+/** Slots, by backend, that wait for a passing check or whose finished drain waits for MAINT to be confirmed. */
+function waitingSlots(p: Plan, desired: readonly DesiredBackend[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const add = (backend: string, slot: string) => out.set(backend, (out.get(backend) ?? new Set()).add(slot));
+  for (const d of p.drift) if (d.kind === 'awaiting-health') add(d.backend, d.slot);
+  for (const b of p.batches)
+    for (const c of b.commands)
+      if (c.kind === 'set-state' && c.state === 'maint') {
+        const r = desired.find((x) => x.config.name === c.backend)?.slots.find((s) => s.slot === c.server);
+        if (r?.state === 'draining') add(c.backend, c.server);
+      }
+  return out;
+}
+
+/** Counts across the rounds of one pass. */
+class Tally {
+  readonly results = new Map<string, HostResult[]>();
+  readonly commands = new Map<string, number>();
+  readonly transitions: TransitionReport[] = [];
+  promoted = 0;
+  rounds = 1;
+  sentSomething = false;
+  constructor(
+    readonly observed: readonly HostObservation[],
+    readonly first: Plan,
+  ) {}
+  sent(batches: readonly HostBatch[], results: readonly HostResult[]): void {
+    for (const b of batches) this.commands.set(b.host, (this.commands.get(b.host) ?? 0) + b.commands.length);
+    for (const r of results) this.results.set(r.host, [...(this.results.get(r.host) ?? []), r]);
+    this.sentSomething = results.length > 0;
+  }
+  round(p: Plan): void {
+    this.rounds++;
+    for (const b of p.batches)
+      this.promoted += b.commands.filter((c) => c.kind === 'set-state' && c.state === 'ready').length;
+  }
+  transition(t: TransitionReport): void {
+    this.transitions.push(t);
+  }
+}
+
+function report(
+  desired: readonly DesiredBackend[],
+  observed: readonly HostObservation[],
+  first: Plan,
+  tally: Tally,
+  extra: Pick<ReconcileReport, 'seeded' | 'disagreements' | 'dryRun'>,
+): ReconcileReport {
+  const releases: ReleaseReport[] = tally.transitions
+    .filter((t) => t.transition.kind === 'drain-finished' || t.transition.kind === 'drain-deadline')
+    .map((t) => ({
+      backend: t.transition.backend,
+      slot: t.transition.slot,
+      member: t.transition.member,
+      reason: t.transition.kind === 'drain-finished' ? 'drained' : 'deadline',
+      released: t.applied,
+      lifecycleCompleted: t.completions.some((c) => c.completion === 'CONTINUE'),
+    }));
+  const launches = tally.transitions
+    .filter((t) => t.applied && (t.transition.kind === 'launch-ready' || t.transition.kind === 'launch-timeout'))
+    .map((t) => ({
+      backend: t.transition.backend,
+      slot: t.transition.slot,
+      member: t.transition.member,
+      result: t.completions[0]?.completion ?? 'none',
+    }));
   const hosts = observed.map((o): HostReport => {
-    const batch = p.batches.find((b) => b.host === o.host);
-    const result = results.find((r) => r.host === o.host);
-    const driftFound = p.drift.filter((d) => d.host === o.host).length;
-    const fixed = result ? result.replies.filter((r) => r.ok).length : 0;
-    const error = o.ok ? result?.error : o.error;
+    const results = tally.results.get(o.host) ?? [];
+    const failed = results.find((r) => !r.ok);
     return {
       host: o.host,
-      ok: o.ok && (result?.ok ?? true),
-      driftFound,
-      commandsSent: dryRun ? 0 : (batch?.commands.length ?? 0),
-      fixed,
-      error,
+      ok: o.ok && !failed,
+      version: o.ok ? o.version : undefined,
+      driftFound: first.drift.filter((d) => d.host === o.host).length,
+      commandsSent: tally.commands.get(o.host) ?? 0,
+      fixed: results.reduce((n, r) => n + r.replies.filter((x) => x.ok).length, 0),
+      error: o.ok ? failed?.error : o.error,
     };
   });
   return {
-    dryRun,
+    dryRun: extra.dryRun,
     hosts,
     slots: desired.reduce((n, d) => n + d.slots.length, 0),
     freeSlots: Object.fromEntries(
@@ -122,11 +242,15 @@ export async function reconcile(
           releases.filter((r) => r.backend === d.config.name && r.released).length,
       ]),
     ),
-    drift: p.drift,
+    drift: first.drift,
     releases,
+    launches,
+    heartbeats: tally.transitions.reduce((n, t) => n + t.heartbeats, 0),
+    promoted: tally.promoted,
+    rounds: tally.rounds,
     failures: hosts.filter((h) => !h.ok).map((h) => ({ host: h.host, reason: h.error?.message ?? 'failed' })),
-    seeded,
-    disagreements,
-    plan: p,
+    seeded: extra.seeded,
+    disagreements: extra.disagreements,
+    plan: first,
   };
 }

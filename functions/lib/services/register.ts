@@ -1,18 +1,20 @@
-// Use case: put a member into a slot of a backend on every host (launch event, webhook register).
-import type { BackendConfig } from '../config.js';
-import type { HostObservation, Member, SlotRecord } from '../domain.js';
+// Use case: put a member into a slot of a backend on every host (launch event, webhook register, ASG cross-check).
+import type { BackendConfig, ConfigDocument } from '../config.js';
+import type { Answer } from '../domain/lifecycle.js';
+import { quorumMet } from '../domain/quorum.js';
+import type { HostObservation, Member, Owner, SlotRecord } from '../domain/types.js';
+import { validAddress, validName, validPort } from '../domain/values.js';
 import { MemberRetiredError, NoFreeSlotError, QuorumNotMetError } from '../errors.js';
-import { validAddress, validName, validPort } from '../haproxy/commands.js';
+import type { Claimed } from '../ports.js';
+import { converge, type HostSlotOutcome } from './converge.js';
 import type { ServiceDeps } from './deps.js';
-import { type Quorum, quorumMet } from './quorum.js';
-import { ensureSeeded } from './seeding.js';
-import { type HostSlotOutcome, syncSlot } from './sync-slot.js';
+import { seedMissing } from './seeding.js';
 
 export interface RegisterInput {
   readonly backend: BackendConfig;
   readonly member: Member;
   readonly weight?: number;
-  readonly quorum: Quorum;
+  readonly owner: Owner;
   /** Epoch ms: the latest time the health gate may keep us waiting (bounded by the invocation's remaining time). */
   readonly until: number;
 }
@@ -21,71 +23,116 @@ export interface RegisterResult {
   readonly backend: string;
   readonly member: string;
   readonly slot: string;
+  /** The machine's answer: `claimed` (new slot), `applied` (already there), `moved` (new address recorded). */
+  readonly answer: Answer;
   readonly hosts: readonly HostSlotOutcome[];
+  /** A quorum of hosts reports the member as the lifecycle wants it (READY, past the health gate). */
   readonly quorumMet: boolean;
-  /** `waiting`: the slot is programmed in drain and still waits for its first passing check (reconcile promotes it). */
-  readonly health: 'not-gated' | 'passed' | 'waiting';
+  /** `waiting`: some host still waits for the first passing check, `blocked`: for sessions to end before a move. */
+  readonly health: 'not-gated' | 'passed' | 'waiting' | 'blocked';
   /** True when no host applied it and the claim was rolled back: the table is as it was. */
   readonly rolledBack: boolean;
+  /** The record as last read: its state tells a caller whether a terminate got in meanwhile (draining). */
+  readonly record?: SlotRecord;
 }
 
 /**
- * Claims (or finds) the member's slot and converges it on every host. With a health gate the slot goes
- * maint → addr → drain and becomes ready only after a passing check. When not a single host applied it and the
- * slot was claimed by this call, the claim is released again, so a failure leaves the table unchanged.
+ * Claims (or finds) the member's slot and converges it on every host. A member that already holds a slot goes through
+ * the lifecycle machine's `register` event (same address: nothing to do; another address: a move, drained first;
+ * draining: refused). With a health gate the slot goes maint → addr → drain and becomes ready after a passing check.
+ * When not a single host applied a slot this call claimed, the claim is released again: the table is unchanged.
  */
-export async function registerMember(input: RegisterInput, deps: ServiceDeps): Promise<RegisterResult> {
+export async function registerMember(
+  input: RegisterInput,
+  config: Pick<ConfigDocument, 'timeouts' | 'lifecycle' | 'quorum' | 'backends'>,
+  deps: ServiceDeps,
+): Promise<RegisterResult> {
   const { backend, member } = input;
   validName('member', member.id);
   validAddress(member.address);
   validPort(member.port);
-  // Look before claiming (in parallel with the table read): when no host answers, refuse without writing.
-  const [existing, observed] = await Promise.all([
-    deps.store.findByMember(backend.name, member.id),
+  // The observation runs beside the claim: it seeds a fresh backend and shows whether any host answers at all.
+  const [claim, observed] = await Promise.all([
+    claimOrFind(input, deps).catch((error: unknown) => error as Error),
     deps.fleet.observe([backend.name]),
   ]);
-  if (!existing && !observed.some((o) => o.ok)) {
+  let claimed: Claimed;
+  if (claim instanceof NoFreeSlotError) claimed = await claimAfterSeeding(input, deps, observed, claim);
+  else if (claim instanceof Error) throw claim;
+  else claimed = claim;
+  if (!observed.some((o) => o.ok)) {
+    if (claimed.claimed)
+      await deps.store.apply(backend.name, { slot: claimed.record.slot, member: member.id }, { kind: 'release' });
     const reasons = observed.map((o) => (o.ok ? o.host : `${o.host}: ${o.error.message}`)).join('; ');
     throw new QuorumNotMetError(
       `no HAProxy host answered for backend ${backend.name}; nothing was changed (${reasons})`,
     );
   }
-  // A member that has a slot keeps it, unless it was retired meanwhile (a terminated instance must not come back).
-  if (existing && (await deps.store.isRetired(backend.name, member.id)))
-    throw new MemberRetiredError(backend.name, member.id);
-  const record = existing ?? (await claimSeeding(backend, member, input.weight ?? backend.weight, deps, observed));
-  // The observation is still current for the slot: a free slot is only ever programmed by whoever claimed it.
-  const outcome = await syncSlot(backend, record, deps, { until: input.until, observed });
-  const applied = outcome.hosts.filter((h) => h.applied || h.awaitingHealth).length;
-  const gated = Boolean(backend.healthGate?.enabled);
-  let rolledBack = false;
-  if (applied === 0 && !existing) {
-    rolledBack = await deps.store.release(backend.name, member.id);
-    deps.log?.warn('no host applied the new slot; claim rolled back', { backend: backend.name, slot: record.slot });
+  let record = claimed.record;
+  let answer: Answer = 'claimed';
+  if (!claimed.claimed) {
+    if (await deps.store.isRetired(backend.name, member.id)) throw new MemberRetiredError(backend.name, member.id);
+    const applied = await deps.store.apply(backend.name, { member: member.id }, { kind: 'register', member });
+    answer = applied.decision.type === 'claim' ? 'claimed' : applied.decision.answer;
+    record = applied.record ?? record;
   }
+  const gate = backend.healthGate?.enabled === true;
+  const gateUntil = gate ? deps.clock.now() + (backend.healthGate?.timeoutSeconds ?? 60) * 1000 : input.until;
+  const outcome = await converge([{ backend, slots: [record.slot] }], config, deps, {
+    until: Math.min(input.until, gateUntil),
+    pollMs: config.timeouts.pollMs,
+    observed,
+  });
+  const slot = outcome.slots[0];
+  const hosts = slot?.hosts ?? [];
+  const applied = hosts.filter((h) => h.applied).length;
+  let rolledBack = false;
+  if (claimed.claimed && hosts.every((h) => !h.applied && !h.awaitingHealth && !h.blocked)) {
+    const r = await deps.store.apply(backend.name, { slot: record.slot, member: member.id }, { kind: 'release' });
+    rolledBack = r.decision.type === 'write';
+    deps.log.warn('no host applied the new slot; claim rolled back', { backend: backend.name, slot: record.slot });
+  }
+  const health = !gate
+    ? hosts.some((h) => h.blocked)
+      ? 'blocked'
+      : 'not-gated'
+    : hosts.some((h) => h.blocked)
+      ? 'blocked'
+      : hosts.some((h) => h.awaitingHealth)
+        ? 'waiting'
+        : 'passed';
   return {
     backend: backend.name,
     member: member.id,
     slot: record.slot,
-    hosts: outcome.hosts,
-    quorumMet: quorumMet(input.quorum, applied, outcome.hosts.length),
-    health: !gated ? 'not-gated' : outcome.hosts.some((h) => h.awaitingHealth) ? 'waiting' : 'passed',
+    answer,
+    hosts,
+    quorumMet: quorumMet(config.quorum, applied, hosts.length),
+    health,
     rolledBack,
+    record: slot?.record,
   };
 }
 
-/** Claims a slot, seeding the backend from the hosts first when the table has never seen it. */
-async function claimSeeding(
-  backend: BackendConfig,
-  member: Member,
-  weight: number,
+function claimOrFind(input: RegisterInput, deps: ServiceDeps): Promise<Claimed> {
+  return deps.store.claim(input.backend.name, input.member, {
+    weight: input.weight ?? input.backend.weight,
+    owner: input.owner,
+  });
+}
+
+/**
+ * A fresh (or partly seeded) backend: seed every slot name the hosts agree on that the table lacks, then claim again.
+ * Seeding is idempotent, so two launches racing into a fresh backend both end up with all its slots to choose from;
+ * the claim is tried again even when this call created nothing (the other launch may have seeded meanwhile).
+ */
+async function claimAfterSeeding(
+  input: RegisterInput,
   deps: ServiceDeps,
   observed: readonly HostObservation[],
-): Promise<SlotRecord> {
-  try {
-    return await deps.store.claim(backend.name, member, weight);
-  } catch (error) {
-    if (!(error instanceof NoFreeSlotError) || !(await ensureSeeded(backend, deps, observed)).seeded) throw error;
-    return deps.store.claim(backend.name, member, weight);
-  }
+  first: NoFreeSlotError,
+): Promise<Claimed> {
+  const seeded = await seedMissing(input.backend, deps, observed);
+  if (!seeded.slots.some((s) => s.state === 'free')) throw first;
+  return claimOrFind(input, deps);
 }

@@ -1,24 +1,33 @@
-// Seeding a backend's slot items from what the hosts report, the first time the table meets that backend.
+// Seeding a backend's slot items from what the hosts report: every slot name every host agrees on that the table lacks.
 import type { BackendConfig } from '../config.js';
-import type { HostObservation, SlotRecord } from '../domain.js';
+import type { HostObservation, SlotRecord } from '../domain/types.js';
 import { slotNamesFromHosts } from '../slots/seed.js';
 import type { ServiceDeps } from './deps.js';
 
+/** What seeding did. `someMissing`: the hosts had names the table lacked (another caller may have created them). */
+export interface SeedOutcome {
+  readonly slots: readonly SlotRecord[];
+  readonly created: readonly string[];
+  readonly someMissing: boolean;
+}
+
 /**
- * The backend's slots; when the table has none yet (a fresh deployment, before the first reconcile), they are seeded
- * from the slot names every reachable host agrees on (`observed` when the caller has just looked). Slot names always
- * come from the hosts, never guessed. `seeded` says whether this call created them.
+ * Creates the table items of slot names that every reachable host reports and the table does not have yet (a fresh
+ * deployment, a backend before its first reconcile, or one another invocation is seeding right now). Slot names always
+ * come from the hosts, never guessed. Idempotent: concurrent callers each create what is still missing.
  */
-export async function ensureSeeded(
+export async function seedMissing(
   backend: Pick<BackendConfig, 'name' | 'slotPrefix'>,
   deps: ServiceDeps,
   observed?: readonly HostObservation[],
-): Promise<{ readonly slots: readonly SlotRecord[]; readonly seeded: boolean }> {
-  const slots = await deps.store.list(backend.name);
-  if (slots.length > 0) return { slots, seeded: false };
-  const hosts = observed ?? (await deps.fleet.observe([backend.name]));
-  const seen = slotNamesFromHosts(hosts, backend.name, backend.slotPrefix);
-  if (seen.names.length === 0) return { slots, seeded: false };
-  await deps.store.seed(backend.name, seen.names);
-  return { slots: await deps.store.list(backend.name), seeded: true };
+): Promise<SeedOutcome> {
+  const [slots, hosts] = await Promise.all([
+    deps.store.list(backend.name),
+    observed ? Promise.resolve(observed) : deps.fleet.observe([backend.name]),
+  ]);
+  const known = new Set(slots.map((s) => s.slot));
+  const missing = slotNamesFromHosts(hosts, backend.name, backend.slotPrefix).names.filter((n) => !known.has(n));
+  if (missing.length === 0) return { slots, created: [], someMissing: false };
+  const { created } = await deps.store.seed(backend.name, missing);
+  return { slots: await deps.store.list(backend.name), created, someMissing: true };
 }

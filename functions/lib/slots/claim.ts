@@ -1,7 +1,10 @@
 // The claim transaction: a random free slot and the member item written together, retried on a lost race.
-import type { Member, SlotRecord } from '../domain.js';
+import { decide } from '../domain/lifecycle.js';
+import { applyPatch } from '../domain/patch.js';
+import type { Member, Owner, SlotRecord } from '../domain/types.js';
+import { validAddress, validName, validPort, validWeight } from '../domain/values.js';
 import { MemberRetiredError, NoFreeSlotError, SlotConflictError } from '../errors.js';
-import { validAddress, validPort, validWeight } from '../haproxy/commands.js';
+import type { Claimed } from '../ports.js';
 import { memberKey, slotKey } from './keys.js';
 import { type Item, itemToRecord } from './mapping.js';
 import { retiredCheck } from './retired.js';
@@ -30,20 +33,25 @@ export function backoffMs(attempt: number, random: () => number): number {
   return Math.floor(random() * Math.min(64, 4 * 2 ** Math.min(attempt, 4)));
 }
 
+/** What a claim writes besides the member: its weight, who registers it, and slots not to take. */
+export interface ClaimInit {
+  readonly weight: number;
+  readonly owner: Owner;
+  /** Free slots that must not be taken (e.g. a host still reports sessions on them). */
+  readonly avoid?: ReadonlySet<string>;
+}
+
 /**
  * Claims a slot for the member: its existing one if it has one, else a random free one, slot update and member item in
- * one TransactWriteItems, conditioned on the member not being retired (MemberRetiredError). NoFreeSlotError only when
- * a consistent read finds no free slot; SlotConflictError when the attempt budget runs out while slots were still free.
+ * one TransactWriteItems, conditioned on the member not being retired (MemberRetiredError). The slot's new fields are
+ * the lifecycle machine's `claim` decision. NoFreeSlotError only when a consistent read finds no free slot;
+ * SlotConflictError when the attempt budget runs out while slots were still free.
  */
-export async function claimSlot(
-  ctx: ClaimContext,
-  backend: string,
-  member: Member,
-  weight: number,
-): Promise<SlotRecord> {
-  const address = validAddress(member.address);
-  const port = validPort(member.port);
-  validWeight(weight);
+export async function claimSlot(ctx: ClaimContext, backend: string, member: Member, init: ClaimInit): Promise<Claimed> {
+  validName('member', member.id);
+  validAddress(member.address);
+  validPort(member.port);
+  validWeight(init.weight);
   const mKey = memberKey(backend, member.id);
   // No read of the member item first: the transaction's attribute_not_exists condition finds an existing member and
   // returns its item, so a new member (the common case) costs one query and one transaction instead of four calls.
@@ -55,16 +63,16 @@ export async function claimSlot(
     if (attempt > 0) await ctx.sleep(backoffMs(attempt, ctx.random));
     if (checkMember) {
       const existing = await ctx.findByMember(backend, member.id);
-      if (existing) return ownedUnlessRetired(ctx, backend, member.id, existing);
+      if (existing) return { record: await ownedUnlessRetired(ctx, backend, member.id, existing), claimed: false };
       checkMember = false;
     }
     if (candidates.length === 0 || misses >= REFRESH_AFTER_MISSES) {
-      candidates = await ctx.table.slotItems(backend, true);
+      candidates = (await ctx.table.slotItems(backend, true)).filter((i) => !init.avoid?.has(String(i.slot)));
       misses = 0;
       if (candidates.length === 0) {
         // A duplicate claim of the same member may have taken the last slot while we looked.
         const existing = await ctx.findByMember(backend, member.id);
-        if (existing) return ownedUnlessRetired(ctx, backend, member.id, existing);
+        if (existing) return { record: await ownedUnlessRetired(ctx, backend, member.id, existing), claimed: false };
         throw new NoFreeSlotError(backend);
       }
     }
@@ -72,15 +80,17 @@ export async function claimSlot(
     const pick = candidates[index] as Item;
     candidates[index] = candidates[candidates.length - 1] as Item;
     candidates.pop();
-    const slot = String(pick.slot);
-    const version = Number(pick.version);
-    const set = { state: 'active', member: member.id, address, port, weight } as const;
+    const free = itemToRecord(pick);
+    const decision = decide(free, { kind: 'claim', member, weight: init.weight, owner: init.owner });
+    // Candidates come from a query for free slots, so only a bug could make the machine refuse here.
+    if (decision.type !== 'write') throw new SlotConflictError(`claim of ${backend}/${free.slot}: not free`);
+    const { slot, version } = free;
     const rejected = await ctx.table.transact(`claim ${backend}/${slot} for ${member.id}`, [
       {
         Update: {
           TableName: ctx.table.tableName,
           Key: slotKey(backend, slot),
-          ...slotUpdate({ set }, { state: 'free', version }),
+          ...slotUpdate(decision.patch, { state: 'free', version }),
         },
       },
       {
@@ -94,14 +104,15 @@ export async function claimSlot(
       // Last, so the indexes above stay as they are: a retirement written before this claim makes it fail.
       retiredCheck(ctx.table, backend, member.id, ctx.now()),
     ]);
-    if (!rejected) return itemToRecord({ ...pick, ...set, version: version + 1 });
+    if (!rejected) return { record: applyPatch(free, decision.patch), claimed: true };
     if (rejected.reasons[2]?.code === 'ConditionalCheckFailed') throw new MemberRetiredError(backend, member.id);
     const memberReason = rejected.reasons[1];
     if (memberReason?.code === 'ConditionalCheckFailed') {
       // The member won a slot in a concurrent claim: that one is the answer. The returned member item saves a read.
       const won = memberReason.item?.slot;
       const owned = typeof won === 'string' ? await ctx.table.slot(backend, won) : undefined;
-      if (owned?.member === member.id) return ownedUnlessRetired(ctx, backend, member.id, owned);
+      if (owned?.member === member.id)
+        return { record: await ownedUnlessRetired(ctx, backend, member.id, owned), claimed: false };
       checkMember = true;
     } else if (memberReason?.code === 'TransactionConflict') {
       checkMember = true; // a concurrent claim of the same member is in flight: look again after the backoff

@@ -1,18 +1,17 @@
 // SlotStore on DynamoDB (DESIGN §5): one partition per backend, slot items plus member items, optimistic versions.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { LifecycleRef, Member, SlotRecord } from '../domain.js';
-import { InvalidArgumentError, NotFoundError, SlotConflictError } from '../errors.js';
-import { type AdminState, validName, validState, validWeight } from '../haproxy/commands.js';
-import type { SlotStore } from '../ports.js';
-import { claimSlot } from './claim.js';
-import { memberKey, naturalCompare, slotKey } from './keys.js';
+import type { SlotEvent } from '../domain/lifecycle.js';
+import type { Member, SlotRecord } from '../domain/types.js';
+import { validName } from '../domain/values.js';
+import type { Applied, Claimed, SlotAddress, SlotStore } from '../ports.js';
+import { applyEvent } from './apply.js';
+import { type ClaimInit, claimSlot } from './claim.js';
+import { claimCompletion, releaseCompletion } from './completion.js';
+import { naturalCompare, slotKey } from './keys.js';
 import { itemToRecord } from './mapping.js';
 import { isMemberRetired, retireMember } from './retired.js';
-import { Rejected } from './sdk-errors.js';
 import { SlotTableIo } from './table-io.js';
-import { activePatch, drainPatch, holdPatch, releasePatch, unholdPatch } from './transitions.js';
-import { type SlotPatch, slotUpdate } from './update-expression.js';
 
 /** Options of DynamoDbSlotStore; everything but the table name has a production default. */
 export interface DynamoDbSlotStoreOptions {
@@ -62,7 +61,7 @@ export class DynamoDbSlotStore implements SlotStore {
     return { created: created.sort(naturalCompare) };
   }
 
-  async claim(backend: string, member: Member, weight: number): Promise<SlotRecord> {
+  async claim(backend: string, member: Member, init: ClaimInit): Promise<Claimed> {
     return claimSlot(
       {
         table: this.table,
@@ -75,7 +74,7 @@ export class DynamoDbSlotStore implements SlotStore {
       },
       backend,
       member,
-      weight,
+      init,
     );
   }
 
@@ -87,61 +86,24 @@ export class DynamoDbSlotStore implements SlotStore {
     return record?.member === memberId ? record : undefined;
   }
 
-  async markDraining(
-    backend: string,
-    memberId: string,
-    deadline: number,
-    lifecycle?: LifecycleRef,
-  ): Promise<SlotRecord> {
-    if (!Number.isSafeInteger(deadline) || deadline < 0)
-      throw new InvalidArgumentError('deadline', deadline, 'must be epoch milliseconds');
-    return this.mutateOwned(backend, memberId, (r) => drainPatch(r, deadline, lifecycle));
+  async get(backend: string, slot: string): Promise<SlotRecord | undefined> {
+    slotKey(backend, slot);
+    return this.table.slot(backend, slot);
   }
 
-  async markActive(backend: string, memberId: string): Promise<SlotRecord> {
-    return this.mutateOwned(backend, memberId, activePatch);
-  }
-
-  async setWeight(backend: string, memberId: string, weight: number): Promise<SlotRecord> {
-    validWeight(weight);
-    return this.mutateOwned(backend, memberId, (r) => (r.weight === weight ? undefined : { set: { weight } }));
-  }
-
-  async release(backend: string, memberId: string): Promise<boolean> {
-    const mKey = memberKey(backend, memberId);
-    for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
-      const owned = await this.findByMember(backend, memberId);
-      if (!owned) return false;
-      const rejected = await this.table.transact(`release ${backend}/${owned.slot} of ${memberId}`, [
-        {
-          Update: {
-            TableName: this.table.tableName,
-            Key: slotKey(backend, owned.slot),
-            ...slotUpdate(releasePatch(owned), { member: memberId, version: owned.version }),
-          },
-        },
-        {
-          Delete: {
-            TableName: this.table.tableName,
-            Key: mKey,
-            ConditionExpression: '#slot = :slot',
-            ExpressionAttributeNames: { '#slot': 'slot' },
-            ExpressionAttributeValues: { ':slot': owned.slot },
-          },
-        },
-      ]);
-      if (!rejected) return true;
-    }
-    throw new SlotConflictError(`release of ${memberId} in ${backend} lost ${this.maxAttempts} races in a row`);
-  }
-
-  async hold(backend: string, slot: string, admin: AdminState): Promise<SlotRecord> {
-    validState(admin);
-    return this.mutateSlot(backend, slot, (r) => holdPatch(r, admin));
-  }
-
-  async unhold(backend: string, slot: string): Promise<SlotRecord> {
-    return this.mutateSlot(backend, slot, unholdPatch);
+  async apply(backend: string, at: SlotAddress, event: SlotEvent): Promise<Applied> {
+    return applyEvent(
+      {
+        table: this.table,
+        maxAttempts: this.maxAttempts,
+        random: this.random,
+        sleep: this.sleep,
+        findByMember: (b, m) => this.findByMember(b, m),
+      },
+      backend,
+      at,
+      event,
+    );
   }
 
   async list(backend: string): Promise<readonly SlotRecord[]> {
@@ -158,55 +120,11 @@ export class DynamoDbSlotStore implements SlotStore {
     return isMemberRetired(this.table, backend, memberId, this.now());
   }
 
-  private mutateOwned(
-    backend: string,
-    memberId: string,
-    decide: (r: SlotRecord) => SlotPatch | undefined,
-  ): Promise<SlotRecord> {
-    memberKey(backend, memberId); // validates both names before any read
-    return this.mutate(
-      () => this.findByMember(backend, memberId),
-      (current) => current?.member === memberId,
-      () => new NotFoundError(`member ${memberId} has no slot in backend ${backend}`),
-      decide,
-      (r) => ({ version: r.version, member: memberId }),
-    );
+  async claimCompletion(token: string, untilEpochMs: number): Promise<boolean> {
+    return claimCompletion(this.table, token, untilEpochMs);
   }
 
-  private mutateSlot(
-    backend: string,
-    slot: string,
-    decide: (r: SlotRecord) => SlotPatch | undefined,
-  ): Promise<SlotRecord> {
-    slotKey(backend, slot);
-    return this.mutate(
-      () => this.table.slot(backend, slot),
-      (current) => current !== undefined,
-      () => new NotFoundError(`slot ${slot} does not exist in backend ${backend}`),
-      decide,
-      (r) => ({ version: r.version }),
-    );
-  }
-
-  /** Read, decide, conditional write on the version; a lost race decides again on the item the failure returned. */
-  private async mutate(
-    load: () => Promise<SlotRecord | undefined>,
-    stillOurs: (current: SlotRecord | undefined) => boolean,
-    notFound: () => Error,
-    decide: (r: SlotRecord) => SlotPatch | undefined,
-    guard: (r: SlotRecord) => { version: number; member?: string },
-  ): Promise<SlotRecord> {
-    let current = await load();
-    for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
-      if (!current || !stillOurs(current)) throw notFound();
-      const patch = decide(current);
-      if (!patch) return current;
-      const out = await this.table.update(slotKey(current.backend, current.slot), patch, guard(current));
-      if (!(out instanceof Rejected)) return out;
-      current = out.item ? itemToRecord(out.item) : undefined;
-      if (!stillOurs(current)) current = await load();
-      if (attempt > 0) await this.sleep(Math.floor(this.random() * 20));
-    }
-    throw new SlotConflictError(`update lost ${this.maxAttempts} races in a row`);
+  async releaseCompletion(token: string): Promise<void> {
+    return releaseCompletion(this.table, token);
   }
 }

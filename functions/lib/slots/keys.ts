@@ -1,5 +1,5 @@
 // Key layout of the slot table: partition = backend, sort key = `slot#<name>`, `member#<id>` or `retired#<id>` (DESIGN §5).
-import { validName } from '../haproxy/commands.js';
+import { validName } from '../domain/values.js';
 
 export const SLOT_PREFIX = 'slot#';
 export const MEMBER_PREFIX = 'member#';
@@ -26,4 +26,4 @@ export function retiredKey(backend: string, memberId: string): ItemKey {
   return { pk: validName('backend', backend), sk: RETIRED_PREFIX + validName('member', memberId) };
 }
 
-export { naturalCompare } from '../natural-order.js';
+export { naturalCompare } from '../domain/natural-order.js';

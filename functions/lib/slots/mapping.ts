@@ -1,17 +1,12 @@
 // Slot item <-> SlotRecord, and decoding of raw AttributeValue maps that SDK errors carry (the document client leaves those marshalled).
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { LifecycleRef, SlotRecord, SlotState } from '../domain.js';
+import { DRAIN_REASONS, type LifecycleRef, OWNERS, SLOT_STATES, type SlotRecord } from '../domain/types.js';
+import { ADMIN_STATES } from '../domain/values.js';
 import { ParseError } from '../errors.js';
-import { ADMIN_STATES, type AdminState } from '../haproxy/commands.js';
 import { SLOT_PREFIX } from './keys.js';
 
 /** A plain (unmarshalled) table item. */
 export type Item = Record<string, unknown>;
-
-export const SLOT_STATES = ['free', 'active', 'draining', 'held'] as const satisfies readonly SlotState[];
-
-/** Attributes that belong to an owner; a freed slot drops all of them. */
-export const OWNER_ATTRIBUTES = ['member', 'address', 'port', 'weight', 'drainDeadline', 'lifecycle'] as const;
 
 function bad(item: Item, why: string): never {
   throw new ParseError(`slot item ${String(item.pk)}/${String(item.sk)} is malformed: ${why}`);
@@ -29,12 +24,18 @@ function optionalNumber(item: Item, key: string): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : bad(item, `${key} is not a number`);
 }
 
-function lifecycleOf(item: Item): LifecycleRef | undefined {
-  const v = item.lifecycle;
+function optionalOneOf<T extends string>(item: Item, key: string, allowed: readonly T[]): T | undefined {
+  const v = optionalString(item, key);
+  if (v !== undefined && !(allowed as readonly string[]).includes(v)) bad(item, `unknown ${key} ${v}`);
+  return v as T | undefined;
+}
+
+function lifecycleOf(item: Item, key: 'lifecycle' | 'launch'): LifecycleRef | undefined {
+  const v = item[key];
   if (v === undefined || v === null) return undefined;
   const l = v as Record<string, unknown>;
   const fields = ['token', 'hookName', 'asgName', 'instanceId'] as const;
-  if (typeof v !== 'object' || fields.some((f) => typeof l[f] !== 'string')) bad(item, 'lifecycle is incomplete');
+  if (typeof v !== 'object' || fields.some((f) => typeof l[f] !== 'string')) bad(item, `${key} is incomplete`);
   return {
     token: l.token as string,
     hookName: l.hookName as string,
@@ -47,14 +48,10 @@ function lifecycleOf(item: Item): LifecycleRef | undefined {
 export function itemToRecord(item: Item): SlotRecord {
   const { pk, sk } = item;
   if (typeof pk !== 'string' || typeof sk !== 'string' || !sk.startsWith(SLOT_PREFIX)) bad(item, 'not a slot item');
-  const state = item.state as SlotState;
-  if (!SLOT_STATES.includes(state)) bad(item, `unknown state ${String(item.state)}`);
+  const state = optionalOneOf(item, 'state', SLOT_STATES) ?? bad(item, 'no state');
   const version = optionalNumber(item, 'version') ?? bad(item, 'no version');
-  const heldAdmin = optionalString(item, 'heldAdmin') as AdminState | undefined;
-  if (heldAdmin !== undefined && !ADMIN_STATES.includes(heldAdmin)) bad(item, `unknown heldAdmin ${heldAdmin}`);
-  const heldFrom = optionalString(item, 'heldFrom');
-  if (heldFrom !== undefined && (heldFrom === 'held' || !SLOT_STATES.includes(heldFrom as SlotState)))
-    bad(item, `bad heldFrom ${heldFrom}`);
+  const heldFrom = optionalOneOf(item, 'heldFrom', SLOT_STATES);
+  if (heldFrom === 'held') bad(item, 'bad heldFrom held');
   const record: Record<string, unknown> = {
     backend: pk,
     slot: sk.slice(SLOT_PREFIX.length),
@@ -64,9 +61,15 @@ export function itemToRecord(item: Item): SlotRecord {
     address: optionalString(item, 'address'),
     port: optionalNumber(item, 'port'),
     weight: optionalNumber(item, 'weight'),
+    owner: optionalOneOf(item, 'owner', OWNERS),
     drainDeadline: optionalNumber(item, 'drainDeadline'),
-    lifecycle: lifecycleOf(item),
-    heldAdmin,
+    drainStartedAt: optionalNumber(item, 'drainStartedAt'),
+    drainReason: optionalOneOf(item, 'drainReason', DRAIN_REASONS),
+    lifecycle: lifecycleOf(item, 'lifecycle'),
+    heartbeatAt: optionalNumber(item, 'heartbeatAt'),
+    launch: lifecycleOf(item, 'launch'),
+    launchDeadline: optionalNumber(item, 'launchDeadline'),
+    heldAdmin: optionalOneOf(item, 'heldAdmin', ADMIN_STATES),
     heldFrom,
   };
   // Absent rather than undefined-valued keys, so records compare cleanly with toEqual and print without noise.

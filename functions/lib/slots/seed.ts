@@ -1,5 +1,5 @@
 // Which slot names to seed: the server-template slots that EVERY reachable host reports for a backend (pure).
-import type { HostObservation } from '../domain.js';
+import type { HostObservation } from '../domain/types.js';
 import { naturalCompare } from './keys.js';
 
 /** A host whose slot set differs from the common one: names others have that it lacks, names only some hosts have. */

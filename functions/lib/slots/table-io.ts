@@ -1,7 +1,14 @@
 // The slot table's reads and writes through the document client; every call goes through the error boundary.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { SlotRecord } from '../domain.js';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { SlotRecord } from '../domain/types.js';
 import { type ItemKey, memberKey, SLOT_PREFIX, slotKey } from './keys.js';
 import { type Item, itemToRecord } from './mapping.js';
 import { attempt, Rejected } from './sdk-errors.js';
@@ -83,6 +90,13 @@ export class SlotTableIo {
       start = page.LastEvaluatedKey;
     } while (start);
     return items;
+  }
+
+  /** Deletes one item (absent is fine). */
+  async delete(key: ItemKey): Promise<void> {
+    await this.must(`delete ${key.pk}/${key.sk}`, () =>
+      this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: key })),
+    );
   }
 
   /** Puts the item unless one with its key exists; false when it did. */

@@ -1,11 +1,8 @@
 // Builds the UpdateItem expressions of a slot write: a patch plus a guard, with the version bump every write carries.
-import type { SlotState } from '../domain.js';
+import type { SlotPatch } from '../domain/patch.js';
+import type { SlotState } from '../domain/types.js';
 
-/** Attributes to set and to remove on one slot item. */
-export interface SlotPatch {
-  readonly set?: Readonly<Record<string, unknown>>;
-  readonly remove?: readonly string[];
-}
+export type { SlotPatch } from '../domain/patch.js';
 
 /** Equalities the item must still satisfy for the write to apply (optimistic concurrency). */
 export interface Guard {
@@ -27,13 +24,13 @@ export function slotUpdate(patch: SlotPatch, guard: Guard): UpdateExpressions {
   const names: Record<string, string> = { '#pk': 'pk', '#version': 'version' };
   const values: Record<string, unknown> = { ':one': 1 };
   const sets = ['#version = #version + :one'];
-  for (const [attr, value] of Object.entries(patch.set ?? {})) {
+  for (const [attr, value] of Object.entries(patch.set ?? {}) as [string, unknown][]) {
     if (value === undefined) continue;
     names[`#${attr}`] = attr;
     values[`:set_${attr}`] = value;
     sets.push(`#${attr} = :set_${attr}`);
   }
-  const removes = (patch.remove ?? []).filter((attr) => patch.set?.[attr] === undefined);
+  const removes: string[] = (patch.remove ?? []).filter((attr) => patch.set?.[attr] === undefined);
   for (const attr of removes) names[`#${attr}`] = attr;
   const conditions = ['attribute_exists(#pk)'];
   for (const [attr, value] of Object.entries(guard)) {

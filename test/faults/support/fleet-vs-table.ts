@@ -1,5 +1,5 @@
 // Fault suite: does every host report each slot exactly as the table records it? Differences as readable strings.
-import type { HostObservation, SlotRecord } from '../../../functions/lib/domain.js';
+import type { HostObservation, SlotRecord } from '../../../functions/lib/domain/types.js';
 import type { HaproxyFleet, SlotStore } from '../../../functions/lib/ports.js';
 
 /** One line per slot a host reports differently from the table (empty = the host equals the table). */

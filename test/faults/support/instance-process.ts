@@ -1,7 +1,7 @@
 // Fault suite: sample instances in a child process of their own, so a test process busy with a burst of in-process
 // Lambda invocations cannot starve them (slow answers would look like HAProxy failing requests).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { tryKill } from '../../support/haproxy-util.js';
+import { tryKill } from '../../../bin/harness/haproxy-util.js';
 import { waitFor } from '../../support/wait.js';
 
 // The same behaviour as test/support/instances.ts: 200 with the id as body on every path; /sleep/<ms> waits first.

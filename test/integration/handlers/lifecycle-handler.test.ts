@@ -8,6 +8,9 @@ import {
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HaproxyHandle, startFleet, stopAll } from '../../../bin/harness/haproxy.js';
+import { httpGet, type Instance, startInstanceAt } from '../../../bin/harness/instances.js';
+import { freePort } from '../../../bin/harness/ports.js';
 import { createFleet } from '../../../functions/lib/haproxy/fleet.js';
 import { DynamoDbSlotStore } from '../../../functions/lib/slots/dynamodb-store.js';
 import launch from '../../fixtures/events/launch.json' with { type: 'json' };
@@ -17,10 +20,7 @@ import terminate from '../../fixtures/events/terminate.json' with { type: 'json'
 import terminateToWarmPool from '../../fixtures/events/terminate-asg-to-warmpool.json' with { type: 'json' };
 import terminateWarm from '../../fixtures/events/terminate-warmpool-to-ec2.json' with { type: 'json' };
 import { connectDynamoDbLocal, type DynamoDbLocal } from '../../support/dynamodb-local.js';
-import { type HaproxyHandle, startFleet, stopAll } from '../../support/haproxy.js';
-import { httpGet, type Instance, startInstanceAt } from '../../support/instances.js';
 import { handlerEnv, lambdaContext, lifecycleEvent } from '../../support/lambda.js';
-import { freePort } from '../../support/ports.js';
 import { waitFor } from '../../support/wait.js';
 
 const ec2 = mockClient(EC2Client);

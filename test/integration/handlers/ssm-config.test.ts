@@ -4,9 +4,9 @@ import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HaproxyHandle, startFleet, stopAll } from '../../../bin/harness/haproxy.js';
 import { signBody } from '../../../functions/webhook/signature.js';
 import { connectDynamoDbLocal, type DynamoDbLocal } from '../../support/dynamodb-local.js';
-import { type HaproxyHandle, startFleet, stopAll } from '../../support/haproxy.js';
 import { handlerEnv, lambdaContext } from '../../support/lambda.js';
 
 const CONFIG_PARAMETER = '/slot-sync/test/config';

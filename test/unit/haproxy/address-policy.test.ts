@@ -1,7 +1,8 @@
 // Addresses HAProxy would take but that can never be an instance: refused before any command is built.
 import { describe, expect, it } from 'vitest';
+import { setAddr } from '../../../functions/lib/domain/commands.js';
+import { validAddress } from '../../../functions/lib/domain/values.js';
 import { InvalidArgumentError } from '../../../functions/lib/errors.js';
-import { setAddr, validAddress } from '../../../functions/lib/haproxy/commands.js';
 
 describe('validAddress', () => {
   it.each([

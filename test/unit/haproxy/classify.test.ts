@@ -1,7 +1,6 @@
 // classifyReply on every entry of the reference's §5 error catalogue and every §4 success, as captured from HAProxy 2.6.12.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { classifyReply } from '../../../functions/lib/haproxy/classify.js';
 import {
   type Command,
   enableHealth,
@@ -12,7 +11,9 @@ import {
   showInfo,
   showServersState,
   showStat,
-} from '../../../functions/lib/haproxy/commands.js';
+} from '../../../functions/lib/domain/commands.js';
+import { classifyReply } from '../../../functions/lib/haproxy/classify.js';
+import { renderCommand } from '../../../functions/lib/haproxy/commands.js';
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`../../fixtures/haproxy/${name}`, import.meta.url), 'utf8');
@@ -102,7 +103,7 @@ const errors: Array<[string, Command, string]> = [
 describe('classifyReply on the §5 error catalogue', () => {
   it.each(errors)('classifies "%s" as an error with HAProxy’s text', (marker, command, reply) => {
     expect(reply).toContain(marker);
-    expect(classifyReply(command, reply)).toEqual({ command: command.text, ok: false, reply: reply.trim() });
+    expect(classifyReply(command, reply)).toEqual({ command: renderCommand(command), ok: false, reply: reply.trim() });
   });
 
   it('keeps the text exactly when HAProxy omits the trailing newline', () => {
@@ -126,7 +127,7 @@ describe('classifyReply on §5 replies that look like success', () => {
 
   it('a port without the `port` keyword is silently ignored, so the builder always writes `port`', () => {
     expect(classifyReply(addr, captured('set server be/websrv8 addr 127.0.0.1 8002')).ok).toBe(true);
-    expect(addr.text).toMatch(/ addr 127\.0\.0\.1 port 8001$/);
+    expect(renderCommand(addr)).toMatch(/ addr 127\.0\.0\.1 port 8001$/);
   });
 });
 
@@ -153,7 +154,7 @@ describe('classifyReply on the §4 successes', () => {
   ])('set-addr: "%s"', (marker, command, nth) => {
     const reply = captured(command, nth);
     expect(reply).toContain(marker);
-    expect(classifyReply(addr, reply)).toEqual({ command: addr.text, ok: true, reply: reply.trim() });
+    expect(classifyReply(addr, reply)).toEqual({ command: renderCommand(addr), ok: true, reply: reply.trim() });
   });
 
   it.each([
@@ -163,7 +164,7 @@ describe('classifyReply on the §4 successes', () => {
     ['enable-health', health, 'enable health be/websrv8'],
   ])('%s: the empty reply', (_name, command, source) => {
     expect(captured(source)).toBe('');
-    expect(classifyReply(command, '')).toEqual({ command: command.text, ok: true, reply: '' });
+    expect(classifyReply(command, '')).toEqual({ command: renderCommand(command), ok: true, reply: '' });
   });
 
   it('treats a bare newline (non-interactive framing) as the empty success', () => {
@@ -177,7 +178,11 @@ describe('classifyReply on the §4 successes', () => {
     ['show-servers-state', showServersState('be'), fixture('show-servers-state-be.txt')],
     ['show-info', showInfo(), fixture('show-info.txt')],
   ])('%s: the captured output', (_name, command, reply) => {
-    expect(classifyReply(command, reply)).toMatchObject({ command: command.text, ok: true, reply: reply.trim() });
+    expect(classifyReply(command, reply)).toMatchObject({
+      command: renderCommand(command),
+      ok: true,
+      reply: reply.trim(),
+    });
   });
 });
 

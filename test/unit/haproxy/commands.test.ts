@@ -1,8 +1,8 @@
 // Command builders: exact texts for valid values, InvalidArgumentError for anything that could smuggle text to the socket.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../../functions/lib/errors.js';
 import {
+  type Command,
   enableHealth,
   getWeight,
   setAddr,
@@ -11,7 +11,9 @@ import {
   showInfo,
   showServersState,
   showStat,
-} from '../../../functions/lib/haproxy/commands.js';
+} from '../../../functions/lib/domain/commands.js';
+import { InvalidArgumentError } from '../../../functions/lib/errors.js';
+import { renderCommand } from '../../../functions/lib/haproxy/commands.js';
 
 // Values the type system would refuse still arrive at runtime from events and webhooks.
 const any = <T>(value: unknown): T => value as T;
@@ -51,7 +53,7 @@ describe('command builders with valid values', () => {
   ])('builds %s', (_name, build, kind, text) => {
     const command = build();
     expect(command.kind).toBe(kind);
-    expect(command.text).toBe(text);
+    expect(renderCommand(command)).toBe(text);
   });
 
   it('records backend and server on the command so replies can be attributed', () => {
@@ -164,10 +166,10 @@ describe('builders on arbitrary input (property)', () => {
   });
 
   // Either the builder refuses, or its text has exactly the template's words: nothing injected, nothing split.
-  function refusesOrIsClean(build: () => { text: string }, spaces: number): void {
+  function refusesOrIsClean(build: () => Command, spaces: number): void {
     let out: string;
     try {
-      out = build().text;
+      out = renderCommand(build());
     } catch (error) {
       expect(error).toBeInstanceOf(InvalidArgumentError);
       seen.refused++;

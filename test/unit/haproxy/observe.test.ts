@@ -1,7 +1,7 @@
 // mergeObserved on captured `show stat` + `show servers state` pairs: each column from the source that stays right.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { ObservedSlot } from '../../../functions/lib/domain.js';
+import type { ObservedSlot } from '../../../functions/lib/domain/types.js';
 import { ParseError } from '../../../functions/lib/errors.js';
 import { mergeObserved } from '../../../functions/lib/haproxy/observe.js';
 import { parseServersState } from '../../../functions/lib/haproxy/parse-servers-state.js';

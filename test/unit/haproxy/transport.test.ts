@@ -4,15 +4,18 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../../bin/harness/ports.js';
+import { getWeight, setState, setWeight } from '../../../functions/lib/domain/commands.js';
 import { HostTimeoutError, HostUnreachableError, ProtocolError } from '../../../functions/lib/errors.js';
-import { getWeight, setState, setWeight } from '../../../functions/lib/haproxy/commands.js';
+import { renderCommand } from '../../../functions/lib/haproxy/commands.js';
 import { type Endpoint, sendBatch } from '../../../functions/lib/haproxy/transport.js';
 import { startBlackHole } from '../../support/black-hole.js';
-import { freePort } from '../../support/ports.js';
 import { waitFor } from '../../support/wait.js';
 
 const OPTIONS = { connectTimeoutMs: 500, deadlineMs: 1_500 };
-const COMMANDS = [getWeight('be', 'web1'), setState('be', 'web1', 'ready'), setWeight('be', 'web1', 7)];
+const COMMANDS = [getWeight('be', 'web1'), setState('be', 'web1', 'ready'), setWeight('be', 'web1', 7)].map(
+  renderCommand,
+);
 const cleanups: Array<() => Promise<void> | void> = [];
 
 afterEach(async () => {
@@ -96,7 +99,7 @@ describe('sendBatch', () => {
     const fake = await fakeCli(2, (socket) =>
       writeChunks(socket, ['\n> ', body.slice(0, 999), body.slice(999), '\n> ']),
     );
-    expect(await sendBatch('h1', fake.endpoint, [getWeight('be', 'web1')], OPTIONS)).toEqual([body]);
+    expect(await sendBatch('h1', fake.endpoint, [renderCommand(getWeight('be', 'web1'))], OPTIONS)).toEqual([body]);
   });
 
   it('closes the connection after the last reply instead of keeping it', async () => {

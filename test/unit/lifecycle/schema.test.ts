@@ -2,14 +2,22 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../functions/lib/errors.js';
+import { classifyLifecycle } from '../../../functions/lib/services/warm-pool.js';
 import {
-  classifyLifecycle,
   LIFECYCLE_TRANSITIONS,
   type LifecycleDetail,
   parseLifecycleDetail,
   parseLifecycleEvent,
   parseNotificationMetadata,
+  transitionOf,
 } from '../../../functions/lifecycle/schema.js';
+
+/** The warm-pool rules applied to a whole detail, as the lifecycle service applies them. */
+const classify = (d: {
+  LifecycleTransition: string;
+  Origin?: 'EC2' | 'AutoScalingGroup' | 'WarmPool';
+  Destination?: 'EC2' | 'AutoScalingGroup' | 'WarmPool';
+}) => classifyLifecycle(transitionOf(d as Parameters<typeof transitionOf>[0]), d.Origin, d.Destination);
 
 const fixture = (name: string): Record<string, unknown> & { detail: Record<string, unknown> } =>
   JSON.parse(readFileSync(new URL(`../../fixtures/events/${name}.json`, import.meta.url), 'utf8'));
@@ -38,7 +46,7 @@ describe('parseLifecycleEvent', () => {
   ] as const)('accepts the %s fixture and classifies it as %s', (name, kind) => {
     const event = parseLifecycleEvent(fixture(name));
     expect(event.source).toBe('aws.autoscaling');
-    expect(classifyLifecycle(event.detail).kind).toBe(kind);
+    expect(classify(event.detail).kind).toBe(kind);
   });
 
   it('keeps the same token for the duplicate delivery of a launch', () => {
@@ -155,13 +163,13 @@ describe('classifyLifecycle', () => {
   ];
 
   it.each(launch)('launch %s→%s: %s', (Origin, Destination, kind) => {
-    const decision = classifyLifecycle({ LifecycleTransition: LIFECYCLE_TRANSITIONS.launch, Origin, Destination });
+    const decision = classifyLifecycle('launch', Origin, Destination);
     expect(decision.kind).toBe(kind);
     expect(decision.reason).toMatch(/^launch/);
   });
 
   it.each(terminate)('terminate %s→%s: %s', (Origin, Destination, kind) => {
-    const decision = classifyLifecycle({ LifecycleTransition: LIFECYCLE_TRANSITIONS.terminate, Origin, Destination });
+    const decision = classifyLifecycle('terminate', Origin, Destination);
     expect(decision.kind).toBe(kind);
     expect(decision.reason).toMatch(/^terminate/);
   });

@@ -2,7 +2,15 @@
 import { describe, expect, it } from 'vitest';
 import { lifecycleEvent } from '../../../bin/local/events.js';
 import { sampleInstances } from '../../../bin/local/sample-instances.js';
-import { classifyLifecycle, parseLifecycleEvent } from '../../../functions/lifecycle/schema.js';
+import { classifyLifecycle } from '../../../functions/lib/services/warm-pool.js';
+import { parseLifecycleEvent, transitionOf } from '../../../functions/lifecycle/schema.js';
+
+/** The warm-pool rules applied to a whole detail, as the lifecycle service applies them. */
+const classify = (d: {
+  LifecycleTransition: string;
+  Origin?: 'EC2' | 'AutoScalingGroup' | 'WarmPool';
+  Destination?: 'EC2' | 'AutoScalingGroup' | 'WarmPool';
+}) => classifyLifecycle(transitionOf(d as Parameters<typeof transitionOf>[0]), d.Origin, d.Destination);
 
 const token = '3f2c6a1e-8d4b-4c7a-9e1f-0a2b3c4d5e6f';
 
@@ -19,7 +27,7 @@ describe('local lifecycle events', () => {
     });
     const parsed = parseLifecycleEvent(event);
     expect(parsed.detail.EC2InstanceId).toBe(instance?.id);
-    expect(classifyLifecycle(parsed.detail).kind).toBe(kind === 'launch' ? 'register' : 'deregister');
+    expect(classify(parsed.detail).kind).toBe(kind === 'launch' ? 'register' : 'deregister');
   });
 
   it('gives every sample instance a distinct schema-valid id and its own loopback address', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { quorumMet } from '../../../functions/lib/services/quorum.js';
+import { quorumMet } from '../../../functions/lib/domain/quorum.js';
 
 describe('quorumMet', () => {
   it.each([

@@ -84,7 +84,9 @@ describe('unavailable store', () => {
   it('treats a transaction cancelled only by throttling as unavailability, not a lost race', async () => {
     ddb.on(QueryCommand).resolves({ Items: [freeSlot('web1')] });
     ddb.on(TransactWriteCommand).rejects(cancelled('ThrottlingError', 'None'));
-    await expect(makeStore().claim('be', member, 1)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(makeStore().claim('be', member, { weight: 1, owner: 'webhook' })).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
   });
 });
@@ -115,7 +117,7 @@ describe('claim cancellation reasons', () => {
         cancelled('None', { Code: 'ConditionalCheckFailed', Item: { slot: { S: 'web2' }, member: { S: 'i-1' } } }),
       );
     ddb.on(GetCommand, { Key: { pk: 'be', sk: 'slot#web2' } }).resolves({ Item: owned('web2') });
-    const slot = await makeStore().claim('be', member, 1);
+    const { record: slot } = await makeStore().claim('be', member, { weight: 1, owner: 'webhook' });
     expect(slot).toMatchObject({ slot: 'web2', member: 'i-1', state: 'active' });
     expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
@@ -124,7 +126,7 @@ describe('claim cancellation reasons', () => {
   it('picks another free slot when the chosen one was taken under it', async () => {
     ddb.on(QueryCommand).resolves({ Items: [freeSlot('web1'), freeSlot('web2')] });
     ddb.on(TransactWriteCommand).rejectsOnce(cancelled('ConditionalCheckFailed', 'None')).resolves({});
-    const slot = await makeStore().claim('be', member, 4);
+    const { record: slot } = await makeStore().claim('be', member, { weight: 4, owner: 'webhook' });
     const tried = ddb
       .commandCalls(TransactWriteCommand)
       .map((c) => c.args[0].input.TransactItems?.[0]?.Update?.Key?.sk);
@@ -138,6 +140,7 @@ describe('claim cancellation reasons', () => {
       address: '127.0.0.71',
       port: 80,
       weight: 4,
+      owner: 'webhook',
     });
   });
 
@@ -149,19 +152,23 @@ describe('claim cancellation reasons', () => {
       .resolvesOnce({})
       .resolves({ Item: { slot: 'web3', member: 'i-1' } });
     ddb.on(GetCommand, { Key: { pk: 'be', sk: 'slot#web3' } }).resolves({ Item: owned('web3') });
-    expect((await makeStore().claim('be', member, 1)).slot).toBe('web3');
+    expect((await makeStore().claim('be', member, { weight: 1, owner: 'webhook' })).record.slot).toBe('web3');
   });
 
   it('throws SlotConflictError, not NoFreeSlotError, when every attempt loses while slots are still free', async () => {
     ddb.on(QueryCommand).resolves({ Items: [freeSlot('web1'), freeSlot('web2'), freeSlot('web3')] });
     ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
-    await expect(makeStore(5).claim('be', member, 1)).rejects.toBeInstanceOf(SlotConflictError);
+    await expect(makeStore(5).claim('be', member, { weight: 1, owner: 'webhook' })).rejects.toBeInstanceOf(
+      SlotConflictError,
+    );
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 5);
   });
 
   it('throws NoFreeSlotError only after a consistent read finds no free slot', async () => {
     ddb.on(QueryCommand).resolves({ Items: [] });
-    await expect(makeStore().claim('be', member, 1)).rejects.toBeInstanceOf(NoFreeSlotError);
+    await expect(makeStore().claim('be', member, { weight: 1, owner: 'webhook' })).rejects.toBeInstanceOf(
+      NoFreeSlotError,
+    );
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, { ConsistentRead: true });
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 0);
   });
@@ -188,7 +195,11 @@ describe('conditional updates', () => {
       .on(UpdateCommand)
       .rejectsOnce(lost)
       .resolves({ Attributes: { ...now, version: 4, state: 'draining', drainDeadline: 99 } });
-    const drained = await makeStore().markDraining('be', 'i-1', 99);
+    const { record: drained } = await makeStore().apply(
+      'be',
+      { member: 'i-1' },
+      { kind: 'terminate', now: 0, deadline: 99 },
+    );
     expect(drained).toMatchObject({ state: 'draining', version: 4, drainDeadline: 99 });
     const guards = ddb
       .commandCalls(UpdateCommand)

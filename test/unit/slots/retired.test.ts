@@ -42,7 +42,7 @@ describe('claim and the tombstone', () => {
   it('checks, in the same transaction, that the member has no live tombstone', async () => {
     ddb.on(QueryCommand).resolves({ Items: [{ pk: 'be', sk: 'slot#web1', slot: 'web1', state: 'free', version: 1 }] });
     ddb.on(TransactWriteCommand).resolves({});
-    await makeStore().claim('be', { id: 'i-1', address: '127.0.0.71', port: 80 }, 1);
+    await makeStore().claim('be', { id: 'i-1', address: '127.0.0.71', port: 80 }, { weight: 1, owner: 'webhook' });
     const items = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
     expect(items).toHaveLength(3);
     expect(items[2]).toEqual({
@@ -70,9 +70,9 @@ describe('claim and the tombstone', () => {
         CancellationReasons: [{ Code: 'None' }, { Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
       }),
     );
-    await expect(makeStore().claim('be', { id: 'i-1', address: '127.0.0.71', port: 80 }, 1)).rejects.toBeInstanceOf(
-      MemberRetiredError,
-    );
+    await expect(
+      makeStore().claim('be', { id: 'i-1', address: '127.0.0.71', port: 80 }, { weight: 1, owner: 'webhook' }),
+    ).rejects.toBeInstanceOf(MemberRetiredError);
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
   });
 });

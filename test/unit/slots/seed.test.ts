@@ -1,6 +1,6 @@
 // slotNamesFromHosts: which slot names the store may be seeded with, read off every host's `show stat` rows.
 import { describe, expect, it } from 'vitest';
-import type { HostObservation, ObservedSlot } from '../../../functions/lib/domain.js';
+import type { HostObservation, ObservedSlot } from '../../../functions/lib/domain/types.js';
 import { slotNamesFromHosts } from '../../../functions/lib/slots/seed.js';
 
 function row(backend: string, server: string): ObservedSlot {

@@ -1,8 +1,21 @@
 // Domain vocabulary shared by the slot store, the HAProxy client, the planner and the services. Types only.
-import type { AdminState, Command } from './haproxy/commands.js';
+import type { Command } from './commands.js';
+import type { AdminState } from './values.js';
 
-/** Table-side state of a slot. `held` = an operator took the slot out; reconcile leaves it alone. */
-export type SlotState = 'free' | 'active' | 'draining' | 'held';
+/** Table-side state of a slot (docs/ARCHITECTURE.md, "Slot lifecycle"). `held` = an operator pinned its admin state. */
+export const SLOT_STATES = ['free', 'active', 'held', 'draining'] as const;
+export type SlotState = (typeof SLOT_STATES)[number];
+
+/** Who registered a member: the Auto Scaling path (lifecycle events, the ASG cross-check) or a deploy tool's webhook. */
+export const OWNERS = ['asg', 'webhook'] as const;
+export type Owner = (typeof OWNERS)[number];
+
+/**
+ * Why a slot drains: the instance is terminated, its launch was abandoned, it goes back to the warm pool (it will
+ * return, so it is not retired), or a deploy tool deregistered it.
+ */
+export const DRAIN_REASONS = ['terminate', 'abandon', 'warm-pool', 'deregister'] as const;
+export type DrainReason = (typeof DRAIN_REASONS)[number];
 
 /** What an instance (or a webhook member) contributes: its id and where it serves. */
 export interface Member {
@@ -36,6 +49,16 @@ export interface SlotRecord {
   readonly heldAdmin?: AdminState;
   /** For `held` slots: the state to go back to on `unhold`. */
   readonly heldFrom?: Exclude<SlotState, 'held'>;
+  /** Who registered the member (absent on records written before owners were recorded: `i-…` ids count as `asg`). */
+  readonly owner?: Owner;
+  /** For `draining` slots: epoch ms when the drain was decided; the slot is not freed before this plus the fence. */
+  readonly drainStartedAt?: number;
+  readonly drainReason?: DrainReason;
+  /** Epoch ms of the last lifecycle heartbeat sent for this slot's pending action (terminate or launch). */
+  readonly heartbeatAt?: number;
+  /** A launch whose completion was handed to reconcile: CONTINUE once READY everywhere, ABANDON after the deadline. */
+  readonly launch?: LifecycleRef;
+  readonly launchDeadline?: number;
 }
 
 /** One server row as a host reports it, merged from `show stat` and `show servers state`. */
@@ -63,7 +86,13 @@ export interface ObservedSlot {
 
 /** What one host reported for one backend, or why it could not. */
 export type HostObservation =
-  | { readonly host: string; readonly ok: true; readonly backends: ReadonlyMap<string, readonly ObservedSlot[]> }
+  | {
+      readonly host: string;
+      readonly ok: true;
+      readonly backends: ReadonlyMap<string, readonly ObservedSlot[]>;
+      /** HAProxy's `Version` from `show info`, when the observation asked for it. */
+      readonly version?: string;
+    }
   | { readonly host: string; readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
 
 /** A classified reply to one command. */
@@ -84,5 +113,8 @@ export interface HostResult {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
-/** A batch of commands for one host. */
-export type HostBatch = { readonly host: string; readonly commands: readonly Command[] };
+/**
+ * A batch of commands for one host. `notAfter` (epoch ms) fences plans made from a table read: the transport refuses to
+ * write the batch later than that, so a stale `ready` can never land after a terminate's drain fence (ARCHITECTURE.md).
+ */
+export type HostBatch = { readonly host: string; readonly commands: readonly Command[]; readonly notAfter?: number };

@@ -1,4 +1,4 @@
-// How many hosts must have applied a change before it counts (config `quorum`).
+// Domain: how many hosts must have applied a change before it counts (config `quorum`).
 export type Quorum = 'all' | 'majority' | 'any';
 
 /** True when `applied` of `total` hosts satisfies the quorum. With no hosts nothing can be applied. */

@@ -1,4 +1,4 @@
-// Process and CLI helpers for the HAProxy test harness: one-shot CLI commands, kill by pid, parent pid lookup.
+// Process and CLI helpers for the HAProxy harness: one-shot CLI commands, kill by pid, parent pid lookup.
 import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 

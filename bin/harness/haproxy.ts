@@ -1,4 +1,4 @@
-// Test harness: real HAProxy 2.6 processes (Debian's binary) on fresh loopback ports, started and stopped by pid.
+// Harness shared by the tests and the local stack: real HAProxy processes on fresh loopback ports, started and stopped by pid.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

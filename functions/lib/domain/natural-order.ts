@@ -1,4 +1,4 @@
-// Natural order of slot names, shared by the planner, the store and the CLI so every listing sorts alike.
+// Domain: natural order of slot names, shared by the planner, the store and the CLI so every listing sorts alike.
 
 const CHUNKS = /(\d+)/;
 

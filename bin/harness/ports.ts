@@ -1,4 +1,4 @@
-// Free loopback ports for test processes: HAProxy shares a port silently (SO_REUSEPORT), so every test asks anew.
+// Free loopback ports for harness processes: HAProxy shares a port silently (SO_REUSEPORT), so every test asks anew.
 import { createServer } from 'node:net';
 
 const handedOut = new Set<number>();

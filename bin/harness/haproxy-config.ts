@@ -1,4 +1,4 @@
-// Generates haproxy.cfg text for test processes: loopback-only listeners, server-template slots, admin CLI sockets.
+// Generates haproxy.cfg text for harness processes (tests, local stack): loopback-only listeners, server-template slots, admin CLI sockets.
 
 /** One backend of a test HAProxy: `slots` template servers named `${slotPrefix}1..n`, parked on 127.0.0.1:9. */
 export interface BackendSpec {

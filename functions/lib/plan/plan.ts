@@ -1,0 +1,90 @@
+// Pure planner: (desired slot table, what each host reports, now) → commands per host as data, drift, and transitions.
+import type { Command } from '../domain/commands.js';
+import { hostTarget } from '../domain/host-target.js';
+import { naturalCompare } from '../domain/natural-order.js';
+import type { HostBatch, ObservedSlot } from '../domain/types.js';
+import { formatEndpoint } from '../domain/values.js';
+import { addrIsAsync } from './health.js';
+import { planSlotOnHost, type SlotOutcome } from './slot-rules.js';
+import { drainOver, transitionsFor } from './transitions.js';
+import {
+  DEFAULT_POLICY,
+  type DesiredBackend,
+  type Drift,
+  type Plan,
+  type PlanInput,
+  type SlotTransition,
+} from './types.js';
+
+/** Decides what every host must be told so it matches the table, and which lifecycle events are due. Never does I/O. */
+export function plan(input: PlanInput): Plan {
+  const policy = { ...DEFAULT_POLICY, ...input.policy };
+  const desired = input.desired.map((b) => ({
+    config: b.config,
+    slots: [...b.slots].sort((x, y) => naturalCompare(x.slot, y.slot)),
+  }));
+  const transitions: SlotTransition[] = [];
+  const over = new Set<string>();
+  for (const b of desired) {
+    const gate = b.config.healthGate?.enabled === true;
+    for (const r of b.slots) {
+      const due = transitionsFor(b.config.name, gate, r, input.observed, input.now, policy);
+      transitions.push(...due);
+      if (r.state === 'draining' && drainOver(b.config.name, r, input.observed, input.now, policy.fenceMs))
+        over.add(`${b.config.name}/${r.slot}`);
+    }
+  }
+  const batches: HostBatch[] = [];
+  const drift: Drift[] = [];
+  const unreachable: { host: string; code: string; message: string }[] = [];
+  for (const h of input.observed) {
+    if (!h.ok) {
+      unreachable.push({ host: h.host, code: h.error.code, message: h.error.message });
+      continue;
+    }
+    const asyncAddr = addrIsAsync(h.version);
+    const commands: Command[] = [];
+    for (const b of desired) {
+      for (const o of planBackend(h.host, b, h.backends.get(b.config.name) ?? [], over, asyncAddr)) {
+        commands.push(...o.commands);
+        drift.push(...o.drift);
+      }
+    }
+    if (commands.length > 0) batches.push({ host: h.host, commands });
+  }
+  return { batches, drift, transitions, unreachable };
+}
+
+function planBackend(
+  host: string,
+  b: DesiredBackend,
+  servers: readonly ObservedSlot[],
+  over: ReadonlySet<string>,
+  asyncAddr: boolean,
+): SlotOutcome[] {
+  const backend = b.config.name;
+  const byName = new Map<string, ObservedSlot>();
+  for (const o of servers) if (!byName.has(o.server)) byName.set(o.server, o);
+  const records = new Map(b.slots.map((r) => [r.slot, r]));
+  const unknown = [...byName.keys()].filter((n) => !records.has(n) && isSlotName(n, b.config.slotPrefix));
+  const gate = b.config.healthGate?.enabled === true;
+  const outcomes: SlotOutcome[] = [];
+  for (const slot of [...records.keys(), ...unknown].sort(naturalCompare)) {
+    const record = records.get(slot);
+    const observed = byName.get(slot);
+    if (!record) {
+      const actual = formatEndpoint(observed?.address, observed?.port);
+      outcomes.push({ commands: [], drift: [{ host, backend, slot, kind: 'unknown-slot', actual }] });
+    } else if (!observed) {
+      outcomes.push({ commands: [], drift: [{ host, backend, slot, kind: 'missing-slot', expected: record.state }] });
+    } else {
+      const target = hostTarget(record, gate, over.has(`${backend}/${slot}`));
+      outcomes.push(planSlotOnHost({ host, backend, record, observed, target, asyncAddr }));
+    }
+  }
+  return outcomes;
+}
+
+function isSlotName(name: string, prefix: string): boolean {
+  return name.length > prefix.length && name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length));
+}

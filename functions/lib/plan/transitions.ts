@@ -1,0 +1,76 @@
+// Planner, fleet-wide: which lifecycle events the hosts' state calls for (a drain over, a launch served, a heartbeat due).
+import { quorumMet } from '../domain/quorum.js';
+import type { HostObservation, ObservedSlot, SlotRecord } from '../domain/types.js';
+import { canonicalAddress } from '../domain/values.js';
+import { checkPassing } from './health.js';
+import type { PlanPolicy, SlotTransition } from './types.js';
+
+function rowOn(h: HostObservation, backend: string, slot: string): ObservedSlot | undefined {
+  return h.ok ? (h.backends.get(backend) ?? []).find((o) => o.server === slot) : undefined;
+}
+
+/**
+ * A drain is over when every host answers and shows no session on the slot, once the fence since the drain began has
+ * passed (stale plans are all written or dropped by then); or at its deadline. A host that is down means "wait for the
+ * deadline": we cannot know its sessions.
+ */
+export function drainOver(
+  backend: string,
+  r: SlotRecord,
+  observed: readonly HostObservation[],
+  now: number,
+  fenceMs: number,
+): 'drain-finished' | 'drain-deadline' | undefined {
+  // Both ends wait out the fence: a `ready` planned from a read before the drain is written or dropped by then.
+  if (now < (r.drainStartedAt ?? 0) + fenceMs) return undefined;
+  const idle = observed.length > 0 && observed.every((h) => rowOn(h, backend, r.slot)?.sessions === 0);
+  if (idle) return 'drain-finished';
+  return r.drainDeadline !== undefined && now >= r.drainDeadline ? 'drain-deadline' : undefined;
+}
+
+/** The member serves on this host: right address, READY, and (behind the gate) a passing check. */
+export function servingOn(h: HostObservation, backend: string, r: SlotRecord, gate: boolean): boolean {
+  const o = rowOn(h, backend, r.slot);
+  if (!o || o.address === null || r.address === undefined) return false;
+  const there = canonicalAddress(o.address) === canonicalAddress(r.address) && o.port === r.port;
+  return there && o.admin === 'ready' && (!gate || !o.hasCheck || checkPassing(o));
+}
+
+/** The lifecycle events due for one record, given what every host reports. */
+export function transitionsFor(
+  backend: string,
+  gate: boolean,
+  r: SlotRecord,
+  observed: readonly HostObservation[],
+  now: number,
+  policy: PlanPolicy,
+): SlotTransition[] {
+  if (r.member === undefined) return [];
+  const base = { backend, slot: r.slot, member: r.member, version: r.version };
+  const out: SlotTransition[] = [];
+  if (r.state === 'draining') {
+    const over = drainOver(backend, r, observed, now, policy.fenceMs);
+    // Freed (and its action completed) only once every host that answers shows MAINT: the planner sends that first.
+    if (over) return maintWherever(backend, r.slot, observed) ? [{ ...base, kind: over }] : [];
+    if (r.lifecycle && now - (r.heartbeatAt ?? r.drainStartedAt ?? 0) >= policy.heartbeatMs)
+      out.push({ ...base, kind: 'heartbeat-due' });
+    return out;
+  }
+  if (r.launch) {
+    const serving = observed.filter((h) => servingOn(h, backend, r, gate)).length;
+    if (r.state === 'active' && quorumMet(policy.quorum, serving, observed.length))
+      return [{ ...base, kind: 'launch-ready' }];
+    if (r.launchDeadline !== undefined && now >= r.launchDeadline) return [{ ...base, kind: 'launch-timeout' }];
+    if (now - (r.heartbeatAt ?? 0) >= policy.heartbeatMs) out.push({ ...base, kind: 'heartbeat-due' });
+  }
+  return out;
+}
+
+/** Every host that answers shows the slot in MAINT (or does not have it: it cannot send it traffic then). */
+export function maintWherever(backend: string, slot: string, observed: readonly HostObservation[]): boolean {
+  return observed.every((h) => {
+    if (!h.ok) return true;
+    const o = rowOn(h, backend, slot);
+    return o === undefined || o.admin === 'maint';
+  });
+}

@@ -1,0 +1,67 @@
+// Planner vocabulary: its input (table + observations + time), and its output as data (batches, drift, transitions).
+import type { BackendConfig } from '../config.js';
+import type { Quorum } from '../domain/quorum.js';
+import type { HostBatch, HostObservation, SlotRecord } from '../domain/types.js';
+
+/** One backend as the table wants it: its config and every slot record. */
+export interface DesiredBackend {
+  readonly config: Pick<BackendConfig, 'name' | 'slotPrefix' | 'healthGate'>;
+  readonly slots: readonly SlotRecord[];
+}
+
+/** Timing and quorum rules the planner applies; defaults in `DEFAULT_POLICY`. */
+export interface PlanPolicy {
+  /** A drain is not over before `drainStartedAt + fenceMs`: stale plans sent before the drain must have landed. */
+  readonly fenceMs: number;
+  /** A pending lifecycle action gets a heartbeat when its last one is this old. */
+  readonly heartbeatMs: number;
+  /** How many hosts must serve a launched member before its launch completes. */
+  readonly quorum: Quorum;
+}
+
+export const DEFAULT_POLICY: PlanPolicy = { fenceMs: 1_500, heartbeatMs: 300_000, quorum: 'all' };
+
+/** Everything the planner decides from. `now` is epoch milliseconds, passed in so the planner stays pure. */
+export interface PlanInput {
+  readonly desired: readonly DesiredBackend[];
+  readonly observed: readonly HostObservation[];
+  readonly now: number;
+  readonly policy?: Partial<PlanPolicy>;
+}
+
+/** Why a host's view of a slot differs from the table. */
+export type DriftKind =
+  | 'address'
+  | 'weight'
+  | 'admin'
+  | 'missing-slot'
+  | 'unknown-slot'
+  | 'blocked-by-sessions'
+  | 'awaiting-health';
+
+/** One difference between the table and one host, for logs and reconcile reports. */
+export interface Drift {
+  readonly host: string;
+  readonly backend: string;
+  readonly slot: string;
+  readonly kind: DriftKind;
+  readonly expected?: string;
+  readonly actual?: string;
+}
+
+/** A lifecycle event the fleet's state calls for; the caller feeds it to the store (the lifecycle machine). */
+export interface SlotTransition {
+  readonly kind: 'drain-finished' | 'drain-deadline' | 'launch-ready' | 'launch-timeout' | 'heartbeat-due';
+  readonly backend: string;
+  readonly slot: string;
+  readonly member: string;
+  readonly version: number;
+}
+
+/** The planner's answer: batches only for hosts that need commands; unreachable hosts get nothing. */
+export interface Plan {
+  readonly batches: readonly HostBatch[];
+  readonly drift: readonly Drift[];
+  readonly transitions: readonly SlotTransition[];
+  readonly unreachable: readonly { host: string; code: string; message: string }[];
+}

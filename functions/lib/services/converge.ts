@@ -1,0 +1,196 @@
+// Converges a few slots on every host by running the pure planner in a loop: observe → read → plan → send, until done.
+import type { BackendConfig, ConfigDocument } from '../config.js';
+import type { HostObservation, HostResult, SlotRecord } from '../domain/types.js';
+import { plan } from '../plan/plan.js';
+import type { Plan, SlotTransition } from '../plan/types.js';
+import { planPolicy, type ServiceDeps } from './deps.js';
+
+/** Slots of one backend to converge. */
+export interface ConvergeTarget {
+  readonly backend: Pick<BackendConfig, 'name' | 'slotPrefix' | 'healthGate'>;
+  readonly slots: readonly string[];
+  /**
+   * The member these slots are converged for: a slot it no longer owns (freed by another caller, perhaps claimed by
+   * someone else since) leaves the loop instead of being converged for its new owner.
+   */
+  readonly member?: string;
+}
+
+/** How one host ended up for one slot. */
+export interface HostSlotOutcome {
+  readonly host: string;
+  /** The host reports the slot exactly as the lifecycle machine wants it. */
+  readonly applied: boolean;
+  /** Only waits for its first passing check (health gate). */
+  readonly awaitingHealth: boolean;
+  /** Waits for sessions to end before it may be re-addressed. */
+  readonly blocked: boolean;
+  readonly error?: { readonly code: string; readonly message: string };
+  /** Every batch sent to this host during the loop, in order. */
+  readonly results: readonly HostResult[];
+}
+
+/** One slot at the end of the loop: its record as last read and one outcome per host. */
+export interface SlotOutcomeReport {
+  readonly backend: string;
+  readonly slot: string;
+  readonly record?: SlotRecord;
+  readonly hosts: readonly HostSlotOutcome[];
+}
+
+export interface ConvergeOptions {
+  /** Epoch ms: stop looping here even if hosts still wait for a check or for sessions to end. */
+  readonly until: number;
+  readonly pollMs: number;
+  /** An observation the caller just made, for the first round (it must include the target slots' rows). */
+  readonly observed?: readonly HostObservation[];
+  /** Records the caller just read or wrote, for the first round, and when they were read (the plan's fence). */
+  readonly records?: { readonly slots: readonly SlotRecord[]; readonly readAt: number };
+  /**
+   * Called with every round's due transitions (a drain over, a heartbeat due...). Returns true when the caller is done
+   * (e.g. the slot was released), which ends the loop.
+   */
+  readonly onTransitions?: (transitions: readonly SlotTransition[]) => Promise<boolean>;
+  /** Keep looping while a record is draining, even when no host needs a command (a drain waits for sessions). */
+  readonly untilReleased?: boolean;
+}
+
+export interface ConvergeResult {
+  readonly slots: readonly SlotOutcomeReport[];
+  /** No host needs a command and none waits (for a check, for sessions, or for a drain to end). */
+  readonly settled: boolean;
+  readonly lastPlan: Plan;
+  readonly lastObserved: readonly HostObservation[];
+}
+
+// Rounds in a row that still had commands to send: past this a host keeps refusing and looping won't help.
+const MAX_COMMAND_ROUNDS = 4;
+const SLOT_DRIFT = new Set(['address', 'weight', 'admin', 'missing-slot', 'blocked-by-sessions', 'awaiting-health']);
+
+/**
+ * The loop behind every service that changes slots. Each round observes first and reads the records after, so a plan
+ * never acts on a table older than what the hosts showed, and every batch is fenced (`notAfter`): it is not written
+ * later than planTtlMs after the read it was planned from. "Applied" is what the hosts report, not what we hoped.
+ */
+export async function converge(
+  targets: readonly ConvergeTarget[],
+  config: Pick<ConfigDocument, 'timeouts' | 'lifecycle' | 'quorum'>,
+  deps: ServiceDeps,
+  options: ConvergeOptions,
+): Promise<ConvergeResult> {
+  const policy = planPolicy(config);
+  const backends = targets.map((t) => t.backend.name);
+  const servers = new Set(targets.flatMap((t) => t.slots));
+  const results = new Map<string, HostResult[]>();
+  let observedFirst = options.observed;
+  let recordsFirst = options.records;
+  let commandRounds = 0;
+  for (;;) {
+    const observed = observedFirst ?? (await deps.fleet.observe(backends, { servers }));
+    const { slots: read, readAt } = recordsFirst ?? (await readRecords(targets, deps));
+    observedFirst = undefined;
+    recordsFirst = undefined;
+    const desired = targets.map((t) => ({
+      config: t.backend,
+      slots: read.filter((r) => r.backend === t.backend.name && t.slots.includes(r.slot) && owns(t, r)),
+    }));
+    if (desired.every((d) => d.slots.length === 0)) {
+      // Every slot left this member (released by someone else): nothing is ours to converge any more.
+      const p = plan({ desired, observed, now: deps.clock.now(), policy });
+      return { slots: outcomes(targets, [], observed, p, results), settled: true, lastPlan: p, lastObserved: observed };
+    }
+    const p = plan({ desired, observed, now: deps.clock.now(), policy });
+    const finished =
+      options.onTransitions && p.transitions.length > 0 ? await options.onTransitions(p.transitions) : false;
+    const report = () => ({
+      slots: outcomes(targets, read, observed, p, results),
+      lastPlan: p,
+      lastObserved: observed,
+    });
+    if (finished) return { ...report(), settled: true };
+    if (p.batches.length > 0 && commandRounds < MAX_COMMAND_ROUNDS) {
+      commandRounds++;
+      const notAfter = readAt + config.timeouts.planTtlMs;
+      const sent = await deps.fleet.run(p.batches.map((b) => ({ ...b, notAfter })));
+      for (const r of sent) results.set(r.host, [...(results.get(r.host) ?? []), r]);
+      if (deps.clock.now() < options.until) continue; // read back at once: "applied" is what the hosts report
+      return { ...report(), settled: false };
+    }
+    const draining = options.untilReleased === true && read.some((r) => r.state === 'draining');
+    const waiting = p.drift.some((d) => d.kind === 'awaiting-health' || d.kind === 'blocked-by-sessions');
+    const settled = p.batches.length === 0 && !waiting && !draining;
+    if (settled || commandRounds >= MAX_COMMAND_ROUNDS || deps.clock.now() >= options.until) {
+      return { ...report(), settled };
+    }
+    commandRounds = 0;
+    await deps.clock.sleep(draining && !waiting ? config.timeouts.drainPollMs : options.pollMs);
+  }
+}
+
+function owns(t: ConvergeTarget, r: SlotRecord): boolean {
+  return t.member === undefined || r.member === t.member;
+}
+
+async function readRecords(
+  targets: readonly ConvergeTarget[],
+  deps: ServiceDeps,
+): Promise<{ slots: SlotRecord[]; readAt: number }> {
+  const reads = targets.flatMap((t) => t.slots.map((slot) => deps.store.get(t.backend.name, slot)));
+  // The fence starts when the reads were sent: anything they show was written before then.
+  const readAt = deps.clock.now();
+  const slots = (await Promise.all(reads)).filter((r): r is SlotRecord => r !== undefined);
+  return { slots, readAt };
+}
+
+function outcomes(
+  targets: readonly ConvergeTarget[],
+  records: readonly SlotRecord[],
+  observed: readonly HostObservation[],
+  p: Plan,
+  results: ReadonlyMap<string, HostResult[]>,
+): SlotOutcomeReport[] {
+  return targets.flatMap((t) =>
+    t.slots.map((slot) => ({
+      backend: t.backend.name,
+      slot,
+      record: records.find((r) => r.backend === t.backend.name && r.slot === slot),
+      hosts: observed.map((o) => hostOutcome(o, t.backend.name, slot, p, results.get(o.host) ?? [])),
+    })),
+  );
+}
+
+function hostOutcome(
+  o: HostObservation,
+  backend: string,
+  slot: string,
+  p: Plan,
+  hostResults: readonly HostResult[],
+): HostSlotOutcome {
+  if (!o.ok)
+    return {
+      host: o.host,
+      applied: false,
+      awaitingHealth: false,
+      blocked: false,
+      error: o.error,
+      results: hostResults,
+    };
+  const drift = p.drift.filter(
+    (d) => d.host === o.host && d.backend === backend && d.slot === slot && SLOT_DRIFT.has(d.kind),
+  );
+  const pending = p.batches.some(
+    (b) => b.host === o.host && b.commands.some((c) => 'server' in c && c.server === slot),
+  );
+  const applied = drift.length === 0 && !pending;
+  const failed = [...hostResults].reverse().find((r) => !r.ok)?.error;
+  return {
+    host: o.host,
+    applied,
+    awaitingHealth: drift.some((d) => d.kind === 'awaiting-health'),
+    blocked: drift.some((d) => d.kind === 'blocked-by-sessions'),
+    error: applied
+      ? undefined
+      : (failed ?? { code: 'DRIFT', message: drift.map((d) => d.kind).join(', ') || 'pending' }),
+    results: hostResults,
+  };
+}

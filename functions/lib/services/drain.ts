@@ -1,0 +1,92 @@
+// Use case: a member leaves its slot — drain on every host, wait for sessions to end (bounded), MAINT, free, complete.
+import type { BackendConfig, ConfigDocument } from '../config.js';
+import type { SlotEvent } from '../domain/lifecycle.js';
+import type { LifecycleRef } from '../domain/types.js';
+import type { SlotTransition } from '../plan/types.js';
+import { converge, type HostSlotOutcome } from './converge.js';
+import { planPolicy, type ServiceDeps } from './deps.js';
+import { type EffectsReport, runEffects } from './effects.js';
+import { applyTransition } from './transitions.js';
+
+/** Why the member leaves: its instance goes (terminate: wins over everything), or a deploy tool removes it. */
+export type Leave =
+  | {
+      readonly kind: 'terminate';
+      readonly lifecycle?: LifecycleRef;
+      readonly reason?: 'terminate' | 'abandon' | 'warm-pool';
+    }
+  | { readonly kind: 'deregister' };
+
+export interface DrainInput {
+  readonly backend: BackendConfig;
+  readonly memberId: string;
+  readonly leave: Leave;
+  /** Epoch ms: stop waiting here (the invocation's remaining time); reconcile finishes what is left. */
+  readonly until: number;
+  /** Drain deadline in seconds from now (default the backend's drainSeconds). */
+  readonly drainSeconds?: number;
+}
+
+export type DrainStatus = 'released' | 'draining' | 'not-registered';
+
+export interface DrainResult {
+  readonly backend: string;
+  readonly member: string;
+  readonly slot?: string;
+  readonly status: DrainStatus;
+  readonly hosts: readonly HostSlotOutcome[];
+  /** Lifecycle completions made on the way (the terminate's own once the slot is free; an abandoned launch's). */
+  readonly completions: EffectsReport['completions'];
+}
+
+/**
+ * Records the intent first (draining + deadline + lifecycle token, through the machine), then drains on every host and
+ * waits within the invocation. The slot is freed — and the action completed — only once every host shows MAINT, after
+ * the sessions ended (or the deadline passed) and after the fence, so a stale `ready` planned before the drain can no
+ * longer land. Whatever does not finish here, reconcile finishes from the record (ARCHITECTURE.md, "Slot lifecycle").
+ */
+export async function drainMember(
+  input: DrainInput,
+  config: Pick<ConfigDocument, 'timeouts' | 'lifecycle' | 'quorum' | 'backends'>,
+  deps: ServiceDeps,
+): Promise<DrainResult> {
+  const { backend, memberId } = input;
+  const now = deps.clock.now();
+  const deadline = now + (input.drainSeconds ?? backend.drainSeconds) * 1000;
+  const event: SlotEvent =
+    input.leave.kind === 'terminate'
+      ? { kind: 'terminate', now, deadline, lifecycle: input.leave.lifecycle, reason: input.leave.reason }
+      : { kind: 'deregister', now, deadline };
+  const applied = await deps.store.apply(backend.name, { member: memberId }, event);
+  const base = { backend: backend.name, member: memberId };
+  const completions: EffectsReport['completions'][number][] = [];
+  if (applied.decision.type === 'write' || applied.decision.type === 'noop')
+    completions.push(...(await runEffects(applied.decision.effects, backend.name, config, deps)).completions);
+  const record = applied.record;
+  if (!record) return { ...base, status: 'not-registered', hosts: [], completions };
+  // Our own write's completion, not the decision's time, starts the fence we wait out (a slow write must not shorten it).
+  const fencedFrom = deps.clock.now();
+  const fenceMs = planPolicy(config).fenceMs;
+  let released = false;
+  const onTransitions = async (transitions: readonly SlotTransition[]): Promise<boolean> => {
+    for (const t of transitions.filter((x) => x.slot === record.slot && x.member === memberId)) {
+      if (t.kind !== 'heartbeat-due' && deps.clock.now() < fencedFrom + fenceMs) continue;
+      if (t.kind !== 'drain-finished' && t.kind !== 'drain-deadline' && t.kind !== 'heartbeat-due') continue;
+      const done = await applyTransition(t, config, deps);
+      completions.push(...done.completions);
+      if (done.applied && t.kind !== 'heartbeat-due') released = true;
+    }
+    return released;
+  };
+  const outcome = await converge([{ backend, slots: [record.slot], member: memberId }], config, deps, {
+    until: input.until,
+    pollMs: config.timeouts.pollMs,
+    untilReleased: true,
+    onTransitions,
+  });
+  const slot = outcome.slots[0];
+  // No longer ours at the end: another caller (reconcile, a duplicate event) freed it, which is as good.
+  const gone = slot !== undefined && slot.record === undefined;
+  const status = released || gone ? 'released' : 'draining';
+  return { ...base, slot: record.slot, status, hosts: slot?.hosts ?? [], completions };
+}
