@@ -1,11 +1,10 @@
 // Deployment: packages the stack offline once, then checks the CloudFormation template it wrote (not a stale copy).
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { isDeepStrictEqual, promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation is untyped JSON.
@@ -23,6 +22,9 @@ const BASE_ENV = [
   'POWERTOOLS_SERVICE_NAME',
   'POWERTOOLS_METRICS_NAMESPACE',
 ];
+const QUEUE = { 'Fn::GetAtt': ['LifecycleEventsQueue', 'Arn'] };
+const DLQ = { 'Fn::GetAtt': ['LifecycleEventsDlq', 'Arn'] };
+const RULES = ['AsgLifecycleRule', 'SpotInterruptionRule', 'RebalanceRecommendationRule', 'InstanceStateRule'];
 const STAR_ALLOWED = new Set(['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances']);
 
 let dir: string;
@@ -33,10 +35,8 @@ const ofType = (type: string): Array<[string, Json]> => Object.entries(resources
 const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 const statements = (): Json[] =>
   resources.IamRoleLambdaExecution.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement);
-const targetsOf = (logicalId: string): Array<[string, Json]> =>
-  ofType('AWS::Events::Rule').filter(([, r]) =>
-    r.Properties.Targets.some((t: Json) => t.Arn['Fn::GetAtt']?.[0] === logicalId),
-  );
+const targetsOf = (arn: Json): Array<[string, Json]> =>
+  ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.Targets.some((t: Json) => isDeepStrictEqual(t.Arn, arn)));
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'slot-sync-package-'));
@@ -83,11 +83,17 @@ describe('packaged functions', () => {
     expect(vars.IDEMPOTENCY_TABLE).toBe(resources.IdempotencyTable.Properties.TableName);
   });
 
-  it('keeps the webhook under the HTTP API limit, reconcile at 60 s and one reconcile at a time', () => {
+  it('keeps the webhook under the HTTP API limit and reconcile at 60 s', () => {
     expect(resources.WebhookLambdaFunction.Properties.Timeout).toBeLessThanOrEqual(29);
     expect(resources.LifecycleLambdaFunction.Properties.Timeout).toBeLessThanOrEqual(900);
     expect(resources.ReconcileLambdaFunction.Properties.Timeout).toBe(60);
-    expect(resources.ReconcileLambdaFunction.Properties.ReservedConcurrentExecutions).toBe(1);
+  });
+
+  it('reserves 10 lifecycle, 5 webhook and 1 reconcile executions: 16 connections per host at most, within 20', () => {
+    const reserved = (id: string) => resources[id].Properties.ReservedConcurrentExecutions;
+    expect([reserved(FUNCTIONS.lifecycle), reserved(FUNCTIONS.webhook), reserved(FUNCTIONS.reconcile)]).toEqual([
+      10, 5, 1,
+    ]);
   });
 
   it.each(Object.keys(FUNCTIONS))('bundles %s as one minified ESM .mjs file in its own zip', async (name) => {
@@ -100,39 +106,91 @@ describe('packaged functions', () => {
   });
 });
 
-describe('triggers', () => {
-  it('routes the two lifecycle detail-types of the configured ASGs to lifecycle, with retries and a DLQ', () => {
-    const [[, rule]] = targetsOf('LifecycleLambdaFunction') as [[string, Json]];
-    expect(rule.Properties.EventPattern).toEqual({
+describe('lifecycle events: EventBridge → SQS → lifecycle', () => {
+  it('routes the two lifecycle detail-types of the configured ASGs to the queue', () => {
+    expect(resources.AsgLifecycleRule.Properties.EventPattern).toEqual({
       source: ['aws.autoscaling'],
       'detail-type': ['EC2 Instance-launch Lifecycle Action', 'EC2 Instance-terminate Lifecycle Action'],
       detail: { AutoScalingGroupName: ['web-asg'] },
     });
-    const [target] = rule.Properties.Targets;
-    expect(target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
-    expect(target.RetryPolicy.MaximumEventAgeInSeconds).toBeGreaterThanOrEqual(60);
-    expect(target.DeadLetterConfig.Arn).toEqual({ 'Fn::GetAtt': ['LifecycleEventsDlq', 'Arn'] });
   });
 
-  it('lets only that rule send to the DLQ', () => {
-    const [[, rule]] = targetsOf('LifecycleLambdaFunction') as [[string, Json]];
-    const [statement] = resources.LifecycleEventsDlqPolicy.Properties.PolicyDocument.Statement;
-    expect(statement.Principal).toEqual({ Service: 'events.amazonaws.com' });
-    expect(statement.Action).toBe('sqs:SendMessage');
-    expect(statement.Condition.ArnEquals['aws:SourceArn']['Fn::Sub']).toMatch(
-      new RegExp(`:rule/${rule.Properties.Name}$`),
-    );
-  });
-
-  it('sends lifecycle invocations that fail after Lambda retries to the same DLQ', () => {
-    const [[, config]] = ofType('AWS::Lambda::EventInvokeConfig').filter(
-      ([, r]) => r.Properties.FunctionName.Ref === 'LifecycleLambdaFunction',
-    ) as [[string, Json]];
-    expect(config.Properties.DestinationConfig.OnFailure.Destination).toEqual({
-      'Fn::GetAtt': ['LifecycleEventsDlq', 'Arn'],
+  it('routes spot interruptions, rebalance recommendations and departing state changes to the same queue', () => {
+    const pattern = (id: string) => resources[id].Properties.EventPattern;
+    expect(pattern('SpotInterruptionRule')).toEqual({
+      source: ['aws.ec2'],
+      'detail-type': ['EC2 Spot Instance Interruption Warning'],
+    });
+    expect(pattern('RebalanceRecommendationRule')).toEqual({
+      source: ['aws.ec2'],
+      'detail-type': ['EC2 Instance Rebalance Recommendation'],
+    });
+    expect(pattern('InstanceStateRule')).toEqual({
+      source: ['aws.ec2'],
+      'detail-type': ['EC2 Instance State-change Notification'],
+      detail: { state: ['stopping', 'shutting-down', 'stopped', 'terminated'] },
     });
   });
 
+  it('has exactly the four rules on the queue, each with EventBridge retries and the DLQ', () => {
+    expect(
+      targetsOf(QUEUE)
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([...RULES].sort());
+    for (const id of RULES) {
+      const [target, ...others] = resources[id].Properties.Targets;
+      expect(others).toEqual([]);
+      expect(target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+      expect(target.DeadLetterConfig.Arn).toEqual(DLQ);
+    }
+  });
+
+  it('lets only those rules send to the queue and to the DLQ', () => {
+    for (const policy of ['LifecycleEventsQueuePolicy', 'LifecycleEventsDlqPolicy']) {
+      const [statement, ...others] = resources[policy].Properties.PolicyDocument.Statement;
+      expect(others).toEqual([]);
+      expect(statement.Principal).toEqual({ Service: 'events.amazonaws.com' });
+      expect(statement.Action).toBe('sqs:SendMessage');
+      expect(statement.Condition.ArnEquals['aws:SourceArn']).toEqual(
+        RULES.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+      );
+    }
+  });
+
+  it('gives the queue 6× the function timeout of visibility, SSE, and a redrive to the DLQ after 5 receives', () => {
+    const q = resources.LifecycleEventsQueue.Properties;
+    expect(q.VisibilityTimeout).toBe(6 * resources.LifecycleLambdaFunction.Properties.Timeout);
+    expect(q.SqsManagedSseEnabled).toBe(true);
+    expect(q.RedrivePolicy).toEqual({ deadLetterTargetArn: DLQ, maxReceiveCount: 5 });
+    const dlq = resources.LifecycleEventsDlq.Properties;
+    expect(dlq.SqsManagedSseEnabled).toBe(true);
+    expect(dlq.MessageRetentionPeriod).toBeGreaterThan(q.MessageRetentionPeriod);
+    expect(dlq.RedriveAllowPolicy.redrivePermission).toBe('byQueue');
+    expect(dlq.RedriveAllowPolicy.sourceQueueArns[0]['Fn::Sub']).toMatch(/:haproxy-slot-sync-test-lifecycle-events$/);
+  });
+
+  it('feeds the lifecycle function in batches with partial failures, never above its reserved concurrency', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
+    expect(mappings).toHaveLength(1);
+    const [m] = mappings as [Json];
+    expect(m.EventSourceArn).toEqual(QUEUE);
+    expect(m.FunctionName).toEqual({ 'Fn::GetAtt': ['LifecycleLambdaFunction', 'Arn'] });
+    expect(m.BatchSize).toBe(10);
+    expect(m.MaximumBatchingWindowInSeconds).toBe(1);
+    expect(m.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(m.ScalingConfig.MaximumConcurrency).toBe(
+      resources.LifecycleLambdaFunction.Properties.ReservedConcurrentExecutions,
+    );
+  });
+
+  it('has no direct EventBridge trigger or async retry/destination config left on the lifecycle function', () => {
+    expect(targetsOf({ 'Fn::GetAtt': ['LifecycleLambdaFunction', 'Arn'] })).toEqual([]);
+    expect(ofType('AWS::Lambda::EventInvokeConfig')).toEqual([]);
+  });
+});
+
+describe('other triggers', () => {
   it('serves POST /hooks/deploy from the webhook function', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
     expect(routes).toEqual(['POST /hooks/deploy']);
@@ -141,7 +199,9 @@ describe('triggers', () => {
   });
 
   it('runs reconcile every minute', () => {
-    const rules = targetsOf('ReconcileLambdaFunction').map(([, r]) => r.Properties.ScheduleExpression);
+    const rules = targetsOf({ 'Fn::GetAtt': ['ReconcileLambdaFunction', 'Arn'] }).map(
+      ([, r]) => r.Properties.ScheduleExpression,
+    );
     expect(rules).toEqual(['rate(1 minute)']);
   });
 });
@@ -211,43 +271,5 @@ describe('alarms', () => {
 
   it('has no alarm actions when no topic is configured', () => {
     expect(template.Conditions.HasAlarmTopic).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
-  });
-});
-
-describe('infra/autoscaling.cjs', () => {
-  const generator = createRequire(import.meta.url)(join(root, 'infra/autoscaling.cjs'));
-  const resolver = (params: Json) => ({ resolveVariable: async (v: string) => params[v.replace(/^param:/, '')] });
-  const params = {
-    autoScalingGroups: ['web-asg', 'api-asg'],
-    launchHookTimeoutSeconds: 600,
-    terminateHookTimeoutSeconds: 900,
-  };
-
-  it('creates no hooks when lifecycleHookGroups is empty', async () => {
-    expect(await generator.lifecycleHooks(resolver({ ...params, lifecycleHookGroups: [] }))).toEqual({ Resources: {} });
-  });
-
-  it('creates a launch and a terminate hook for each listed group', async () => {
-    const { Resources } = await generator.lifecycleHooks(resolver({ ...params, lifecycleHookGroups: ['api-asg'] }));
-    expect(
-      Object.values(Resources as Record<string, Json>).map((r) => [
-        r.Properties.AutoScalingGroupName,
-        r.Properties.LifecycleTransition,
-      ]),
-    ).toEqual([
-      ['api-asg', 'autoscaling:EC2_INSTANCE_LAUNCHING'],
-      ['api-asg', 'autoscaling:EC2_INSTANCE_TERMINATING'],
-    ]);
-  });
-
-  it('refuses a hook for a group the EventBridge rule does not match', async () => {
-    await expect(generator.lifecycleHooks(resolver({ ...params, lifecycleHookGroups: ['other'] }))).rejects.toThrow(
-      /not in autoScalingGroups/,
-    );
-  });
-
-  it('refuses an empty or invalid ASG list for the IAM scope', async () => {
-    await expect(generator.groupArns(resolver({ autoScalingGroups: [] }))).rejects.toThrow(/at least one/);
-    await expect(generator.groupArns(resolver({ autoScalingGroups: ['a b'] }))).rejects.toThrow(/invalid ASG name/);
   });
 });

@@ -1,0 +1,112 @@
+// Deployment: the package-time generators in infra/*.cjs, called as serverless.yml calls them, with other params.
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation is untyped JSON.
+type Json = Record<string, any>;
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const load = (file: string) => createRequire(import.meta.url)(join(root, 'infra', file));
+
+/** A resolver like osls's: `param:x`, `sls:stage`, `self:…`; an absent param rejects as osls does. */
+const resolver = (values: Json) => ({
+  resolveVariable: async (v: string) => {
+    const key = v.replace(/^param:/, '');
+    if (!(key in values))
+      throw Object.assign(new Error(`Value not found at "param" source`), { code: 'MISSING_VARIABLE_RESULT' });
+    return values[key];
+  },
+});
+const base = {
+  'sls:stage': 'test',
+  'self:service': 'haproxy-slot-sync',
+  'self:functions.lifecycle.timeout': 900,
+  autoScalingGroups: ['web-asg', 'api-asg'],
+  subnetIds: ['subnet-0123456789abcdef0'],
+  securityGroupIds: ['sg-0123456789abcdef0'],
+};
+
+describe('infra/autoscaling.cjs', () => {
+  const generator = load('autoscaling.cjs');
+  const params = { ...base, launchHookTimeoutSeconds: 600, terminateHookTimeoutSeconds: 900 };
+
+  it('creates no hooks when lifecycleHookGroups is empty', async () => {
+    expect(await generator.lifecycleHooks(resolver({ ...params, lifecycleHookGroups: [] }))).toEqual({ Resources: {} });
+  });
+
+  it('creates a launch and a terminate hook for each listed group', async () => {
+    const { Resources } = await generator.lifecycleHooks(resolver({ ...params, lifecycleHookGroups: ['api-asg'] }));
+    expect(
+      Object.values(Resources as Record<string, Json>).map((r) => [
+        r.Properties.AutoScalingGroupName,
+        r.Properties.LifecycleTransition,
+      ]),
+    ).toEqual([
+      ['api-asg', 'autoscaling:EC2_INSTANCE_LAUNCHING'],
+      ['api-asg', 'autoscaling:EC2_INSTANCE_TERMINATING'],
+    ]);
+  });
+
+  it('refuses a hook for a group the EventBridge rule does not match', async () => {
+    await expect(generator.lifecycleHooks(resolver({ ...params, lifecycleHookGroups: ['other'] }))).rejects.toThrow(
+      /not in autoScalingGroups/,
+    );
+  });
+
+  it('refuses an empty, invalid or missing ASG list for the IAM scope', async () => {
+    await expect(generator.groupArns(resolver({ ...base, autoScalingGroups: [] }))).rejects.toThrow(/at least one/);
+    await expect(generator.groupArns(resolver({ ...base, autoScalingGroups: ['a b'] }))).rejects.toThrow(
+      /invalid ASG name/,
+    );
+    const { autoScalingGroups: _, ...none } = base;
+    await expect(generator.groupArns(resolver(none))).rejects.toThrow(/params\.test\.autoScalingGroups is not set/);
+  });
+});
+
+describe('infra/concurrency.cjs', () => {
+  const generator = load('concurrency.cjs');
+  const params = { ...base, lifecycleReservedConcurrency: 10, webhookReservedConcurrency: 5, hostConnections: 20 };
+
+  it('passes the reserved concurrencies through while lifecycle + webhook + 1 fits hostConnections', async () => {
+    expect(await generator.lifecycle(resolver(params))).toBe(10);
+    expect(await generator.webhook(resolver({ ...params, webhookReservedConcurrency: 9 }))).toBe(9);
+  });
+
+  it('refuses reserved concurrencies that would open more connections per host than the budget', async () => {
+    await expect(generator.lifecycle(resolver({ ...params, webhookReservedConcurrency: 10 }))).rejects.toThrow(
+      /= 21 connections per HAProxy host exceed hostConnections \(20\)/,
+    );
+  });
+
+  it('refuses a lifecycle concurrency below the SQS mapping minimum of 2', async () => {
+    await expect(generator.lifecycle(resolver({ ...params, lifecycleReservedConcurrency: 1 }))).rejects.toThrow(
+      /from 2 to/,
+    );
+  });
+});
+
+describe('infra/lifecycle-events.cjs', () => {
+  const generator = load('lifecycle-events.cjs');
+  const params = { ...base, lifecycleMaxReceiveCount: 5 };
+
+  it('derives the visibility timeout from the function timeout', async () => {
+    const { Resources } = await generator.lifecycleEvents(
+      resolver({ ...params, 'self:functions.lifecycle.timeout': 120 }),
+    );
+    expect(Resources.LifecycleEventsQueue.Properties.VisibilityTimeout).toBe(720);
+  });
+
+  it('refuses a function timeout whose 6× exceeds what SQS allows', async () => {
+    await expect(
+      generator.lifecycleEvents(resolver({ ...params, 'self:functions.lifecycle.timeout': 7201 })),
+    ).rejects.toThrow(/12 h/);
+  });
+
+  it('filters the Auto Scaling rule by every mapped group', async () => {
+    const { Resources } = await generator.lifecycleEvents(resolver(params));
+    expect(Resources.AsgLifecycleRule.Properties.EventPattern.detail).toEqual({
+      AutoScalingGroupName: ['web-asg', 'api-asg'],
+    });
+  });
+});
