@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DECRYPTS_FOR, EXPECTED_GRANTS } from './expected-roles.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation is untyped JSON.
 type Json = Record<string, any>;
@@ -14,7 +15,14 @@ const FUNCTIONS = {
   lifecycle: 'LifecycleLambdaFunction',
   webhook: 'WebhookLambdaFunction',
   reconcile: 'ReconcileLambdaFunction',
+} as const;
+type FunctionName = keyof typeof FUNCTIONS;
+const ROLES: Record<FunctionName, string> = {
+  lifecycle: 'LifecycleRole',
+  webhook: 'WebhookRole',
+  reconcile: 'ReconcileRole',
 };
+
 const BASE_ENV = [
   'SLOT_TABLE',
   'IDEMPOTENCY_TABLE',
@@ -22,10 +30,11 @@ const BASE_ENV = [
   'POWERTOOLS_SERVICE_NAME',
   'POWERTOOLS_METRICS_NAMESPACE',
 ];
+// biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub text, as the template holds it
+const REGION = '${AWS::Region}';
 const QUEUE = { 'Fn::GetAtt': ['LifecycleEventsQueue', 'Arn'] };
 const DLQ = { 'Fn::GetAtt': ['LifecycleEventsDlq', 'Arn'] };
 const RULES = ['AsgLifecycleRule', 'SpotInterruptionRule', 'RebalanceRecommendationRule', 'InstanceStateRule'];
-const STAR_ALLOWED = new Set(['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances']);
 
 let dir: string;
 let template: Json;
@@ -33,8 +42,27 @@ let resources: Json;
 
 const ofType = (type: string): Array<[string, Json]> => Object.entries(resources).filter(([, r]) => r.Type === type);
 const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
-const statements = (): Json[] =>
-  resources.IamRoleLambdaExecution.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement);
+const show = (r: Json | string): string =>
+  typeof r === 'string'
+    ? r
+    : r['Fn::GetAtt']
+      ? `GetAtt:${r['Fn::GetAtt'].join('.')}`
+      : r['Fn::Sub']
+        ? `Sub:${r['Fn::Sub']}`
+        : JSON.stringify(r);
+const statementsOf = (roleId: string): Json[] =>
+  resources[roleId].Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement);
+/** action → the resources a role grants it on (sorted), across all its statements. */
+function grants(roleId: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const s of statementsOf(roleId)) {
+    expect(s.Effect).toBe('Allow');
+    for (const action of asList<string>(s.Action)) {
+      out[action] = [...(out[action] ?? []), ...asList(s.Resource).map(show)].sort();
+    }
+  }
+  return out;
+}
 const targetsOf = (arn: Json): Array<[string, Json]> =>
   ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.Targets.some((t: Json) => isDeepStrictEqual(t.Arn, arn)));
 
@@ -56,12 +84,13 @@ afterAll(async () => {
 });
 
 describe('packaged functions', () => {
-  it.each(Object.entries(FUNCTIONS))('%s runs nodejs22.x on arm64 inside the VPC', (_, id) => {
+  it.each(Object.entries(FUNCTIONS))('%s runs nodejs22.x on arm64 inside the VPC, traced by X-Ray', (_, id) => {
     const p = resources[id].Properties;
     expect(p.Runtime).toBe('nodejs22.x');
     expect(p.Architectures).toEqual(['arm64']);
     expect(p.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
     expect(p.VpcConfig.SecurityGroupIds.length).toBeGreaterThan(0);
+    expect(p.TracingConfig).toEqual({ Mode: 'Active' });
   });
 
   it('has exactly the three functions', () => {
@@ -100,9 +129,7 @@ describe('packaged functions', () => {
     const zip = await readFile(join(dir, `${name}.zip`));
     expect(zip.includes(`functions/${name}/handler.mjs`)).toBe(true);
     expect((await stat(join(dir, `${name}.zip`))).size).toBeGreaterThan(0);
-    expect(resources[FUNCTIONS[name as keyof typeof FUNCTIONS]].Properties.Handler).toBe(
-      `functions/${name}/handler.handler`,
-    );
+    expect(resources[FUNCTIONS[name as FunctionName]].Properties.Handler).toBe(`functions/${name}/handler.handler`);
   });
 });
 
@@ -223,42 +250,55 @@ describe('tables', () => {
   });
 });
 
-describe('IAM', () => {
-  it('uses Resource "*" only for the describe calls AWS cannot scope', () => {
-    const starred = statements().filter((s) => asList(s.Resource).includes('*'));
-    expect(starred.flatMap((s) => asList(s.Action)).every((a: string) => STAR_ALLOWED.has(a))).toBe(true);
+describe('IAM: one role per function', () => {
+  it.each(Object.entries(FUNCTIONS))('%s runs as its own role, and no shared role exists', (name, id) => {
+    expect(resources[id].Properties.Role).toEqual({ 'Fn::Sub': `\${${ROLES[name as FunctionName]}.Arn}` });
+    expect(resources.IamRoleLambdaExecution).toBeUndefined();
     expect(
-      statements()
-        .flatMap((s) => asList(s.Action))
-        .filter((a: string) => a.includes('*')),
-    ).toEqual([]);
+      ofType('AWS::IAM::Role')
+        .map(([roleId]) => roleId)
+        .sort(),
+    ).toEqual(Object.values(ROLES).sort());
   });
 
-  it('grants DynamoDB actions on the two tables only', () => {
-    const dynamo = statements().filter((s) => asList(s.Action).some((a: string) => a.startsWith('dynamodb:')));
-    expect(dynamo.length).toBeGreaterThan(0);
-    for (const s of dynamo) {
-      for (const r of asList(s.Resource)) expect(['SlotTable', 'IdempotencyTable']).toContain(r['Fn::GetAtt']?.[0]);
-    }
-  });
-
-  it('reads only the config and webhook-secret parameters, and decrypts only through SSM', () => {
-    const ssm = statements().filter((s) => asList(s.Action).some((a: string) => a.startsWith('ssm:')));
-    const arns = ssm.flatMap((s) => asList(s.Resource)).map((r: Json) => r['Fn::Sub']);
-    expect(arns.sort()).toEqual([
-      expect.stringMatching(/:parameter\/haproxy-slot-sync\/test\/config$/),
-      expect.stringMatching(/:parameter\/haproxy-slot-sync\/test\/webhook-secret$/),
+  it.each(Object.keys(FUNCTIONS) as FunctionName[])('%s may only be assumed by Lambda', (name) => {
+    expect(resources[ROLES[name]].Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
     ]);
-    const kms = statements().filter((s) => asList(s.Action).includes('kms:Decrypt'));
-    expect(kms).toHaveLength(1);
-    expect(kms[0]?.Condition.StringEquals['kms:ViaService']).toBeDefined();
+    expect(resources[ROLES[name]].Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  it('completes lifecycle actions only for the configured ASGs', () => {
-    const asg = statements().filter((s) => asList(s.Action).includes('autoscaling:CompleteLifecycleAction'));
-    const arns = asg.flatMap((s) => asList(s.Resource)).map((r: Json) => r['Fn::Sub']);
-    expect(arns).toEqual([expect.stringMatching(/:autoScalingGroup:\*:autoScalingGroupName\/web-asg$/)]);
+  const rows = (Object.keys(EXPECTED_GRANTS) as FunctionName[]).flatMap((fn) =>
+    Object.entries(EXPECTED_GRANTS[fn]).map(([action, on]) => [fn, action, [...on].sort()] as const),
+  );
+  it.each(rows)('%s may %s on %j', (fn, action, on) => {
+    expect(grants(ROLES[fn])[action]).toEqual(on);
   });
+
+  it.each(Object.keys(FUNCTIONS) as FunctionName[])('%s is granted nothing beyond that list', (fn) => {
+    expect(Object.keys(grants(ROLES[fn])).sort()).toEqual(Object.keys(EXPECTED_GRANTS[fn]).sort());
+  });
+
+  it('never lets the internet-facing webhook complete lifecycle actions or describe instances', () => {
+    const actions = Object.keys(grants(ROLES.webhook));
+    expect(actions.filter((a) => a.startsWith('autoscaling:') || a === 'ec2:DescribeInstances')).toEqual([]);
+  });
+
+  it.each(Object.keys(FUNCTIONS) as FunctionName[])(
+    '%s decrypts only its own parameters, and only through SSM',
+    (fn) => {
+      const [kms, ...others] = statementsOf(ROLES[fn]).filter((s) => asList(s.Action).includes('kms:Decrypt'));
+      expect(others).toEqual([]);
+      expect(kms?.Condition).toEqual({
+        StringEquals: {
+          'kms:ViaService': { 'Fn::Sub': `ssm.${REGION}.amazonaws.com` },
+          'kms:EncryptionContext:PARAMETER_ARN': DECRYPTS_FOR[fn].map((arn) => ({
+            'Fn::Sub': arn.replace(/^Sub:/, ''),
+          })),
+        },
+      });
+    },
+  );
 });
 
 describe('alarms', () => {
