@@ -64,6 +64,48 @@ describe('infra/autoscaling.cjs', () => {
   });
 });
 
+describe('infra/monitoring.cjs', () => {
+  const generator = load('monitoring.cjs');
+  const params = { ...base, alarmTopicArn: '', freeSlotAlarms: [] };
+  const alarms = (r: { Resources: Json }) =>
+    Object.values(r.Resources).filter((x: Json) => x.Type === 'AWS::CloudWatch::Alarm') as Json[];
+
+  it('gives alarms no actions at all (not empty ones) when no topic is configured', async () => {
+    const list = alarms(await generator.monitoring(resolver(params)));
+    expect(list.length).toBeGreaterThan(0);
+    for (const a of list) {
+      expect(a.Properties).not.toHaveProperty('AlarmActions');
+      expect(a.Properties).not.toHaveProperty('OKActions');
+    }
+  });
+
+  it('refuses an alarm topic that is not an SNS topic ARN', async () => {
+    await expect(generator.monitoring(resolver({ ...params, alarmTopicArn: 'ops-team' }))).rejects.toThrow(
+      /alarmTopicArn/,
+    );
+  });
+
+  it('creates one free-slot alarm per listed backend, and refuses duplicates or bad thresholds', async () => {
+    const two = [
+      { backend: 'web', threshold: 2 },
+      { backend: 'api', threshold: 5 },
+    ];
+    const free = alarms(await generator.monitoring(resolver({ ...params, freeSlotAlarms: two }))).filter(
+      (a) => a.Properties.MetricName === 'freeSlots',
+    );
+    expect(free.map((a) => [a.Properties.Dimensions[1].Value, a.Properties.Threshold])).toEqual([
+      ['web', 2],
+      ['api', 5],
+    ]);
+    await expect(generator.monitoring(resolver({ ...params, freeSlotAlarms: [two[0], two[0]] }))).rejects.toThrow(
+      /once/,
+    );
+    await expect(
+      generator.monitoring(resolver({ ...params, freeSlotAlarms: [{ backend: 'web', threshold: 0 }] })),
+    ).rejects.toThrow(/threshold/);
+  });
+});
+
 describe('infra/concurrency.cjs', () => {
   const generator = load('concurrency.cjs');
   const params = { ...base, lifecycleReservedConcurrency: 10, webhookReservedConcurrency: 5, hostConnections: 20 };

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { METRICS } from '../../../functions/shared/metric-names.js';
+import { metrics as runtimeMetrics } from '../../../functions/shared/runtime.js';
 import { DECRYPTS_FOR, EXPECTED_GRANTS } from './expected-roles.js';
+import { alarmMetrics, dashboardBody, dashboardMetrics, type MetricRef } from './template-metrics.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation is untyped JSON.
 type Json = Record<string, any>;
@@ -301,15 +304,104 @@ describe('IAM: one role per function', () => {
   );
 });
 
-describe('alarms', () => {
-  it('alarms on DLQ depth and on errors of every function', () => {
-    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    expect(alarms.some((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toBe(true);
-    const erroring = alarms.filter((a) => a.MetricName === 'Errors').map((a) => a.Dimensions[0].Value.Ref);
-    expect(erroring.sort()).toEqual(Object.values(FUNCTIONS).sort());
+describe('monitoring', () => {
+  const alarms = () => ofType('AWS::CloudWatch::Alarm').map(([id, r]) => [id, r.Properties] as const);
+  const byId = (id: string): Json => resources[id].Properties;
+
+  it('alarms on DLQ depth, queue backlog, host failures, dropped events and lifecycle duration near its timeout', () => {
+    expect(byId('LifecycleEventsDlqDepthAlarm')).toMatchObject({
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 0,
+    });
+    expect(byId('LifecycleQueueAgeAlarm')).toMatchObject({ MetricName: 'ApproximateAgeOfOldestMessage' });
+    expect(byId('HostFailuresAlarm')).toMatchObject({ MetricName: METRICS.hostFailures, Threshold: 0 });
+    expect(byId('DroppedEventsAlarm')).toMatchObject({ MetricName: METRICS.droppedEvents, Threshold: 0 });
+    expect(byId('LifecycleDurationAlarm')).toMatchObject({
+      MetricName: 'Duration',
+      Threshold: 0.9 * 1000 * resources.LifecycleLambdaFunction.Properties.Timeout,
+    });
   });
 
-  it('has no alarm actions when no topic is configured', () => {
-    expect(template.Conditions.HasAlarmTopic).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
+  it.each(['Errors', 'Throttles'])('alarms on %s of every function', (metric) => {
+    const refs = alarms()
+      .filter(([, a]) => a.MetricName === metric && a.Namespace === 'AWS/Lambda')
+      .map(([, a]) => a.Dimensions[0].Value.Ref);
+    expect(refs.sort()).toEqual(Object.values(FUNCTIONS).sort());
+  });
+
+  it('alarms when backend web has fewer free slots than its threshold', () => {
+    expect(byId('FreeSlotsweb0Alarm')).toMatchObject({
+      Namespace: 'HaproxySlotSync',
+      MetricName: METRICS.freeSlots,
+      Dimensions: [
+        { Name: 'service', Value: 'haproxy-slot-sync' },
+        { Name: 'backend', Value: 'web' },
+      ],
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 2,
+    });
+  });
+
+  it('gives alarms no actions at all when no topic is configured (no empty-string actions, no conditions)', () => {
+    for (const [, a] of alarms()) {
+      expect(a).not.toHaveProperty('AlarmActions');
+      expect(a).not.toHaveProperty('OKActions');
+    }
+    expect(template.Conditions).toBeUndefined();
+  });
+
+  const customRefs = (): MetricRef[] =>
+    [...alarmMetrics(resources), ...dashboardMetrics(dashboardBody(resources.Dashboard))].filter(
+      (m) => !m.namespace.startsWith('AWS/'),
+    );
+
+  it('reads only custom metrics the code emits (functions/shared/metric-names.ts)', () => {
+    const known = new Set<string>(Object.values(METRICS));
+    expect(customRefs().filter((m) => !known.has(m.name))).toEqual([]);
+  });
+
+  it('shows every metric the code emits on the dashboard', () => {
+    const shown = new Set(dashboardMetrics(dashboardBody(resources.Dashboard)).map((m) => m.name));
+    expect(Object.values(METRICS).filter((name) => !shown.has(name))).toEqual([]);
+  });
+
+  it('reads custom metrics with the namespace and dimensions Powertools emits', () => {
+    // What functions/shared/runtime.ts's Metrics writes: fleet-wide metrics, and freeSlots in its own document.
+    runtimeMetrics.addMetric(METRICS.hostFailures, 'Count', 0);
+    const fleet = runtimeMetrics.serializeMetrics();
+    runtimeMetrics.clearMetrics();
+    const single = runtimeMetrics.singleMetric();
+    single.addDimension('backend', 'web');
+    const perBackend = single.serializeMetrics();
+    const emitted = (doc: Json) => {
+      const [directive] = doc._aws.CloudWatchMetrics;
+      return {
+        namespace: directive.Namespace,
+        dimensions: Object.fromEntries(directive.Dimensions[0].map((d: string) => [d, doc[d]])),
+      };
+    };
+    const expected = { fleet: emitted(fleet), perBackend: emitted(perBackend) };
+    expect(customRefs().length).toBeGreaterThan(Object.keys(METRICS).length);
+    for (const m of customRefs()) {
+      const want = m.name === METRICS.freeSlots ? expected.perBackend : expected.fleet;
+      expect({ name: m.name, namespace: m.namespace, dimensions: Object.keys(m.dimensions).sort() }).toEqual({
+        name: m.name,
+        namespace: want.namespace,
+        dimensions: Object.keys(want.dimensions).sort(),
+      });
+      expect(m.dimensions.service).toBe(want.dimensions.service);
+    }
+  });
+
+  it('charts functions and queues of this stack only', () => {
+    const aws = dashboardMetrics(dashboardBody(resources.Dashboard)).filter((m) => m.namespace.startsWith('AWS/'));
+    const fns = new Set(aws.filter((m) => m.namespace === 'AWS/Lambda').map((m) => m.dimensions.FunctionName));
+    expect([...fns].sort()).toEqual(
+      Object.values(FUNCTIONS)
+        .map((id) => `<${id}>`)
+        .sort(),
+    );
+    const queues = new Set(aws.filter((m) => m.namespace === 'AWS/SQS').map((m) => m.dimensions.QueueName));
+    expect([...queues].sort()).toEqual(['<LifecycleEventsDlq.QueueName>', '<LifecycleEventsQueue.QueueName>']);
   });
 });
