@@ -106,6 +106,60 @@ describe('infra/monitoring.cjs', () => {
   });
 });
 
+describe('infra/vpc.cjs', () => {
+  const generator = load('vpc.cjs');
+
+  it('refuses placeholder subnets and security groups outside the package-only stages', async () => {
+    await expect(generator.subnetIds(resolver({ ...base, 'sls:stage': 'prod' }))).rejects.toThrow(
+      /params\.prod\.subnetIds: .* is a placeholder/,
+    );
+    await expect(
+      generator.securityGroupIds(resolver({ ...base, 'sls:stage': 'prod', securityGroupIds: ['sg-REPLACE-me'] })),
+    ).rejects.toThrow(/placeholder/);
+    expect(
+      await generator.subnetIds(resolver({ ...base, 'sls:stage': 'prod', subnetIds: ['subnet-0a1b2c3d4e5f60718'] })),
+    ).toEqual(['subnet-0a1b2c3d4e5f60718']);
+  });
+
+  it('names the missing stage section when a stage sets no subnets', async () => {
+    const { subnetIds: _, ...none } = base;
+    await expect(generator.subnetIds(resolver({ ...none, 'sls:stage': 'staging' }))).rejects.toThrow(
+      /params\.staging\.subnetIds is not set: add a params\.staging section/,
+    );
+  });
+
+  it('creates no endpoints when no services are listed', async () => {
+    expect(await generator.endpoints(resolver({ ...base, vpcEndpoints: { services: [] } }))).toEqual({ Resources: {} });
+  });
+
+  it('uses the given endpoint security groups and subnets instead of creating a group', async () => {
+    const { Resources } = await generator.endpoints(
+      resolver({
+        ...base,
+        vpcEndpoints: {
+          vpcId: 'vpc-0a1b2c3d',
+          services: ['ssm'],
+          securityGroupIds: ['sg-0a1b2c3d'],
+          subnetIds: ['subnet-0a1b2c3d'],
+        },
+      }),
+    );
+    expect(Object.keys(Resources)).toEqual(['SsmInterfaceEndpoint']);
+    expect(Resources.SsmInterfaceEndpoint.Properties).toMatchObject({
+      SecurityGroupIds: ['sg-0a1b2c3d'],
+      SubnetIds: ['subnet-0a1b2c3d'],
+    });
+  });
+
+  it('refuses unknown services or keys, a missing VPC, and a DynamoDB gateway without route tables', async () => {
+    const with_ = (vpcEndpoints: Json) => generator.endpoints(resolver({ ...base, vpcEndpoints }));
+    await expect(with_({ vpcId: 'vpc-0a1b2c3d', services: ['sqs'] })).rejects.toThrow(/"sqs" is not one of/);
+    await expect(with_({ vpcId: 'vpc-0a1b2c3d', services: [], typo: 1 })).rejects.toThrow(/unknown keys typo/);
+    await expect(with_({ services: ['ssm'] })).rejects.toThrow(/vpcId/);
+    await expect(with_({ vpcId: 'vpc-0a1b2c3d', services: ['dynamodb'] })).rejects.toThrow(/routeTableIds/);
+  });
+});
+
 describe('infra/concurrency.cjs', () => {
   const generator = load('concurrency.cjs');
   const params = { ...base, lifecycleReservedConcurrency: 10, webhookReservedConcurrency: 5, hostConnections: 20 };

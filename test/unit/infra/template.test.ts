@@ -25,23 +25,25 @@ const ROLES: Record<FunctionName, string> = {
   webhook: 'WebhookRole',
   reconcile: 'ReconcileRole',
 };
-
 const BASE_ENV = [
   'SLOT_TABLE',
   'IDEMPOTENCY_TABLE',
   'CONFIG_PARAMETER',
   'POWERTOOLS_SERVICE_NAME',
   'POWERTOOLS_METRICS_NAMESPACE',
+  'NODE_OPTIONS',
 ];
-// biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub text, as the template holds it
-const REGION = '${AWS::Region}';
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:slot-sync-test-alarms';
 const QUEUE = { 'Fn::GetAtt': ['LifecycleEventsQueue', 'Arn'] };
 const DLQ = { 'Fn::GetAtt': ['LifecycleEventsDlq', 'Arn'] };
+// biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub text, as the template holds it
+const REGION = '${AWS::Region}';
 const RULES = ['AsgLifecycleRule', 'SpotInterruptionRule', 'RebalanceRecommendationRule', 'InstanceStateRule'];
 
 let dir: string;
 let template: Json;
 let resources: Json;
+let state: Json;
 
 const ofType = (type: string): Array<[string, Json]> => Object.entries(resources).filter(([, r]) => r.Type === type);
 const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
@@ -79,6 +81,7 @@ beforeAll(async () => {
     { cwd: root, env, timeout: 110_000 },
   );
   template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  state = JSON.parse(await readFile(join(dir, 'serverless-state.json'), 'utf8'));
   resources = template.Resources;
 }, 120_000);
 
@@ -106,7 +109,9 @@ describe('packaged functions', () => {
 
   it.each(Object.entries(FUNCTIONS))('%s gets exactly its environment variables', (name, id) => {
     const expected = name === 'webhook' ? [...BASE_ENV, 'WEBHOOK_SECRET_PARAMETER'] : BASE_ENV;
-    expect(Object.keys(resources[id].Properties.Environment.Variables).sort()).toEqual([...expected].sort());
+    const vars = resources[id].Properties.Environment.Variables;
+    expect(Object.keys(vars).sort()).toEqual([...expected].sort());
+    expect(vars.NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
   it('points SLOT_TABLE and IDEMPOTENCY_TABLE at the tables the stack creates', () => {
@@ -128,11 +133,48 @@ describe('packaged functions', () => {
     ]);
   });
 
-  it.each(Object.keys(FUNCTIONS))('bundles %s as one minified ESM .mjs file in its own zip', async (name) => {
-    const zip = await readFile(join(dir, `${name}.zip`));
-    expect(zip.includes(`functions/${name}/handler.mjs`)).toBe(true);
-    expect((await stat(join(dir, `${name}.zip`))).size).toBeGreaterThan(0);
-    expect(resources[FUNCTIONS[name as FunctionName]].Properties.Handler).toBe(`functions/${name}/handler.handler`);
+  it.each(Object.keys(FUNCTIONS))(
+    'bundles %s as one minified ESM .mjs file with its source map in its own zip',
+    async (name) => {
+      const zip = await readFile(join(dir, `${name}.zip`));
+      expect(zip.includes(`functions/${name}/handler.mjs`)).toBe(true);
+      expect(zip.includes(`functions/${name}/handler.mjs.map`)).toBe(true);
+      expect(resources[FUNCTIONS[name as FunctionName]].Properties.Handler).toBe(`functions/${name}/handler.handler`);
+    },
+  );
+
+  it.each(Object.keys(FUNCTIONS))('maps %s stack frames to our own TypeScript files only', async (name) => {
+    const { stdout } = await promisify(execFile)(
+      'unzip',
+      ['-p', join(dir, `${name}.zip`), `functions/${name}/handler.mjs.map`],
+      {
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    const map = JSON.parse(stdout) as { sources: string[] };
+    expect(map.sources.length).toBeGreaterThan(10);
+    // Relative to functions/<name>/ in the zip, each source is a file of this repository's functions/ tree.
+    const files = map.sources.map((s) => join('functions', name, s));
+    expect(
+      files.filter((f) => !f.startsWith('functions/') || !f.endsWith('.ts') || f.includes('node_modules')),
+    ).toEqual([]);
+    await Promise.all(files.map((f) => stat(join(root, f))));
+  });
+
+  it.each(Object.keys(FUNCTIONS))(
+    'keeps the %s zip within the 500 KB bundle goal, source map included',
+    async (name) => {
+      expect((await stat(join(dir, `${name}.zip`))).size).toBeLessThanOrEqual(500_000);
+    },
+  );
+
+  it('tags the stack and, explicitly, the functions and the HTTP API', () => {
+    const tags = { project: 'haproxy-slot-sync', stage: 'test' };
+    expect(state.service.provider.stackTags).toEqual(tags);
+    expect(resources.LifecycleLambdaFunction.Properties.Tags).toEqual(
+      Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+    );
+    expect(resources.HttpApi.Properties.Tags).toEqual(tags);
   });
 });
 
@@ -221,11 +263,21 @@ describe('lifecycle events: EventBridge → SQS → lifecycle', () => {
 });
 
 describe('other triggers', () => {
-  it('serves POST /hooks/deploy from the webhook function', () => {
-    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
-    expect(routes).toEqual(['POST /hooks/deploy']);
+  it('serves POST /hooks/deploy from the webhook function, throttled, with access logs', () => {
+    expect(ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey)).toEqual(['POST /hooks/deploy']);
     const integrations = ofType('AWS::ApiGatewayV2::Integration').map(([, r]) => r.Properties.IntegrationUri);
     expect(integrations).toEqual([{ 'Fn::GetAtt': ['WebhookLambdaFunction', 'Arn'] }]);
+    const stage = resources.HttpApiStage.Properties;
+    expect(stage.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 });
+    expect(stage.AccessLogSettings.DestinationArn).toEqual({ 'Fn::GetAtt': ['HttpApiLogGroup', 'Arn'] });
+    expect(JSON.parse(stage.AccessLogSettings.Format)).toMatchObject({ status: '$context.status' });
+  });
+
+  it('outputs the webhook URL', () => {
+    expect(template.Outputs.WebhookUrl.Value).toEqual({
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub text
+      'Fn::Sub': 'https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/hooks/deploy',
+    });
   });
 
   it('runs reconcile every minute', () => {
@@ -342,10 +394,10 @@ describe('monitoring', () => {
     });
   });
 
-  it('gives alarms no actions at all when no topic is configured (no empty-string actions, no conditions)', () => {
+  it('notifies the configured topic on alarm and on recovery, with no empty actions anywhere', () => {
     for (const [, a] of alarms()) {
-      expect(a).not.toHaveProperty('AlarmActions');
-      expect(a).not.toHaveProperty('OKActions');
+      expect(a.AlarmActions).toEqual([TOPIC]);
+      expect(a.OKActions).toEqual([TOPIC]);
     }
     expect(template.Conditions).toBeUndefined();
   });
@@ -403,5 +455,30 @@ describe('monitoring', () => {
     );
     const queues = new Set(aws.filter((m) => m.namespace === 'AWS/SQS').map((m) => m.dimensions.QueueName));
     expect([...queues].sort()).toEqual(['<LifecycleEventsDlq.QueueName>', '<LifecycleEventsQueue.QueueName>']);
+  });
+});
+
+describe('VPC egress', () => {
+  it('creates endpoints for DynamoDB (gateway) and SSM, EC2, Auto Scaling (interface) when asked to', () => {
+    const endpoints = ofType('AWS::EC2::VPCEndpoint').map(([, r]) => [
+      r.Properties.ServiceName['Fn::Sub'],
+      r.Properties.VpcEndpointType,
+    ]);
+    expect(endpoints.sort()).toEqual([
+      [`com.amazonaws.${REGION}.autoscaling`, 'Interface'],
+      [`com.amazonaws.${REGION}.dynamodb`, 'Gateway'],
+      [`com.amazonaws.${REGION}.ec2`, 'Interface'],
+      [`com.amazonaws.${REGION}.ssm`, 'Interface'],
+    ]);
+  });
+
+  it('admits only HTTPS from the functions to the interface endpoints', () => {
+    const sg = resources.VpcEndpointSecurityGroup.Properties;
+    const functionGroups = resources.LifecycleLambdaFunction.Properties.VpcConfig.SecurityGroupIds;
+    expect(sg.SecurityGroupIngress).toEqual(
+      functionGroups.map((id: string) =>
+        expect.objectContaining({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, SourceSecurityGroupId: id }),
+      ),
+    );
   });
 });
