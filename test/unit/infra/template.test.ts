@@ -482,3 +482,14 @@ describe('VPC egress', () => {
     );
   });
 });
+
+describe('CI', () => {
+  it('packages the stack and runs cfn-lint on the template in .ci/run, after npm test', async () => {
+    const ci = await readFile(join(root, '.ci/run'), 'utf8');
+    const lines = ci.split('\n');
+    const at = (pattern: RegExp) => lines.findIndex((l) => pattern.test(l) && !l.trimStart().startsWith('#'));
+    expect(at(/^npm test$/)).toBeGreaterThan(-1);
+    expect(at(/cfn-lint .*cloudformation-template-update-stack\.json/)).toBeGreaterThan(at(/^npm test$/));
+    expect(at(/npm run (--silent )?package/)).toBeGreaterThan(at(/^npm test$/));
+  });
+});
