@@ -5,6 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Node: what package.json's engines say (osls, the packager, declares the same; every other pinned package,
+# dev ones included, accepts at least that).
+node_wanted='^20.19 || ^22.13 || >=24'
+if ! command -v node >/dev/null 2>&1; then
+  echo "bootstrap: node is not installed: install Node ${node_wanted} (e.g. from nodejs.org), then run this again." >&2
+  exit 1
+fi
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit((a === 20 && b >= 19) || (a === 22 && b >= 13) || a >= 24 ? 0 : 1)'; then
+  echo "bootstrap: Node $(node --version) is not supported: this project needs Node ${node_wanted} (package.json engines)." >&2
+  exit 1
+fi
+
 need_pkgs=()
 command -v haproxy >/dev/null 2>&1 || need_pkgs+=(haproxy)
 if ! command -v java >/dev/null 2>&1 || ! java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; then

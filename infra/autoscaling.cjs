@@ -3,11 +3,12 @@
 // CAPABILITY_AUTO_EXPAND for), so serverless.yml resolves these through `${file(infra/autoscaling.cjs):…}`.
 'use strict';
 
+const { listParam } = require('./params.cjs');
+
 const NAME = /^[A-Za-z0-9._:/-]{1,255}$/;
 
 async function groups(resolveVariable, param) {
-  const value = await resolveVariable(`param:${param}`);
-  const list = Array.isArray(value) ? value : [];
+  const list = await listParam(resolveVariable, param);
   for (const name of list) {
     if (typeof name !== 'string' || !NAME.test(name)) throw new Error(`param ${param}: invalid ASG name ${JSON.stringify(name)}`);
   }
@@ -20,9 +21,7 @@ const groupArn = (name) => ({
 
 /** The ARNs of the mapped ASGs: the only groups whose lifecycle actions the functions may complete. */
 async function groupArns({ resolveVariable }) {
-  const names = await groups(resolveVariable, 'autoScalingGroups');
-  if (names.length === 0) throw new Error('param autoScalingGroups: list at least one ASG');
-  return names.map(groupArn);
+  return (await groupNames(resolveVariable)).map(groupArn);
 }
 
 /** Launch and terminate hooks for each ASG in `lifecycleHookGroups` (none when the list is empty). */
@@ -57,4 +56,11 @@ function hook(group, kind, transition, timeout, defaultResult) {
   };
 }
 
-module.exports = { groupArns, lifecycleHooks };
+/** The mapped ASG names (the Auto Scaling rule's filter), validated; at least one. */
+async function groupNames(resolveVariable) {
+  const names = await groups(resolveVariable, 'autoScalingGroups');
+  if (names.length === 0) throw new Error('param autoScalingGroups: list at least one ASG');
+  return names;
+}
+
+module.exports = { groupArns, groupNames, lifecycleHooks };

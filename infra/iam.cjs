@@ -1,0 +1,143 @@
+// One execution role per function, each granting only the calls that function makes (issue 12, item 1).
+// Generated at package time because the ASG ARNs and parameter names come from the stage's params; serverless.yml
+// points each function's `role:` at its resource here, so osls creates no shared IamRoleLambdaExecution.
+'use strict';
+
+const { groupArns } = require('./autoscaling.cjs');
+
+const sub = (text) => ({ 'Fn::Sub': text });
+const arn = (service, resource) =>
+  sub(`arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${resource}`);
+const allow = (Sid, Action, Resource, Condition) => ({
+  Sid,
+  Effect: 'Allow',
+  Action,
+  Resource,
+  ...(Condition && { Condition }),
+});
+
+async function parameterArn(resolveVariable, param) {
+  const name = await resolveVariable(`param:${param}`);
+  // The ARN of "/a/b" is "…:parameter/a/b": without the leading slash it would silently name another parameter.
+  if (typeof name !== 'string' || !/^\/[A-Za-z0-9_.\-/]{1,1010}$/.test(name)) {
+    throw new Error(`param ${param}: an SSM parameter name starting with "/" is required, got ${JSON.stringify(name)}`);
+  }
+  return arn('ssm', `parameter${name}`);
+}
+
+// Statements every function needs: its own log group, X-Ray segments (active tracing), and the network interfaces
+// Lambda creates in the VPC with the function's role (AWS documents Describe* as "*" only; the rest stay in-account).
+function baseline(logGroupId) {
+  return [
+    allow('OwnLogGroup', ['logs:CreateLogStream', 'logs:PutLogEvents'], { 'Fn::GetAtt': [logGroupId, 'Arn'] }),
+    allow('XRayTraceSegments', ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], '*'),
+    allow('VpcDescribeNetworkInterfaces', ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'], '*'),
+    allow(
+      'VpcManageNetworkInterfaces',
+      [
+        'ec2:CreateNetworkInterface',
+        'ec2:DeleteNetworkInterface',
+        'ec2:AssignPrivateIpAddresses',
+        'ec2:UnassignPrivateIpAddresses',
+      ],
+      arn('ec2', '*/*'),
+    ),
+  ];
+}
+
+// TransactWriteItems is authorised per item: Update/Put/Delete/ConditionCheck, so those are listed, not the call.
+const SLOT_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:ConditionCheckItem',
+];
+// What Powertools' DynamoDBPersistenceLayer calls.
+const IDEMPOTENCY_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+];
+
+function readParameters(parameterArns) {
+  return [
+    // @middy/ssm fetches with GetParameters only.
+    allow('ReadOwnParameters', ['ssm:GetParameters'], parameterArns),
+    // Only for a SecureString under a customer managed key (aws/ssm needs no IAM grant); the encryption context
+    // ties each Decrypt to one of this function's parameters.
+    allow('DecryptOwnParametersViaSsm', ['kms:Decrypt'], arn('kms', 'key/*'), {
+      StringEquals: {
+        'kms:ViaService': sub('ssm.${AWS::Region}.amazonaws.com'),
+        // Single-valued key: a list of values means "any of these".
+        'kms:EncryptionContext:PARAMETER_ARN': parameterArns,
+      },
+    }),
+  ];
+}
+
+function role(description, statements) {
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      Description: description,
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      },
+      Policies: [{ PolicyName: 'least-privilege', PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
+    },
+  };
+}
+
+/** The three roles: LifecycleRole, WebhookRole, ReconcileRole. */
+async function roles({ resolveVariable }) {
+  const config = await parameterArn(resolveVariable, 'configParameter');
+  const secret = await parameterArn(resolveVariable, 'webhookSecretParameter');
+  const groups = await groupArns({ resolveVariable });
+  const slotTable = { 'Fn::GetAtt': ['SlotTable', 'Arn'] };
+  const idempotencyTable = { 'Fn::GetAtt': ['IdempotencyTable', 'Arn'] };
+  // DescribeInstances and DescribeAutoScalingGroups support no resource-level permissions: "*" is the only form.
+  const describeInstances = allow('DescribeInstanceAddresses', ['ec2:DescribeInstances'], '*');
+
+  return {
+    Resources: {
+      LifecycleRole: role('haproxy-slot-sync lifecycle function: SQS lifecycle events -> slots, hooks completed', [
+        ...baseline('LifecycleLogGroup'),
+        allow('ConsumeLifecycleQueue', ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], {
+          'Fn::GetAtt': ['LifecycleEventsQueue', 'Arn'],
+        }),
+        allow('SlotTable', SLOT_TABLE_ACTIONS, slotTable),
+        allow('IdempotencyTable', IDEMPOTENCY_TABLE_ACTIONS, idempotencyTable),
+        ...readParameters([config]),
+        // ABANDON included: a launch with no free slot is abandoned (lifecycle.onNoSlot); IAM has no key for the result.
+        allow(
+          'LifecycleActionsOfMappedGroups',
+          ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'],
+          groups,
+        ),
+        describeInstances,
+      ]),
+      // Internet-facing: no Auto Scaling and no EC2 calls at all; members arrive with their addresses.
+      WebhookRole: role('haproxy-slot-sync webhook function: POST /hooks/deploy -> slots', [
+        ...baseline('WebhookLogGroup'),
+        allow('SlotTable', SLOT_TABLE_ACTIONS, slotTable),
+        allow('IdempotencyTable', IDEMPOTENCY_TABLE_ACTIONS, idempotencyTable),
+        ...readParameters([config, secret]),
+      ]),
+      ReconcileRole: role('haproxy-slot-sync reconcile function: hosts and table converged every minute', [
+        ...baseline('ReconcileLogGroup'),
+        allow('SlotTable', SLOT_TABLE_ACTIONS, slotTable),
+        ...readParameters([config]),
+        // Finishing a drain that outlived the lifecycle invocation completes its hook (CONTINUE); no heartbeats.
+        allow('CompleteLifecycleActionsOfMappedGroups', ['autoscaling:CompleteLifecycleAction'], groups),
+        allow('DescribeGroupsForCrossCheck', ['autoscaling:DescribeAutoScalingGroups'], '*'),
+        describeInstances,
+      ]),
+    },
+  };
+}
+
+module.exports = { roles };
