@@ -5,9 +5,9 @@ import { holdSlot } from '../../functions/lib/services/hold.js';
 import { syncSlot } from '../../functions/lib/services/sync-slot.js';
 import type { CliArgs } from './args.js';
 import type { CliContext } from './context.js';
+import { EXIT } from './exit-codes.js';
 import { json, type Output, table } from './format.js';
 import { resolveTargets, type SlotTarget } from './target.js';
-import { EXIT } from './usage.js';
 
 /** What one host did for one slot. */
 export interface HostLine {

@@ -3,8 +3,10 @@ import { ConfigError, InvalidArgumentError, SlotSyncError } from '../../function
 import type { ServiceLog } from '../../functions/lib/services/deps.js';
 import { type CliArgs, parseCommandLine } from './args.js';
 import type { CliContext } from './context.js';
+import { EXIT } from './exit-codes.js';
 import type { Output } from './format.js';
-import { EXIT, USAGE, UsageError } from './usage.js';
+import { USAGE, UsageError } from './usage.js';
+import { versionLine } from './version.js';
 
 /** stdout / stderr of the process. */
 export const processOutput: Output = {
@@ -28,6 +30,11 @@ export async function main(
     io.out(USAGE);
     return EXIT.ok;
   }
+  if (args.command === 'version') {
+    io.out(versionLine());
+    return EXIT.ok;
+  }
+  if (args.command === 'completion') return (await import('./completion.js')).runCompletion(args, io);
   let ctx: CliContext | undefined;
   try {
     // Loaded only for a real command: the AWS SDK costs a second of startup that --help and usage errors need not pay.

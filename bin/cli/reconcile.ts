@@ -3,8 +3,8 @@ import type { Drift } from '../../functions/lib/plan.js';
 import { type ReconcileReport, reconcile } from '../../functions/lib/services/reconcile.js';
 import type { CliArgs } from './args.js';
 import { type CliContext, selectBackends } from './context.js';
+import { EXIT } from './exit-codes.js';
 import { count, driftLine, json, type Output, summaryLine } from './format.js';
-import { EXIT } from './usage.js';
 
 // Waiting for a first passing check is the health gate at work: reported, but not drift that "remained".
 const countsAsDrift = (d: Drift) => d.kind !== 'awaiting-health';

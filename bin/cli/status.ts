@@ -2,9 +2,9 @@
 import { formatEndpoint } from '../../functions/lib/plan-slot.js';
 import type { CliArgs } from './args.js';
 import { type CliContext, selectBackends } from './context.js';
+import { EXIT } from './exit-codes.js';
 import { count, driftLine, json, type Output, summaryLine, table } from './format.js';
 import { buildStatus, type HostCell, type StatusReport, type StatusRow } from './status-model.js';
-import { EXIT } from './usage.js';
 
 /** Marks a host cell whose slot differs from the table. */
 export const DRIFT_MARK = '*';

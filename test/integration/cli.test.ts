@@ -1,6 +1,6 @@
 // The operator CLI as a subprocess (`node bin/slot-sync.mjs`) against two real HAProxy hosts and DynamoDB Local.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -305,10 +305,17 @@ describe('slot-sync CLI against two HAProxy hosts and DynamoDB Local', () => {
     expect(r.stdout).toMatch(/^Usage: slot-sync <command>/);
   });
 
+  it('prints the package version on --version and exits 0', async () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8'));
+    const r = await runCli(['--version'], { SLOT_TABLE: undefined });
+    expect(r).toMatchObject({ code: 0, stdout: `slot-sync ${version}\n`, stderr: '' });
+  });
+
   it.each([
     [[], 'a command is required'],
     [['frobnicate'], "unknown command 'frobnicate'"],
-    [['drain'], "'drain' takes exactly one target"],
+    [['drain'], "'drain' takes exactly one argument"],
+    [['completion', 'fish'], "'completion' takes bash or zsh, not 'fish'"],
     [['status', '--dry-run'], "'status' does not take --dry-run"],
     [['render-config'], "'render-config' needs --backend B"],
     [['drain', 'web/'], "'web/' is not <backend>/<slot>"],
