@@ -1,12 +1,16 @@
-// Operator CLI entry: parse argv, load the config contract, run one command, map every outcome to an exit code.
-import { ConfigError, InvalidArgumentError, SlotSyncError } from '../../functions/lib/errors.js';
+// Operator CLI entry: parse argv, check the environment, load the config contract, run one command, map every outcome
+// to an exit code; every error is one sentence that says what to do.
 import type { ServiceLog } from '../../functions/lib/services/deps.js';
 import { type CliArgs, parseCommandLine } from './args.js';
 import type { CliContext } from './context.js';
+import { checkEnvironment, configSource } from './environment.js';
 import { EXIT } from './exit-codes.js';
+import { type ExplainContext, explain } from './explain.js';
 import type { Output } from './format.js';
-import { USAGE, UsageError } from './usage.js';
+import { USAGE } from './usage.js';
 import { versionLine } from './version.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
 
 /** stdout / stderr of the process. */
 export const processOutput: Output = {
@@ -17,14 +21,14 @@ export const processOutput: Output = {
 /** Runs `slot-sync` with `argv` (no `node`, no script) and returns the exit code; never throws. */
 export async function main(
   argv: readonly string[],
-  env: Record<string, string | undefined> = process.env,
+  env: Env = process.env,
   io: Output = processOutput,
 ): Promise<number> {
   let args: CliArgs;
   try {
     args = parseCommandLine(argv);
   } catch (error) {
-    return fail(error, io);
+    return fail(error, { env }, io);
   }
   if (args.command === 'help') {
     io.out(USAGE);
@@ -35,16 +39,24 @@ export async function main(
     return EXIT.ok;
   }
   if (args.command === 'completion') return (await import('./completion.js')).runCompletion(args, io);
+  const context: ExplainContext = { env, service: 'SSM', configSource: configSource(env, args.configFile) };
   let ctx: CliContext | undefined;
   try {
+    checkEnvironment(env, args.configFile);
     // Loaded only for a real command: the AWS SDK costs a second of startup that --help and usage errors need not pay.
     const { loadContext } = await import('./context.js');
     ctx = await loadContext({ configFile: args.configFile, socket: args.socket }, env, stderrLog(io));
+  } catch (error) {
+    ctx?.close();
+    return fail(error, context, io);
+  }
+  try {
     return await dispatch(args, ctx, io);
   } catch (error) {
-    return fail(error, io);
+    // Past loading, a failure not marked by the store is still most likely the table's (the hosts never throw).
+    return fail(error, { ...context, service: 'DynamoDB' }, io);
   } finally {
-    ctx?.close();
+    ctx.close();
   }
 }
 
@@ -61,18 +73,11 @@ async function dispatch(args: CliArgs, ctx: CliContext, io: Output): Promise<num
   }
 }
 
-/** One line on stderr. Bad command lines, bad names and bad config are usage (2); the rest is a failure (1). */
-function fail(error: unknown, io: Output): number {
-  const usage = error instanceof UsageError || error instanceof InvalidArgumentError || error instanceof ConfigError;
-  const message = error instanceof Error ? error.message : String(error);
-  const code = error instanceof SlotSyncError ? `${error.code}: ` : '';
-  const hint = error instanceof UsageError ? " (see 'slot-sync --help')" : '';
-  io.err(`slot-sync: ${code}${oneLine(message)}${hint}\n`);
-  return usage ? EXIT.usage : EXIT.failed;
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+/** One sentence on stderr. Usage and configuration (environment, credentials, region, names) exit 2, the rest 1. */
+function fail(error: unknown, context: ExplainContext, io: Output): number {
+  const e = explain(error, context);
+  io.err(`slot-sync: ${e.code}: ${e.sentence}\n`);
+  return e.kind === 'usage' || e.kind === 'configuration' ? EXIT.usage : EXIT.failed;
 }
 
 /** Services may warn (a lifecycle action already gone); an operator sees that on stderr, not mixed into results. */

@@ -332,7 +332,9 @@ describe('slot-sync CLI against two HAProxy hosts and DynamoDB Local', () => {
   it('exits 2 with one line when SLOT_TABLE is missing', async () => {
     const r = await runCli(['status'], { SLOT_TABLE: undefined });
     expect(r.code).toBe(2);
-    expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^slot-sync: CONFIG_ERROR: .*SLOT_TABLE/)]);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^slot-sync: ENVIRONMENT: SLOT_TABLE is not set: export the slot table's name /),
+    ]);
   });
 });
 
