@@ -35,6 +35,12 @@ const PARSE_OPTIONS = Object.fromEntries(
 
 const DEFAULTS = { json: false, dryRun: false, check: true } as const;
 
+/** The command named on the line, if any, even when the rest does not parse (to pick the exit-code convention). */
+export function commandNamed(argv: readonly string[]): CommandName | undefined {
+  const first = argv.find((a) => !a.startsWith('-'));
+  return (COMMAND_NAMES as readonly string[]).includes(first ?? '') ? (first as CommandName) : undefined;
+}
+
 /** Parses argv (without `node` and the script). Throws UsageError with one sentence on anything unexpected. */
 export function parseCommandLine(argv: readonly string[]): CliArgs {
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };

@@ -1,4 +1,13 @@
-// Operator CLI: exit codes, a public contract.
+// Operator CLI: exit codes, a public contract — Nagios plugin codes for `status`, done/failed/usage for actions.
 
-/** 0 ok, 1 drift or failure, 2 usage (bad arguments, environment or config). */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+/** Action commands (drain, disable, enable, reconcile, render-config, completion). */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+} as const;
+
+/** `status`: the Nagios plugin convention (also what milkcheck-style checks expect), so it runs as a check unchanged. */
+export const CHECK = { ok: 0, warning: 1, critical: 2, unknown: 3 } as const;
+
+export type CheckCode = (typeof CHECK)[keyof typeof CHECK];

@@ -1,13 +1,15 @@
 // Operator CLI entry: parse argv, check the environment, load the config contract, run one command, map every outcome
-// to an exit code; every error is one sentence that says what to do.
+// to an exit code (Nagios plugin codes for `status`, done/failed/usage for the rest).
 import type { ServiceLog } from '../../functions/lib/services/deps.js';
-import { type CliArgs, parseCommandLine } from './args.js';
+import { type CliArgs, commandNamed, parseCommandLine } from './args.js';
 import type { CliContext } from './context.js';
 import { checkEnvironment, configSource } from './environment.js';
-import { EXIT } from './exit-codes.js';
+import { CHECK, EXIT } from './exit-codes.js';
 import { type ExplainContext, explain } from './explain.js';
-import type { Output } from './format.js';
+import { json, type Output } from './format.js';
+import { COMMANDS, type CommandKind } from './spec.js';
 import { USAGE } from './usage.js';
+import { unknownVerdict } from './verdict.js';
 import { versionLine } from './version.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -16,6 +18,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 export const processOutput: Output = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  tty: process.stdout.isTTY === true,
 };
 
 /** Runs `slot-sync` with `argv` (no `node`, no script) and returns the exit code; never throws. */
@@ -24,11 +27,14 @@ export async function main(
   env: Env = process.env,
   io: Output = processOutput,
 ): Promise<number> {
+  const named = commandNamed(argv);
+  const kind: CommandKind = named === undefined ? 'action' : COMMANDS[named].kind;
+  const wantsJson = argv.includes('--json');
   let args: CliArgs;
   try {
     args = parseCommandLine(argv);
   } catch (error) {
-    return fail(error, { env }, io);
+    return fail(error, { env }, kind, wantsJson, io);
   }
   if (args.command === 'help') {
     io.out(USAGE);
@@ -48,22 +54,22 @@ export async function main(
     ctx = await loadContext({ configFile: args.configFile, socket: args.socket }, env, stderrLog(io));
   } catch (error) {
     ctx?.close();
-    return fail(error, context, io);
+    return fail(error, context, kind, args.json, io);
   }
   try {
-    return await dispatch(args, ctx, io);
+    return await dispatch(args, ctx, io, env);
   } catch (error) {
     // Past loading, a failure not marked by the store is still most likely the table's (the hosts never throw).
-    return fail(error, { ...context, service: 'DynamoDB' }, io);
+    return fail(error, { ...context, service: 'DynamoDB' }, kind, args.json, io);
   } finally {
     ctx.close();
   }
 }
 
-async function dispatch(args: CliArgs, ctx: CliContext, io: Output): Promise<number> {
+async function dispatch(args: CliArgs, ctx: CliContext, io: Output, env: Env): Promise<number> {
   switch (args.command) {
     case 'status':
-      return (await import('./status.js')).runStatus(args, ctx, io);
+      return (await import('./status.js')).runStatus(args, ctx, io, env);
     case 'reconcile':
       return (await import('./reconcile.js')).runReconcile(args, ctx, io);
     case 'render-config':
@@ -73,10 +79,17 @@ async function dispatch(args: CliArgs, ctx: CliContext, io: Output): Promise<num
   }
 }
 
-/** One sentence on stderr. Usage and configuration (environment, credentials, region, names) exit 2, the rest 1. */
-function fail(error: unknown, context: ExplainContext, io: Output): number {
+/**
+ * One sentence on stderr. `status` is a check: whatever stops it from judging is UNKNOWN (3), and with --json the
+ * same verdict is on stdout. Other commands: usage and configuration 2, anything else 1.
+ */
+function fail(error: unknown, context: ExplainContext, kind: CommandKind, wantsJson: boolean, io: Output): number {
   const e = explain(error, context);
   io.err(`slot-sync: ${e.code}: ${e.sentence}\n`);
+  if (kind === 'check') {
+    if (wantsJson) io.out(json({ verdict: unknownVerdict(`${e.code}: ${e.sentence}`) }));
+    return CHECK.unknown;
+  }
   return e.kind === 'usage' || e.kind === 'configuration' ? EXIT.usage : EXIT.failed;
 }
 

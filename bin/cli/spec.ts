@@ -20,10 +20,7 @@ export const OPTIONS = {
     value: 'B',
     help: 'only this backend (for an <instance-id>: only its slot in B)',
   },
-  json: {
-    type: 'boolean',
-    help: 'machine-readable output with the same facts (status, drain, disable, enable, reconcile)',
-  },
+  json: { type: 'boolean', help: 'machine-readable output with the same facts (status: and the same verdict)' },
   'dry-run': { type: 'boolean', help: 'reconcile: change nothing, on the hosts or in the table' },
   'no-check': { type: 'boolean', help: "render-config: omit 'check' (for backends without health checks)" },
   config: { type: 'string', value: 'FILE', complete: 'file', help: 'the config document as a JSON file' },
@@ -39,8 +36,15 @@ export const OPTIONS = {
 
 export type OptionName = keyof typeof OPTIONS;
 
+/**
+ * How a command's outcome maps to an exit code. `check`: the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL,
+ * 3 UNKNOWN). `action`: 0 done, 1 failed, 2 usage.
+ */
+export type CommandKind = 'check' | 'action';
+
 /** One subcommand: what it takes, and its line in `--help`. */
 export interface CommandSpec {
+  readonly kind: CommandKind;
   /** The positional argument, if any, as `--help` shows it. */
   readonly operand?: string;
   /** A fixed set of words the operand must be one of (also what the shell completes). */
@@ -55,33 +59,40 @@ const TARGET = '<backend>/<slot> | <instance-id>';
 
 export const COMMANDS = {
   status: {
+    kind: 'check',
     options: ['backend', 'json', ...CONTEXT],
-    help: 'per slot: member, address, table state; per host status/scur/check; drift marked',
+    help: 'every slot on every host, drift marked, one verdict; exit code per the Nagios plugin convention',
   },
   drain: {
+    kind: 'action',
     operand: TARGET,
     options: ['backend', 'json', ...CONTEXT],
     help: 'hold the slot (table) and set it to drain on every host',
   },
   disable: {
+    kind: 'action',
     operand: TARGET,
     options: ['backend', 'json', ...CONTEXT],
     help: 'hold the slot (table) and set it to maint on every host',
   },
   enable: {
+    kind: 'action',
     operand: TARGET,
     options: ['backend', 'json', ...CONTEXT],
     help: 'give a held slot back (table) and converge it on every host',
   },
   reconcile: {
+    kind: 'action',
     options: ['backend', 'json', 'dry-run', ...CONTEXT],
     help: 'print the plan (commands per host, drift); apply it unless --dry-run',
   },
   'render-config': {
+    kind: 'action',
     options: ['backend', 'no-check', ...CONTEXT],
     help: "'server' lines matching the table (needs --backend), for hosts that keep haproxy.cfg in step",
   },
   completion: {
+    kind: 'action',
     operand: 'bash | zsh',
     choices: ['bash', 'zsh'],
     options: [],

@@ -107,4 +107,10 @@ describe('slot-sync errors: one sentence each, naming what to set or start', () 
     expect(r.stderr).toBe(`slot-sync: ${expected}\n`);
     expect(r.code).toBe(code);
   });
+
+  it('status gives the same sentence and exits 3 (UNKNOWN) when the environment is incomplete', async () => {
+    const r = await runCli(['status'], { SLOT_TABLE: undefined });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^slot-sync: ENVIRONMENT: SLOT_TABLE is not set: .*\n$/);
+  });
 });
