@@ -22,6 +22,9 @@ export interface CliArgs {
   readonly json: boolean;
   readonly dryRun: boolean;
   readonly check: boolean;
+  readonly wait: boolean;
+  /** `--timeout S` in milliseconds (only with --wait). */
+  readonly timeoutMs?: number;
   readonly configFile?: string;
   readonly socket?: string;
 }
@@ -33,7 +36,8 @@ const PARSE_OPTIONS = Object.fromEntries(
   ]),
 ) as Record<OptionName, { type: 'boolean' | 'string'; short?: string }>;
 
-const DEFAULTS = { json: false, dryRun: false, check: true } as const;
+const DEFAULTS = { json: false, dryRun: false, check: true, wait: false } as const;
+const MAX_SECONDS = 86_400;
 
 /** The command named on the line, if any, even when the rest does not parse (to pick the exit-code convention). */
 export function commandNamed(argv: readonly string[]): CommandName | undefined {
@@ -69,6 +73,7 @@ export function parseCommandLine(argv: readonly string[]): CliArgs {
   if (command === 'render-config' && values.backend === undefined) {
     throw new UsageError("'render-config' needs --backend B");
   }
+  if (values.timeout !== undefined && !values.wait) throw new UsageError('--timeout only makes sense with --wait');
   return {
     command,
     target: command === 'completion' ? undefined : operand,
@@ -77,6 +82,8 @@ export function parseCommandLine(argv: readonly string[]): CliArgs {
     json: values.json === true,
     dryRun: values['dry-run'] === true,
     check: values['no-check'] !== true,
+    wait: values.wait === true,
+    timeoutMs: values.timeout === undefined ? undefined : seconds('--timeout', values.timeout, 1) * 1000,
     configFile: values.config as string | undefined,
     socket: values.socket as string | undefined,
   };
@@ -93,6 +100,14 @@ function checkOperand(command: CommandName, spec: CommandSpec, rest: readonly st
     throw new UsageError(`'${command}' takes ${spec.choices.join(' or ')}, not '${operand}'`);
   }
   return operand;
+}
+
+function seconds(flag: string, raw: string | boolean, min: number): number {
+  const value = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value) || value < min || value > MAX_SECONDS) {
+    throw new UsageError(`${flag} wants seconds between ${min} and ${MAX_SECONDS}, not '${String(raw)}'`);
+  }
+  return value;
 }
 
 function firstSentence(message: string): string {

@@ -5,6 +5,10 @@ export const EXIT = {
   ok: 0,
   failed: 1,
   usage: 2,
+  /** Ctrl-C ended a `--wait` (128 + SIGINT, as shells report it); nothing was undone. */
+  interrupted: 130,
+  /** SIGTERM ended a `--wait` (128 + 15); nothing was undone either. */
+  terminated: 143,
 } as const;
 
 /** `status`: the Nagios plugin convention (also what milkcheck-style checks expect), so it runs as a check unchanged. */

@@ -75,7 +75,7 @@ async function dispatch(args: CliArgs, ctx: CliContext, io: Output, env: Env): P
     case 'render-config':
       return (await import('./render-config.js')).runRenderConfig(args, ctx, io);
     default:
-      return (await import('./hold.js')).runHold(args, ctx, io);
+      return (await import('./hold.js')).runHold(args, ctx, io, env);
   }
 }
 

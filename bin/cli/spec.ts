@@ -21,6 +21,15 @@ export const OPTIONS = {
     help: 'only this backend (for an <instance-id>: only its slot in B)',
   },
   json: { type: 'boolean', help: 'machine-readable output with the same facts (status: and the same verdict)' },
+  wait: {
+    type: 'boolean',
+    help: 'drain/disable: until no session is left on any host; enable: until ready on every host',
+  },
+  timeout: {
+    type: 'string',
+    value: 'S',
+    help: "with --wait: give up after S seconds (default: the backend's drainSeconds; enable: its health-gate timeout)",
+  },
   'dry-run': { type: 'boolean', help: 'reconcile: change nothing, on the hosts or in the table' },
   'no-check': { type: 'boolean', help: "render-config: omit 'check' (for backends without health checks)" },
   config: { type: 'string', value: 'FILE', complete: 'file', help: 'the config document as a JSON file' },
@@ -38,7 +47,7 @@ export type OptionName = keyof typeof OPTIONS;
 
 /**
  * How a command's outcome maps to an exit code. `check`: the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL,
- * 3 UNKNOWN). `action`: 0 done, 1 failed, 2 usage.
+ * 3 UNKNOWN). `action`: 0 done, 1 failed, 2 usage (130 interrupted while waiting).
  */
 export type CommandKind = 'check' | 'action';
 
@@ -66,20 +75,20 @@ export const COMMANDS = {
   drain: {
     kind: 'action',
     operand: TARGET,
-    options: ['backend', 'json', ...CONTEXT],
-    help: 'hold the slot (table) and set it to drain on every host',
+    options: ['backend', 'json', 'wait', 'timeout', ...CONTEXT],
+    help: 'hold the slot (table) and set it to drain on every host; --wait: until its sessions ended',
   },
   disable: {
     kind: 'action',
     operand: TARGET,
-    options: ['backend', 'json', ...CONTEXT],
-    help: 'hold the slot (table) and set it to maint on every host',
+    options: ['backend', 'json', 'wait', 'timeout', ...CONTEXT],
+    help: 'hold the slot (table) and set it to maint on every host; --wait: until its sessions ended',
   },
   enable: {
     kind: 'action',
     operand: TARGET,
-    options: ['backend', 'json', ...CONTEXT],
-    help: 'give a held slot back (table) and converge it on every host',
+    options: ['backend', 'json', 'wait', 'timeout', ...CONTEXT],
+    help: 'give a held slot back (table) and converge it on every host; --wait: until ready everywhere',
   },
   reconcile: {
     kind: 'action',

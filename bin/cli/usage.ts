@@ -61,6 +61,7 @@ export const USAGE = [
   '    0 OK; 1 WARNING: drift, a slot waiting for its health check, a drain past its deadline;',
   '    2 CRITICAL: a host unreachable or refusing, the table unreachable, no free slot left in a backend;',
   '    3 UNKNOWN: usage or configuration (environment, credentials, region, config document).',
-  '  every other command: 0 done, 1 failed, 2 usage or configuration.',
+  '  every other command: 0 done, 1 failed, 2 usage or configuration;',
+  '    130 when Ctrl-C ends a --wait (the table and the hosts are left as they are).',
   '',
 ].join('\n');

@@ -1,5 +1,6 @@
-// Helpers for the CLI tests: run `slot-sync` as a subprocess and build its environment.
+// Helpers for the CLI tests: run `slot-sync` as a subprocess, build its environment, hold HTTP sessions on demand.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, request, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { ConfigDocument, HostConfig } from '../../functions/lib/config.js';
 import type { ObservedSlot } from '../../functions/lib/domain.js';
@@ -103,6 +104,89 @@ export function runCli(args: readonly string[], env: Record<string, string | und
 export async function slotOn(host: HostConfig, slot: string, backend = 'web'): Promise<ObservedSlot | undefined> {
   const [o] = await createFleet({ hosts: [host], timeouts: TIMEOUTS }).observe([backend]);
   return o?.ok ? o.backends.get(backend)?.find((s) => s.server === slot) : undefined;
+}
+
+/** An HTTP member that answers health checks (`GET /`) at once and holds `GET /hold` open until released. */
+export interface HoldingInstance {
+  readonly id: string;
+  readonly address: string;
+  readonly port: number;
+  /** Requests to /hold that are open right now. */
+  held(): number;
+  /** Answers every held request, so their sessions end. */
+  release(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a holding instance on 127.0.0.1 and a free port. */
+export async function startHoldingInstance(id: string): Promise<HoldingInstance> {
+  const waiting = new Set<ServerResponse>();
+  const server = createServer((req, res) => {
+    if (req.url !== '/hold') return res.end(id);
+    waiting.add(res);
+    res.once('close', () => waiting.delete(res));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  if (!address || typeof address !== 'object') throw new Error(`${id} has no address`);
+  const release = () => {
+    for (const res of waiting) res.end(id);
+    waiting.clear();
+  };
+  return {
+    id,
+    address: '127.0.0.1',
+    port: address.port,
+    held: () => waiting.size,
+    release,
+    close: () =>
+      new Promise<void>((resolve) => {
+        release();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * Opens requests through a frontend until `holding` keeps one open, then waits until `host` counts it on `slot`:
+ * exactly one more session there (round robin may first pick another ready slot, whose member answers at once).
+ * Each request's promise is pushed to `open`, so the caller can await them all once released.
+ */
+export async function holdSession(
+  holding: HoldingInstance,
+  frontendPort: number,
+  host: HostConfig,
+  slot: string,
+  open: Promise<void>[],
+): Promise<void> {
+  const before = holding.held();
+  const sessions = (await slotOn(host, slot))?.sessions ?? 0;
+  await waitFor(
+    async () => {
+      open.push(get(frontendPort, '/hold'));
+      return waitFor(() => holding.held() > before, { timeoutMs: 1_000, what: 'a held request' }).catch(() => false);
+    },
+    { timeoutMs: 10_000, intervalMs: 0, what: `a request held by ${holding.id}` },
+  );
+  await waitFor(async () => (await slotOn(host, slot))?.sessions === sessions + 1, {
+    what: `one more session on ${slot}`,
+  });
+}
+
+/** One GET that settles (never rejects) when its response ended or failed. */
+function get(port: number, path: string): Promise<void> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path }, (res) => {
+      res.resume();
+      res.once('end', () => resolve());
+    });
+    req.once('error', () => resolve());
+    req.end();
+  });
 }
 
 /** The last line of some output. */

@@ -307,6 +307,7 @@ describe('slot-sync CLI against two HAProxy hosts and DynamoDB Local', () => {
     [['render-config'], "'render-config' needs --backend B"],
     [['drain', 'web/'], "'web/' is not <backend>/<slot>"],
     [['drain', 'web/web1;quit'], 'invalid slot'],
+    [['drain', 'web/web1', '--timeout', '5'], '--timeout only makes sense with --wait'],
     [['completion', 'fish'], "'completion' takes bash or zsh, not 'fish'"],
   ])('usage error %j of an action command exits 2 with one line on stderr', async (args, message) => {
     const r = await runCli(args);

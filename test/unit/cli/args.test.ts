@@ -1,12 +1,23 @@
 // The CLI's command line: the spec's commands and options, --wait/--timeout/--interval, --version, completion.
 import { describe, expect, it } from 'vitest';
-import { parseCommandLine } from '../../../bin/cli/args.js';
+import { commandNamed, parseCommandLine } from '../../../bin/cli/args.js';
 import { COMMAND_NAMES } from '../../../bin/cli/spec.js';
 import { USAGE, UsageError } from '../../../bin/cli/usage.js';
 
 describe('parseCommandLine', () => {
+  it('reads drain --wait --timeout as milliseconds', () => {
+    expect(parseCommandLine(['drain', 'web/web1', '--wait', '--timeout', '90'])).toMatchObject({
+      command: 'drain',
+      target: 'web/web1',
+      wait: true,
+      timeoutMs: 90_000,
+    });
+  });
+
   it.each([
-    [['status', '--dry-run'], "'status' does not take --dry-run"],
+    [['enable', 'web/web1', '--wait', '--timeout', '0'], "--timeout wants seconds between 1 and 86400, not '0'"],
+    [['enable', 'web/web1', '--timeout', '5'], '--timeout only makes sense with --wait'],
+    [['status', '--wait'], "'status' does not take --wait"],
     [['completion'], "'completion' takes exactly one argument: bash | zsh"],
     [['completion', 'fish'], "'completion' takes bash or zsh, not 'fish'"],
   ])('rejects %j: %s', (argv, message) => {
@@ -20,9 +31,17 @@ describe('parseCommandLine', () => {
   });
 });
 
+describe('commandNamed', () => {
+  it('finds the command even when the rest of the line does not parse (to pick the exit-code convention)', () => {
+    expect(commandNamed(['--bogus', 'status', '--json'])).toBe('status');
+    expect(commandNamed(['frobnicate'])).toBeUndefined();
+  });
+});
+
 describe('USAGE', () => {
-  it('lists every command of the spec with its options', () => {
+  it('lists every command of the spec, and both exit-code conventions', () => {
     for (const name of COMMAND_NAMES) expect(USAGE).toMatch(new RegExp(`^  ${name}( |$)`, 'm'));
-    expect(USAGE).toContain('  drain <backend>/<slot> | <instance-id> [--backend B] [--json]\n');
+    expect(USAGE).toContain('3 UNKNOWN: usage or configuration');
+    expect(USAGE).toContain('130 when Ctrl-C ends a --wait');
   });
 });

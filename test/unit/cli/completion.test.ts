@@ -32,11 +32,13 @@ describe('bash completion', () => {
     expect(complete(['slot-sync', '--config', 'x.json', 'drain', 'web/web1', '--'])).toEqual([
       '--backend',
       '--json',
+      '--wait',
+      '--timeout',
       '--config',
       '--socket',
       '--help',
     ]);
-    expect(complete(['slot-sync', 'reconcile', '--d'])).toEqual(['--dry-run']);
+    expect(complete(['slot-sync', 'enable', 'web/web1', '--w'])).toEqual(['--wait']);
   });
 
   it('offers the shells after completion, files after --config, nothing after --backend', () => {
