@@ -25,6 +25,8 @@ export interface CliArgs {
   readonly wait: boolean;
   /** `--timeout S` in milliseconds (only with --wait). */
   readonly timeoutMs?: number;
+  /** `watch --interval S` in milliseconds. */
+  readonly intervalMs: number;
   readonly configFile?: string;
   readonly socket?: string;
 }
@@ -36,7 +38,8 @@ const PARSE_OPTIONS = Object.fromEntries(
   ]),
 ) as Record<OptionName, { type: 'boolean' | 'string'; short?: string }>;
 
-const DEFAULTS = { json: false, dryRun: false, check: true, wait: false } as const;
+const DEFAULTS = { json: false, dryRun: false, check: true, wait: false, intervalMs: 2_000 } as const;
+const MIN_INTERVAL_S = 0.5;
 const MAX_SECONDS = 86_400;
 
 /** The command named on the line, if any, even when the rest does not parse (to pick the exit-code convention). */
@@ -84,6 +87,10 @@ export function parseCommandLine(argv: readonly string[]): CliArgs {
     check: values['no-check'] !== true,
     wait: values.wait === true,
     timeoutMs: values.timeout === undefined ? undefined : seconds('--timeout', values.timeout, 1) * 1000,
+    intervalMs:
+      values.interval === undefined
+        ? DEFAULTS.intervalMs
+        : seconds('--interval', values.interval, MIN_INTERVAL_S) * 1000,
     configFile: values.config as string | undefined,
     socket: values.socket as string | undefined,
   };

@@ -1,6 +1,6 @@
 // Operator CLI: exit codes, a public contract — Nagios plugin codes for `status`, done/failed/usage for actions.
 
-/** Action commands (drain, disable, enable, reconcile, render-config, completion). */
+/** Action commands (drain, disable, enable, reconcile, render-config, watch, completion). */
 export const EXIT = {
   ok: 0,
   failed: 1,

@@ -70,6 +70,8 @@ async function dispatch(args: CliArgs, ctx: CliContext, io: Output, env: Env): P
   switch (args.command) {
     case 'status':
       return (await import('./status.js')).runStatus(args, ctx, io, env);
+    case 'watch':
+      return (await import('./watch.js')).runWatch(args, ctx, io, env);
     case 'reconcile':
       return (await import('./reconcile.js')).runReconcile(args, ctx, io);
     case 'render-config':

@@ -30,6 +30,7 @@ export const OPTIONS = {
     value: 'S',
     help: "with --wait: give up after S seconds (default: the backend's drainSeconds; enable: its health-gate timeout)",
   },
+  interval: { type: 'string', value: 'S', help: 'watch: seconds between refreshes (default 2, at least 0.5)' },
   'dry-run': { type: 'boolean', help: 'reconcile: change nothing, on the hosts or in the table' },
   'no-check': { type: 'boolean', help: "render-config: omit 'check' (for backends without health checks)" },
   config: { type: 'string', value: 'FILE', complete: 'file', help: 'the config document as a JSON file' },
@@ -71,6 +72,11 @@ export const COMMANDS = {
     kind: 'check',
     options: ['backend', 'json', ...CONTEXT],
     help: 'every slot on every host, drift marked, one verdict; exit code per the Nagios plugin convention',
+  },
+  watch: {
+    kind: 'action',
+    options: ['backend', 'interval', ...CONTEXT],
+    help: "status, refreshed in place on a terminal (plain blocks when piped); 'q' or Ctrl-C leaves",
   },
   drain: {
     kind: 'action',

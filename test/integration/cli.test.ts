@@ -11,7 +11,7 @@ import { type HaproxyHandle, oneShot, startFleet, stopAll } from '../support/hap
 import { type Instance, startInstances } from '../support/instances.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
-import { cliEnv, configFor, lastLine, slotOn as observeSlot, rowOf, runCli as run } from './cli-support.js';
+import { cliEnv, configFor, lastLine, slotOn as observeSlot, rowOf, runCli as run, startCli } from './cli-support.js';
 
 let hosts: HaproxyHandle[] = [];
 let ddb: DynamoDbLocal | undefined;
@@ -284,6 +284,22 @@ describe('slot-sync CLI against two HAProxy hosts and DynamoDB Local', () => {
     expect(enable.stdout).toMatch(/cli-hap1\s+ok\s+set server web\/web2 state ready/);
     expect(enable.stdout).toMatch(/dead-hap\s+FAILED\s+HOST_UNREACHABLE/);
     await untilEveryHost('web2', 'ready', inst(1).port);
+  });
+
+  it('watch, piped, prints one plain block per refresh and ends with 0 on SIGINT', async () => {
+    const cli = startCli(['watch', '--interval', '0.5'], env);
+    const header = /^slot-sync watch · all backends · every 0\.5s · refreshed \d\d:\d\d:\d\d · Ctrl-C quits$/gm;
+    await waitFor(() => (cli.stdout().match(header) ?? []).length >= 2, { timeoutMs: 20_000, what: 'two refreshes' });
+    cli.child.kill('SIGINT');
+    const r = await cli.done;
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('\x1b');
+    const blocks = r.stdout.split(/\n\n(?=slot-sync watch)/);
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    for (const block of blocks) {
+      expect(block).toMatch(/^SLOT\s+MEMBER\s+ADDRESS\s+WEIGHT\s+STATE\s+cli-hap1\s+cli-hap2$/m);
+      expect(lastLine(block)).toBe('OK · 2 hosts · 4 slots · 2 active · 2 free · 0 drift · 0 failed');
+    }
   });
 
   it('prints the usage text on --help, with both exit-code conventions, and exits 0', async () => {

@@ -14,10 +14,21 @@ describe('parseCommandLine', () => {
     });
   });
 
+  it('defaults watch to a 2 s interval and accepts fractions down to 0.5 s', () => {
+    expect(parseCommandLine(['watch']).intervalMs).toBe(2_000);
+    expect(parseCommandLine(['watch', '--interval', '0.5', '-b', 'web'])).toMatchObject({
+      intervalMs: 500,
+      backend: 'web',
+    });
+  });
+
   it.each([
+    [['watch', '--interval', '0.1'], "--interval wants seconds between 0.5 and 86400, not '0.1'"],
+    [['watch', '--interval', 'soon'], "--interval wants seconds between 0.5 and 86400, not 'soon'"],
     [['enable', 'web/web1', '--wait', '--timeout', '0'], "--timeout wants seconds between 1 and 86400, not '0'"],
     [['enable', 'web/web1', '--timeout', '5'], '--timeout only makes sense with --wait'],
     [['status', '--wait'], "'status' does not take --wait"],
+    [['watch', '--json'], "'watch' does not take --json"],
     [['completion'], "'completion' takes exactly one argument: bash | zsh"],
     [['completion', 'fish'], "'completion' takes bash or zsh, not 'fish'"],
   ])('rejects %j: %s', (argv, message) => {

@@ -38,7 +38,7 @@ describe('bash completion', () => {
       '--socket',
       '--help',
     ]);
-    expect(complete(['slot-sync', 'enable', 'web/web1', '--w'])).toEqual(['--wait']);
+    expect(complete(['slot-sync', 'watch', '--i'])).toEqual(['--interval']);
   });
 
   it('offers the shells after completion, files after --config, nothing after --backend', () => {

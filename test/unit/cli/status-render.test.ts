@@ -1,9 +1,11 @@
 // Status text: unambiguous host cells, colour only when asked for, columns aligned with or without escape codes.
 import { describe, expect, it } from 'vitest';
 import { styledTable } from '../../../bin/cli/format.js';
+import { fitWidth } from '../../../bin/cli/screen.js';
 import type { HostCell } from '../../../bin/cli/status-model.js';
 import { hostCell } from '../../../bin/cli/status-render.js';
 import { coloured, plain } from '../../../bin/cli/style.js';
+import { frameFor } from '../../../bin/cli/watch.js';
 
 const present = (over: Partial<Extract<HostCell, { present: true }>>): HostCell => ({
   host: 'h',
@@ -64,5 +66,23 @@ describe('styledTable', () => {
   it('writes no escape code with plain, and colours only the text (not the padding) with colour', () => {
     expect(styledTable(['A', 'B'], rows, plain).join('')).not.toContain('\x1b');
     expect(styledTable(['A', 'B'], rows, coloured)[1]).toBe('\x1b[32mUP\x1b[39m     x');
+  });
+});
+
+describe('fitWidth and frameFor (watch on a terminal)', () => {
+  it('cuts by visible characters, keeping escapes whole and closing them', () => {
+    expect(fitWidth('\x1b[32mabcdef\x1b[39m', 3)).toBe('\x1b[32mabc\x1b[0m');
+    expect(fitWidth('abc', 5)).toBe('abc');
+  });
+
+  it('keeps the summary line when the screen is too short, saying how much was cut', () => {
+    const lines = ['h', 'r1', 'r2', 'r3', 'r4', 'OK · summary'];
+    expect(frameFor(lines, 4)).toEqual([
+      'h',
+      'r1',
+      '… 3 more lines (a taller terminal or --backend shows them)',
+      'OK · summary',
+    ]);
+    expect(frameFor(lines, 10)).toEqual(lines);
   });
 });
