@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes a fresh Debian/Ubuntu machine ready for `npm test`, `npm start` and `npm run bench`:
-# Debian's haproxy and a Java 17 runtime (DynamoDB Local) when missing, and node_modules matching package-lock.json.
+# Debian's haproxy, a Java 17 runtime (DynamoDB Local) and tmux (the CLI's terminal tests) when missing, and
+# node_modules matching package-lock.json.
 # Idempotent and quiet when there is nothing to do, so every npm script can run it first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,7 @@ fi
 
 need_pkgs=()
 command -v haproxy >/dev/null 2>&1 || need_pkgs+=(haproxy)
+command -v tmux >/dev/null 2>&1 || need_pkgs+=(tmux)
 if ! command -v java >/dev/null 2>&1 || ! java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; then
   need_pkgs+=(openjdk-17-jre-headless)
 fi

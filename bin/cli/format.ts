@@ -1,10 +1,13 @@
-// Operator CLI: plain-text output helpers — aligned tables, counts, the summary line — and the output sink.
+// Operator CLI: text output helpers — aligned (optionally coloured) tables, counts, the summary line — and the sink.
 import type { Drift } from '../../functions/lib/plan/types.js';
+import type { Paint, Style } from './style.js';
 
 /** Where a command writes: stdout for results, stderr for diagnostics. Injected so output stays testable. */
 export interface Output {
   out(text: string): void;
   err(text: string): void;
+  /** stdout is a terminal: colour, progress bars and the full-screen watch are allowed. */
+  readonly tty?: boolean;
 }
 
 /** Columns padded to the widest cell; the last column is not padded (no trailing blanks). */
@@ -17,6 +20,28 @@ export function table(header: readonly string[], rows: readonly (readonly string
       .join('  ')
       .trimEnd(),
   );
+}
+
+/** A table cell: text, and how it looks on a terminal. */
+export type Cell = string | { readonly text: string; readonly style?: Style };
+
+const textOf = (c: Cell | undefined) => (c === undefined ? '' : typeof c === 'string' ? c : c.text);
+
+/** Like `table`, with cells styled after padding (so escape codes never shift a column). */
+export function styledTable(header: readonly string[], rows: readonly (readonly Cell[])[], paint: Paint): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => textOf(r[i]).length)));
+  const line = (cells: readonly Cell[], heading: boolean) =>
+    cells
+      .map((c, i) => {
+        const text = i === cells.length - 1 ? textOf(c) : textOf(c).padEnd(widths[i] ?? 0);
+        const style = heading ? 'heading' : typeof c === 'string' ? undefined : c.style;
+        // Only the text is painted, never the padding: an underline or background must not run into the gap.
+        const padded = text.slice(textOf(c).length);
+        return paint(style, text.slice(0, textOf(c).length)) + padded;
+      })
+      .join('  ')
+      .trimEnd();
+  return [line(header, true), ...rows.map((r) => line(r, false))];
 }
 
 /** `3 hosts`, `1 host`. */

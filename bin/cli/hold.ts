@@ -5,9 +5,9 @@ import type { HostResult, SlotRecord } from '../../functions/lib/domain/types.js
 import { changeSlot } from '../../functions/lib/services/change-slot.js';
 import type { CliArgs } from './args.js';
 import type { CliContext } from './context.js';
+import { EXIT } from './exit-codes.js';
 import { json, type Output, table } from './format.js';
 import { resolveTargets, type SlotTarget } from './target.js';
-import { EXIT } from './usage.js';
 
 /** What one host did for one slot. */
 export interface HostLine {
@@ -15,7 +15,11 @@ export interface HostLine {
   readonly ok: boolean;
   readonly commands: readonly string[];
   readonly error?: { readonly code: string; readonly message: string };
+  /** Done as far as this command goes, but not over yet: the health gate still waits for a passing check. */
+  readonly pending?: string;
 }
+
+const AWAITING_HEALTH = 'waits for its first passing health check (reconcile then sets it ready; --wait follows it)';
 
 /** The outcome for one slot: the table record after the change and one line per host. */
 export interface HoldOutcome {
@@ -25,14 +29,20 @@ export interface HoldOutcome {
   readonly hosts: readonly HostLine[];
 }
 
-const ADMIN = { drain: 'drain', disable: 'maint' } as const satisfies Record<string, HoldAdmin>;
-// A hold is one round trip and a read-back; a host that answers needs well under this.
-const HOLD_WAIT_MS = 5_000;
-// Bounded wait for an enabled slot: long enough for a health-gated slot's first checks, short for an operator.
-const ENABLE_WAIT_MS = 15_000;
+/** The admin state `drain` and `disable` hold a slot in. */
+export const ADMIN = { drain: 'drain', disable: 'maint' } as const satisfies Record<string, HoldAdmin>;
 
-/** `drain|disable|enable <backend>/<slot> | <instance-id>`: exit 1 when any host failed or did not converge. */
-export async function runHold(args: CliArgs, ctx: CliContext, io: Output): Promise<number> {
+/**
+ * `drain|disable|enable <backend>/<slot> | <instance-id> [--wait]`: exit 1 when any host failed or did not converge.
+ * Without --wait, enable returns once every host was told (a health-gated slot then waits for its check, which
+ * reconcile finishes); `--wait` follows either to the end (wait.ts).
+ */
+export async function runHold(
+  args: CliArgs,
+  ctx: CliContext,
+  io: Output,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<number> {
   const targets = await resolveTargets(String(args.target), args.backend, ctx.config, ctx.deps.store);
   const outcomes: HoldOutcome[] = [];
   for (const t of targets) {
@@ -40,19 +50,22 @@ export async function runHold(args: CliArgs, ctx: CliContext, io: Output): Promi
       args.command === 'enable' ? await enable(t, ctx) : await hold(t, ADMIN[args.command as keyof typeof ADMIN], ctx),
     );
   }
+  if (args.wait) return (await import('./wait.js')).runWait(args, ctx, io, env, targets, outcomes);
   if (args.json) io.out(json({ action: args.command, slots: outcomes }));
   else io.out(renderHold(outcomes));
   return outcomes.every((o) => o.hosts.every((h) => h.ok)) ? EXIT.ok : EXIT.failed;
 }
 
+/** A target named by instance id changes only while that instance still owns the slot. */
+function at(t: SlotTarget) {
+  return { slot: t.slot, member: t.member };
+}
+
 async function hold(t: SlotTarget, admin: HoldAdmin, ctx: CliContext): Promise<HoldOutcome> {
-  const until = ctx.deps.clock.now() + HOLD_WAIT_MS;
+  // until = now: the table first, then one converge step (commands and a read-back); --wait follows the drain.
   const event = { kind: 'hold', admin } as const;
-  const r = await changeSlot(
-    { backend: t.backend, at: { slot: t.slot, member: t.member }, event, until },
-    ctx.config,
-    ctx.deps,
-  );
+  const until = ctx.deps.clock.now();
+  const r = await changeSlot({ backend: t.backend, at: at(t), event, until }, ctx.config, ctx.deps);
   const hosts = r.hosts.map((h): HostLine => {
     const line = hostLine(h.host, h.results);
     return h.applied ? { ...line, ok: true, error: undefined } : { ...line, ok: false, error: h.error ?? line.error };
@@ -61,20 +74,17 @@ async function hold(t: SlotTarget, admin: HoldAdmin, ctx: CliContext): Promise<H
 }
 
 async function enable(t: SlotTarget, ctx: CliContext): Promise<HoldOutcome> {
-  const gate = t.backend.healthGate?.enabled ? t.backend.healthGate.timeoutSeconds * 1000 : 0;
-  const until = ctx.deps.clock.now() + Math.max(gate, ENABLE_WAIT_MS);
+  // until = now: one converge step (commands, then a fresh look); waiting for a health check is --wait's job.
   const event = { kind: 'unhold' } as const;
-  const outcome = await changeSlot(
-    { backend: t.backend, at: { slot: t.slot, member: t.member }, event, until },
-    ctx.config,
-    ctx.deps,
-  );
+  const until = ctx.deps.clock.now();
+  const outcome = await changeSlot({ backend: t.backend, at: at(t), event, until }, ctx.config, ctx.deps);
   const record = outcome.record;
   const hosts = outcome.hosts.map((h): HostLine => {
     const line = hostLine(h.host, h.results);
+    // Before `applied`: a slot the gate holds in drain counts as applied, but it is not ready yet.
+    if (h.awaitingHealth) return { ...line, ok: true, error: undefined, pending: AWAITING_HEALTH };
     if (h.applied) return { ...line, ok: true, error: undefined };
-    const error = h.awaitingHealth ? { code: 'AWAITING_HEALTH', message: 'no passing health check yet' } : h.error;
-    return { ...line, ok: false, error: error ?? line.error ?? { code: 'DRIFT', message: 'not in step' } };
+    return { ...line, ok: false, error: h.error ?? line.error ?? { code: 'DRIFT', message: 'not in step' } };
   });
   return { backend: t.backend.name, slot: t.slot, record, hosts };
 }
@@ -94,8 +104,10 @@ export function renderHold(outcomes: readonly HoldOutcome[]): string {
     lines.push(`${o.backend}/${o.slot}${r.member ? ` (${r.member})` : ''}: table ${state}`);
     const rows = o.hosts.map((h) => [
       `  ${h.host}`,
-      h.ok ? 'ok' : 'FAILED',
-      h.ok ? h.commands.join('; ') || 'already in step' : `${h.error?.code ?? ''} ${h.error?.message ?? ''}`.trim(),
+      h.ok ? (h.pending ? 'waiting' : 'ok') : 'FAILED',
+      h.ok
+        ? [h.commands.join('; ') || (h.pending ? '' : 'already in step'), h.pending ?? ''].filter(Boolean).join('; ')
+        : `${h.error?.code ?? ''} ${h.error?.message ?? ''}`.trim(),
     ]);
     lines.push(...table(['  HOST', 'RESULT', 'DETAIL'], rows));
   }

@@ -4,8 +4,8 @@ import type { Drift } from '../../functions/lib/plan/types.js';
 import { type ReconcileReport, reconcile } from '../../functions/lib/services/reconcile.js';
 import type { CliArgs } from './args.js';
 import { type CliContext, selectBackends } from './context.js';
+import { EXIT } from './exit-codes.js';
 import { count, driftLine, json, type Output, summaryLine } from './format.js';
-import { EXIT } from './usage.js';
 
 // How long one CLI pass may wait for first passing checks (the scheduled Lambda has up to its timeout).
 const RECONCILE_WAIT_MS = 30_000;

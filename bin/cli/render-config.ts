@@ -4,8 +4,8 @@ import type { SlotRecord } from '../../functions/lib/domain/types.js';
 import { formatEndpoint } from '../../functions/lib/domain/values.js';
 import type { CliArgs } from './args.js';
 import { type CliContext, selectBackends } from './context.js';
+import { EXIT } from './exit-codes.js';
 import type { Output } from './format.js';
-import { EXIT } from './usage.js';
 
 /**
  * The host kit's placeholder: a hostname libc resolves at start, so `init-addr last` can restore a runtime address

@@ -1,144 +1,167 @@
-// Operator CLI: the facts `status` shows — table vs every host, per slot — computed once for text and JSON alike.
+// Operator CLI: the facts `status` and `watch` show — table vs every host, per slot — computed once for text and JSON.
 import type { BackendConfig } from '../../functions/lib/config.js';
-import { naturalCompare } from '../../functions/lib/domain/natural-order.js';
-import type { HostObservation, ObservedSlot, SlotRecord } from '../../functions/lib/domain/types.js';
+import type { SlotRecord } from '../../functions/lib/domain/types.js';
 import { plan } from '../../functions/lib/plan/plan.js';
 import type { Drift } from '../../functions/lib/plan/types.js';
 import type { ServiceDeps } from '../../functions/lib/services/deps.js';
+import { hostVersions } from './host-info.js';
+import { backendRows, heldDrift, hostOnlyRows, type StatusRow } from './status-rows.js';
+import { type Verdict, verdictOf } from './verdict.js';
 
-/** One host's view of one slot; `drift` lists why it differs from the table (empty = in step). */
-export type HostCell =
-  | { readonly host: string; readonly reachable: false }
-  | { readonly host: string; readonly reachable: true; readonly present: false; readonly drift: readonly string[] }
+export type { HostCell, StatusRow } from './status-rows.js';
+
+/** An error as status reports it: a code, and one sentence saying what to do. */
+export interface ReportedError {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** The table side: read, or why not. `configuration` = credentials, region, table name (UNKNOWN, not CRITICAL). */
+export type TableSide =
+  | { readonly name: string; readonly ok: true }
   | {
-      readonly host: string;
-      readonly reachable: true;
-      readonly present: true;
-      readonly status: string;
-      readonly sessions: number;
-      readonly check: string;
-      readonly admin: string;
-      readonly address: string | null;
-      readonly port: number | null;
-      readonly weight: number;
-      readonly drift: readonly string[];
+      readonly name: string;
+      readonly ok: false;
+      readonly cause: 'unreachable' | 'configuration';
+      readonly error: ReportedError;
     };
 
-/** One slot: the table's record (state `unknown` when only hosts know it) and one cell per host. */
-export interface StatusRow {
+/** One host as the header shows it. */
+export interface HostSummary {
+  readonly host: string;
+  /** `127.0.0.1:9999`, or the unix socket path. */
+  readonly endpoint: string;
+  readonly ok: boolean;
+  readonly version?: string;
+  readonly error?: ReportedError;
+}
+
+/** A draining slot whose deadline passed: reconcile should have finished it (WARNING). */
+export interface OverdueDrain {
   readonly backend: string;
   readonly slot: string;
-  readonly state: SlotRecord['state'] | 'unknown';
   readonly member?: string;
-  readonly address?: string;
-  readonly port?: number;
-  readonly weight?: number;
-  readonly heldAdmin?: string;
-  readonly drainDeadline?: number;
-  readonly hosts: readonly HostCell[];
+  readonly deadline: number;
 }
 
 /** Everything `status` reports. `summary.drift` counts (host, slot) pairs that differ from the table. */
 export interface StatusReport {
+  readonly verdict: Verdict;
+  /** Epoch ms of the observation. */
+  readonly at: number;
+  readonly table: TableSide;
   readonly summary: {
     readonly hosts: number;
     readonly slots: number;
     readonly active: number;
+    readonly free: number;
     readonly draining: number;
     readonly held: number;
     readonly drift: number;
+    readonly awaitingHealth: number;
+    readonly overdueDrains: number;
     readonly failed: number;
   };
-  readonly hosts: readonly { host: string; ok: boolean; error?: { code: string; message: string } }[];
+  readonly hosts: readonly HostSummary[];
   readonly rows: readonly StatusRow[];
   readonly drift: readonly Drift[];
+  /** `awaiting-health` findings: a slot held in drain until its first passing check. */
+  readonly awaitingHealth: readonly Drift[];
+  readonly overdueDrains: readonly OverdueDrain[];
+  /** Backends with no free slot left: the next launch gets none. */
+  readonly noFreeSlot: readonly string[];
 }
 
-// Waiting for a first passing check is the health gate working, not a difference to repair.
-const NOT_DRIFT = new Set(['awaiting-health']);
+/** What buildStatus needs besides the ports: where each host is, the table's name, how to word a table failure. */
+export interface StatusContext {
+  readonly tableName: string;
+  readonly endpoints: ReadonlyMap<string, string>;
+  readonly describeTableError: (error: unknown) => { cause: 'unreachable' | 'configuration'; error: ReportedError };
+}
 
-/** Observes every host and lists the table; drift is what the planner would repair, plus held slots not as held. */
-export async function buildStatus(backends: readonly BackendConfig[], deps: ServiceDeps): Promise<StatusReport> {
-  const [observed, desired] = await Promise.all([
+/**
+ * Observes every host, asks each for its version and lists the table, all at once. A table that cannot be read does
+ * not hide the hosts: the rows then come from what the hosts report and the table side says why it failed.
+ */
+export async function buildStatus(
+  backends: readonly BackendConfig[],
+  deps: ServiceDeps,
+  context: StatusContext,
+): Promise<StatusReport> {
+  const [observed, versions, listed] = await Promise.all([
     deps.fleet.observe(backends.map((b) => b.name)),
-    Promise.all(backends.map(async (config) => ({ config, slots: await deps.store.list(config.name) }))),
+    hostVersions(deps.fleet),
+    Promise.all(backends.map(async (config) => ({ config, slots: await deps.store.list(config.name) }))).then(
+      (desired) => ({ ok: true as const, desired }),
+      (error: unknown) => ({ ok: false as const, error }),
+    ),
   ]);
-  const p = plan({ desired, observed, now: deps.clock.now() });
-  const drift = [...p.drift.filter((d) => !NOT_DRIFT.has(d.kind)), ...heldDrift(desired, observed)];
-  const rows = desired.flatMap(({ config, slots }) => backendRows(config.name, slots, observed, drift));
+  const now = deps.clock.now();
+  const hosts = observed.map((o): HostSummary => {
+    const base = { host: o.host, endpoint: context.endpoints.get(o.host) ?? '', version: versions.get(o.host) };
+    return o.ok ? { ...base, ok: true } : { ...base, ok: false, error: o.error };
+  });
+  const failed = observed.filter((o) => !o.ok).length;
+  if (!listed.ok) {
+    const table: TableSide = { name: context.tableName, ok: false, ...context.describeTableError(listed.error) };
+    return withVerdict({
+      at: now,
+      table,
+      summary: { ...ZERO, hosts: observed.length, failed },
+      hosts,
+      rows: backends.flatMap((b) => hostOnlyRows(b, observed)),
+      drift: [],
+      awaitingHealth: [],
+      overdueDrains: [],
+      noFreeSlot: [],
+    });
+  }
+  const desired = listed.desired;
+  const p = plan({ desired, observed, now });
+  const awaitingHealth = p.drift.filter((d) => d.kind === 'awaiting-health');
+  const drift = [...p.drift.filter((d) => d.kind !== 'awaiting-health'), ...heldDrift(desired, observed)];
+  const rows = desired.flatMap(({ config, slots }) => backendRows(config.name, slots, observed, drift, awaitingHealth));
   const records = desired.flatMap((d) => d.slots);
   const pairs = new Set(drift.map((d) => `${d.host}\n${d.backend}/${d.slot}`));
-  return {
+  const overdueDrains = records
+    .filter((r) => r.state === 'draining' && r.drainDeadline !== undefined && r.drainDeadline < now)
+    .map((r) => ({ backend: r.backend, slot: r.slot, member: r.member, deadline: r.drainDeadline as number }));
+  const byState = (state: SlotRecord['state']) => records.filter((r) => r.state === state).length;
+  return withVerdict({
+    at: now,
+    table: { name: context.tableName, ok: true },
     summary: {
       hosts: observed.length,
       slots: records.length,
-      active: records.filter((r) => r.state === 'active').length,
-      draining: records.filter((r) => r.state === 'draining').length,
-      held: records.filter((r) => r.state === 'held').length,
+      active: byState('active'),
+      free: byState('free'),
+      draining: byState('draining'),
+      held: byState('held'),
       drift: pairs.size,
-      failed: observed.filter((o) => !o.ok).length,
+      awaitingHealth: new Set(awaitingHealth.map((d) => `${d.backend}/${d.slot}`)).size,
+      overdueDrains: overdueDrains.length,
+      failed,
     },
-    hosts: observed.map((o) => (o.ok ? { host: o.host, ok: true } : { host: o.host, ok: false, error: o.error })),
+    hosts,
     rows,
     drift,
-  };
-}
-
-/** The planner leaves held slots alone; status still checks that every host has them as the operator asked. */
-function heldDrift(
-  desired: readonly { config: BackendConfig; slots: readonly SlotRecord[] }[],
-  observed: readonly HostObservation[],
-): Drift[] {
-  const found: Drift[] = [];
-  for (const { config, slots } of desired) {
-    for (const r of slots) {
-      if (r.state !== 'held' || r.heldAdmin === undefined) continue;
-      for (const h of observed) {
-        if (!h.ok) continue;
-        const o = h.backends.get(config.name)?.find((s) => s.server === r.slot);
-        const base = { host: h.host, backend: config.name, slot: r.slot };
-        if (!o) found.push({ ...base, kind: 'missing-slot', expected: `held (${r.heldAdmin})` });
-        else if (o.admin !== r.heldAdmin)
-          found.push({ ...base, kind: 'admin', expected: r.heldAdmin, actual: o.admin });
-      }
-    }
-  }
-  return found;
-}
-
-function backendRows(
-  backend: string,
-  slots: readonly SlotRecord[],
-  observed: readonly HostObservation[],
-  drift: readonly Drift[],
-): StatusRow[] {
-  const unknown = drift.filter((d) => d.backend === backend && d.kind === 'unknown-slot').map((d) => d.slot);
-  const names = [...new Set([...slots.map((s) => s.slot), ...unknown])].sort(naturalCompare);
-  return names.map((slot) => {
-    const r = slots.find((s) => s.slot === slot);
-    const hosts = observed.map((h) => cell(h, backend, slot, drift));
-    if (!r) return { backend, slot, state: 'unknown', hosts };
-    const { state, member, address, port, weight, heldAdmin, drainDeadline } = r;
-    return { backend, slot, state, member, address, port, weight, heldAdmin, drainDeadline, hosts };
+    awaitingHealth,
+    overdueDrains,
+    noFreeSlot: desired.filter((d) => !d.slots.some((s) => s.state === 'free')).map((d) => d.config.name),
   });
 }
 
-function cell(h: HostObservation, backend: string, slot: string, drift: readonly Drift[]): HostCell {
-  if (!h.ok) return { host: h.host, reachable: false };
-  const kinds = drift.filter((d) => d.host === h.host && d.backend === backend && d.slot === slot).map((d) => d.kind);
-  const o: ObservedSlot | undefined = h.backends.get(backend)?.find((s) => s.server === slot);
-  if (!o) return { host: h.host, reachable: true, present: false, drift: kinds };
-  return {
-    host: h.host,
-    reachable: true,
-    present: true,
-    status: o.status,
-    sessions: o.sessions,
-    check: o.checkStatus,
-    admin: o.admin,
-    address: o.address,
-    port: o.port,
-    weight: o.weight,
-    drift: kinds,
-  };
+const ZERO = {
+  slots: 0,
+  active: 0,
+  free: 0,
+  draining: 0,
+  held: 0,
+  drift: 0,
+  awaitingHealth: 0,
+  overdueDrains: 0,
+} as const;
+
+function withVerdict(report: Omit<StatusReport, 'verdict'>): StatusReport {
+  return { verdict: verdictOf(report), ...report };
 }

@@ -1,71 +1,38 @@
-// Operator CLI `status`: one row per slot (member, address, table state) and per host status/scur/check, drift marked.
-import { formatEndpoint } from '../../functions/lib/domain/values.js';
+// Operator CLI `status`: every slot on every host, drift marked, one verdict; exits with the Nagios plugin code.
 import type { CliArgs } from './args.js';
-import { type CliContext, selectBackends } from './context.js';
-import { count, driftLine, json, type Output, summaryLine, table } from './format.js';
-import { buildStatus, type HostCell, type StatusReport, type StatusRow } from './status-model.js';
-import { EXIT } from './usage.js';
+import { type CliContext, LOCAL_HOST, selectBackends } from './context.js';
+import { explain } from './explain.js';
+import { json, type Output } from './format.js';
+import { buildStatus, type StatusContext } from './status-model.js';
+import { renderStatus } from './status-render.js';
+import { colourFor } from './style.js';
 
-/** Marks a host cell whose slot differs from the table. */
-export const DRIFT_MARK = '*';
+type Env = Readonly<Record<string, string | undefined>>;
 
-/** `slot-sync status [--backend B] [--json]`: exit 1 when any slot drifted or any host failed. */
-export async function runStatus(args: CliArgs, ctx: CliContext, io: Output): Promise<number> {
-  const report = await buildStatus(selectBackends(ctx.config, args.backend), ctx.deps);
+/** `slot-sync status [--backend B] [--json]`: 0 OK, 1 WARNING, 2 CRITICAL (3 UNKNOWN comes from main). */
+export async function runStatus(args: CliArgs, ctx: CliContext, io: Output, env: Env): Promise<number> {
+  const report = await buildStatus(selectBackends(ctx.config, args.backend), ctx.deps, statusContext(args, ctx, env));
   if (args.json) io.out(json(report));
-  else io.out(renderStatus(report));
-  return report.summary.drift > 0 || report.summary.failed > 0 ? EXIT.failed : EXIT.ok;
+  else io.out(renderStatus(report, colourFor({ isTTY: io.tty }, env)));
+  return report.verdict.code;
 }
 
-/** The text form: the table, a legend, drift details, failed hosts, then the summary line last. */
-export function renderStatus(report: StatusReport): string {
-  const hosts = report.hosts.map((h) => h.host);
-  const header = ['SLOT', 'MEMBER', 'ADDRESS', 'WEIGHT', 'STATE', ...hosts];
-  const lines = table(header, report.rows.map(rowCells));
-  lines.push('', `host cells: status/scur/check; ${DRIFT_MARK} = differs from the table`);
-  if (report.drift.length > 0) lines.push('drift:', ...report.drift.map((d) => `  ${driftLine(d)}`));
-  const failed = report.hosts.filter((h) => !h.ok);
-  if (failed.length > 0) {
-    lines.push(
-      'failed hosts:',
-      ...failed.map((h) => `  ${h.host}: ${h.error?.code ?? 'FAILED'} ${h.error?.message ?? ''}`),
-    );
-  }
-  lines.push(summary(report));
-  return `${lines.join('\n')}\n`;
-}
-
-function summary(report: StatusReport): string {
-  const s = report.summary;
-  const optional = [s.draining > 0 ? `${s.draining} draining` : '', s.held > 0 ? `${s.held} held` : ''];
-  return summaryLine(
-    [
-      count(s.hosts, 'host'),
-      count(s.slots, 'slot'),
-      `${s.active} active`,
-      ...optional,
-      `${s.drift} drift`,
-      `${s.failed} failed`,
-    ].filter(Boolean),
+/** Where each host is (for the header) and how a table failure is worded, from the config and the environment. */
+export function statusContext(args: Pick<CliArgs, 'socket'>, ctx: CliContext, env: Env): StatusContext {
+  const endpoints = new Map(
+    args.socket === undefined
+      ? ctx.config.hosts.map((h) => [h.name, `${h.host}:${h.port}`])
+      : [[LOCAL_HOST, args.socket]],
   );
-}
-
-function rowCells(r: StatusRow): string[] {
-  const address = r.address === undefined ? '-' : formatEndpoint(r.address, r.port);
-  const state = r.state === 'held' && r.heldAdmin ? `held:${r.heldAdmin}` : r.state;
-  return [
-    `${r.backend}/${r.slot}`,
-    r.member ?? '-',
-    address,
-    r.weight === undefined ? '-' : String(r.weight),
-    state,
-    ...r.hosts.map(hostCell),
-  ];
-}
-
-function hostCell(c: HostCell): string {
-  if (!c.reachable) return 'unreachable';
-  const mark = c.drift.length > 0 ? DRIFT_MARK : '';
-  if (!c.present) return `missing${mark}`;
-  return `${c.status}${mark}/${c.sessions}/${c.check || '-'}`;
+  return {
+    tableName: ctx.tableName,
+    endpoints,
+    describeTableError: (error) => {
+      const e = explain(error, { env, service: 'DynamoDB' });
+      return {
+        cause: e.kind === 'configuration' ? 'configuration' : 'unreachable',
+        error: { code: e.code, message: e.sentence },
+      };
+    },
+  };
 }

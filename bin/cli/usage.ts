@@ -1,40 +1,67 @@
-// Operator CLI: the usage text and the one error that means "the command line itself is wrong" (exit 2).
+// Operator CLI: the usage text (built from the command spec) and the one error that means "the command line is wrong".
 import { SlotSyncError } from '../../functions/lib/errors.js';
+import {
+  COMMAND_NAMES,
+  COMMANDS,
+  type CommandName,
+  type CommandSpec,
+  OPTIONS,
+  type OptionName,
+  type OptionSpec,
+  optionLabel,
+} from './spec.js';
 
 /** The command line cannot be understood; the message is one sentence an operator can act on. */
 export class UsageError extends SlotSyncError {
   readonly code = 'USAGE' as const;
 }
 
-/** Exit codes: 0 ok, 1 drift or failure, 2 usage (bad arguments, environment or config). */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+// Shown once under Options, not on every command line.
+const CONTEXT_OPTIONS: readonly OptionName[] = ['config', 'socket'];
+
+function synopsis(name: CommandName): string {
+  const c: CommandSpec = COMMANDS[name];
+  const options = c.options.filter((o) => !CONTEXT_OPTIONS.includes(o)).map((o) => `[${optionLabel(o)}]`);
+  return [name, c.operand, ...options].filter(Boolean).join(' ');
+}
+
+function optionLine(name: OptionName): [string, string] {
+  const o: OptionSpec = OPTIONS[name];
+  const short = o.short ? `, -${o.short}` : '';
+  return [`--${name}${short}${o.value ? ` ${o.value}` : ''}`, o.help];
+}
+
+function aligned(rows: readonly [string, string][]): string[] {
+  const width = Math.max(...rows.map(([left]) => left.length));
+  return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`);
+}
 
 /** What `slot-sync --help` prints. */
-export const USAGE = `Usage: slot-sync <command> [options]
-
-Commands:
-  status [--backend B] [--json]             per slot: member, address, table state; per host status/scur/check; drift marked
-  drain <backend>/<slot> | <instance-id>    hold the slot (table) and set it to drain on every host
-  disable <backend>/<slot> | <instance-id>  hold the slot (table) and set it to maint on every host
-  enable <backend>/<slot> | <instance-id>   give a held slot back (table) and converge it on every host
-  reconcile [--dry-run] [--backend B]       print the plan (commands per host, drift); apply it unless --dry-run
-  render-config --backend B [--no-check]    'server' lines matching the table, for hosts that keep haproxy.cfg in step
-
-Options:
-  --backend, -b B   only this backend (for an <instance-id>: only its slot in B)
-  --json            machine-readable output with the same facts (status, drain, disable, enable, reconcile)
-  --dry-run         reconcile: change nothing, on the hosts or in the table
-  --no-check        render-config: omit 'check' (for backends without health checks)
-  --config FILE     the config document as a JSON file
-  --socket PATH     talk to this one local HAProxy unix socket instead of the config's hosts
-  --help, -h        this text
-
-Environment (same contract as the Lambdas):
-  SLOT_TABLE        the DynamoDB slot table (required)
-  CONFIG_JSON       the config document inline, or
-  CONFIG_PARAMETER  the SSM parameter holding it
-  AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SSM, ...   the SDK's own variables (local stand-ins)
-  Config precedence: --config FILE, then CONFIG_JSON, then CONFIG_PARAMETER.
-
-Exit codes: 0 ok, 1 drift or a failure (a host unreachable or refusing), 2 usage.
-`;
+export const USAGE = [
+  'Usage: slot-sync <command> [options]',
+  '',
+  'Commands:',
+  ...COMMAND_NAMES.flatMap((name) => [`  ${synopsis(name)}`, `      ${COMMANDS[name].help}`]),
+  '',
+  'Options:',
+  ...aligned((Object.keys(OPTIONS) as OptionName[]).map(optionLine)),
+  '',
+  'Environment (same contract as the Lambdas):',
+  ...aligned([
+    ['SLOT_TABLE', 'the DynamoDB slot table (required; deployed: <service>-<stage>-slots)'],
+    ['CONFIG_JSON', 'the config document inline, or'],
+    ['CONFIG_PARAMETER', 'the SSM parameter holding it (the stage parameter configParameter)'],
+    ['AWS_REGION, AWS_PROFILE', "the SDK's own variables; AWS_ENDPOINT_URL_DYNAMODB / _SSM for local stand-ins"],
+    ['NO_COLOR', 'no colour even on a terminal (colour is only ever used on a terminal)'],
+  ]),
+  '  Config precedence: --config FILE, then CONFIG_JSON, then CONFIG_PARAMETER.',
+  '',
+  'Exit codes:',
+  '  status (Nagios plugin convention, so it runs as a monitoring check unchanged):',
+  '    0 OK; 1 WARNING: drift, a slot waiting for its health check, a drain past its deadline;',
+  '    2 CRITICAL: a host unreachable or refusing, the table unreachable, no free slot left in a backend;',
+  '    3 UNKNOWN: usage or configuration (environment, credentials, region, config document).',
+  '  every other command: 0 done, 1 failed, 2 usage or configuration;',
+  '    130 when Ctrl-C ends a --wait (the table and the hosts are left as they are).',
+  '',
+].join('\n');

@@ -1,66 +1,29 @@
 // The operator CLI as a subprocess (`node bin/slot-sync.mjs`) against two real HAProxy hosts and DynamoDB Local.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HaproxyHandle, oneShot, startFleet, stopAll } from '../../bin/harness/haproxy.js';
 import { type Instance, startInstances } from '../../bin/harness/instances.js';
 import { freePort } from '../../bin/harness/ports.js';
-import { type ConfigDocument, parseConfig } from '../../functions/lib/config.js';
-import type { ObservedSlot } from '../../functions/lib/domain/types.js';
-import { createFleet } from '../../functions/lib/haproxy/fleet.js';
+import type { ConfigDocument } from '../../functions/lib/config.js';
 import { DynamoDbSlotStore } from '../../functions/lib/slots/dynamodb-store.js';
 import { connectDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.js';
-import { storeOps } from '../support/store-ops.js';
 import { waitFor } from '../support/wait.js';
-
-const CLI = join(import.meta.dirname, '../../bin/slot-sync.mjs');
-const CLI_DEADLINE_MS = 30_000;
-const TIMEOUTS = { connectMs: 500, commandMs: 3_000 };
+import { cliEnv, configFor, lastLine, slotOn as observeSlot, rowOf, runCli as run, startCli } from './cli-support.js';
 
 let hosts: HaproxyHandle[] = [];
 let ddb: DynamoDbLocal | undefined;
 let instances: Instance[] = [];
 let store: DynamoDbSlotStore;
-let ops: ReturnType<typeof storeOps>;
 let config: ConfigDocument;
 let env: Record<string, string>;
 let scratch: string;
 
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the CLI to completion (killed by pid past the deadline), with the test's environment plus `extra`. */
-function runCli(args: readonly string[], extra: Record<string, string | undefined> = {}): Promise<CliRun> {
-  const merged = Object.entries({ ...env, ...extra }).filter((e): e is [string, string] => e[1] !== undefined);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: Object.fromEntries(merged), stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), CLI_DEADLINE_MS);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** The slot as one host reports it right now. */
-async function slotOn(host: HaproxyHandle, slot: string): Promise<ObservedSlot | undefined> {
-  const [o] = await createFleet({ hosts: [host.hostConfig()], timeouts: TIMEOUTS }).observe(['web']);
-  return o?.ok ? o.backends.get('web')?.find((s) => s.server === slot) : undefined;
-}
+const runCli = (args: readonly string[], extra: Record<string, string | undefined> = {}) =>
+  run(args, { ...env, ...extra });
+const slotOn = (host: HaproxyHandle, slot: string) => observeSlot(host.hostConfig(), slot);
 
 /** Polls until every host reports the slot with `admin` (and, when given, the port). */
 function untilEveryHost(slot: string, admin: string, port?: number): Promise<boolean> {
@@ -75,8 +38,7 @@ function untilEveryHost(slot: string, admin: string, port?: number): Promise<boo
 
 const hap = (i: number) => hosts[i] as HaproxyHandle;
 const inst = (i: number) => instances[i] as Instance;
-const lastLine = (text: string) => text.trimEnd().split('\n').at(-1);
-const rowOf = (text: string, slot: string) => text.split('\n').find((l) => l.startsWith(`web/${slot} `)) ?? '';
+const header = (text: string) => text.split('\n').find((l) => l.startsWith('SLOT ')) ?? '';
 
 beforeAll(async () => {
   [hosts, ddb, instances] = await Promise.all([
@@ -87,29 +49,12 @@ beforeAll(async () => {
   const { slotTable } = await ddb.createTables(`cli-${process.pid}-${Date.now()}`);
   // random = 0 picks the first free slot, so the test knows i-1 gets web1 and i-2 gets web2.
   store = new DynamoDbSlotStore({ tableName: slotTable, client: ddb.client, random: () => 0 });
-  ops = storeOps(store);
   await store.seed('web', ['web1', 'web2', 'web3', 'web4']);
-  for (const i of instances) await ops.claim('web', { id: i.id, address: i.address, port: i.port }, 1);
-  config = parseConfig({
-    hosts: hosts.map((h) => h.hostConfig()),
-    backends: [{ name: 'web', slotPrefix: 'web', port: 80, drainSeconds: 300 }],
-    timeouts: TIMEOUTS,
-  });
+  for (const i of instances)
+    await store.claim('web', { id: i.id, address: i.address, port: i.port }, { weight: 1, owner: 'webhook' });
+  config = configFor(hosts.map((h) => h.hostConfig()));
   scratch = mkdtempSync(join(tmpdir(), 'cli-test-'));
-  env = {
-    PATH: String(process.env.PATH),
-    SLOT_TABLE: slotTable,
-    CONFIG_JSON: JSON.stringify(config),
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
-    // Never used here; pointed at loopback so nothing could ever leave the machine.
-    AWS_ENDPOINT_URL_SSM: 'http://127.0.0.1:9',
-    AWS_ENDPOINT_URL_AUTO_SCALING: 'http://127.0.0.1:9',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
+  env = cliEnv(slotTable, ddb.endpoint, config);
 });
 
 afterAll(async () => {
@@ -144,37 +89,62 @@ describe('slot-sync CLI against two HAProxy hosts and DynamoDB Local', () => {
     );
   });
 
-  it('status lists every slot with member, address and per-host cells, and exits 0 when in step', async () => {
+  it('status lists every slot with member, address and one column per host, and exits 0 (OK) when in step', async () => {
     const r = await runCli(['status']);
     expect(r.code).toBe(0);
-    expect(lastLine(r.stdout)).toBe('2 hosts · 4 slots · 2 active · 0 drift · 0 failed');
-    expect(r.stdout.split('\n')[0]).toMatch(/^SLOT\s+MEMBER\s+ADDRESS\s+WEIGHT\s+STATE\s+cli-hap1\s+cli-hap2$/);
+    expect(lastLine(r.stdout)).toBe('OK · 2 hosts · 4 slots · 2 active · 2 free · 0 drift · 0 failed');
+    expect(header(r.stdout)).toMatch(/^SLOT\s+MEMBER\s+ADDRESS\s+WEIGHT\s+STATE\s+cli-hap1\s+cli-hap2$/);
     expect(rowOf(r.stdout, 'web1')).toMatch(
-      new RegExp(`^web/web1\\s+i-1\\s+127\\.0\\.0\\.1:${inst(0).port}\\s+1\\s+active\\s+UP`),
+      new RegExp(
+        `^web/web1\\s+i-1\\s+127\\.0\\.0\\.1:${inst(0).port}\\s+1\\s+active\\s+UP · 0 · L7OK\\s+UP · 0 · L7OK$`,
+      ),
     );
-    expect(rowOf(r.stdout, 'web3')).toMatch(/^web\/web3\s+-\s+-\s+-\s+free\s+MAINT\/0\/-\s+MAINT\/0\/-$/);
-    expect(r.stdout).not.toContain('*/');
+    expect(rowOf(r.stdout, 'web3')).toMatch(/^web\/web3\s+-\s+-\s+-\s+free\s+MAINT · 0 · -\s+MAINT · 0 · -$/);
+    expect(r.stdout).not.toMatch(/ \*$/m);
+    // The header names each host's endpoint and the HAProxy version it reports in `show info`.
+    for (const h of hosts) {
+      expect(r.stdout).toMatch(
+        new RegExp(`^${h.name}\\s+127\\.0\\.0\\.1:${h.statsPort}\\s+HAProxy 2\\.\\d+\\.\\d+`, 'm'),
+      );
+    }
+    expect(r.stdout).toContain(`table ${env.SLOT_TABLE} (DynamoDB): read`);
+    // Piped: no colour escape anywhere.
+    expect(r.stdout).not.toContain('\x1b[');
   });
 
-  it('status marks the cell that drifted with * and exits 1 after a host is changed behind its back', async () => {
+  it('status marks the cell that drifted with * and exits 1 (WARNING) after a host is changed behind its back', async () => {
     await oneShot(hap(1).statsPort, 'set server web/web1 state maint');
     const r = await runCli(['status']);
     expect(r.code).toBe(1);
-    expect(lastLine(r.stdout)).toBe('2 hosts · 4 slots · 2 active · 1 drift · 0 failed');
+    expect(lastLine(r.stdout)).toBe('WARNING · 2 hosts · 4 slots · 2 active · 2 free · 1 drift · 0 failed');
     const row = rowOf(r.stdout, 'web1');
-    expect(row).toMatch(/\s+UP[^*\s]*(\s\d+\/\d+)?\/0\/\S+\s+MAINT\*\/0\/-$/);
+    expect(row).toMatch(/\s+UP · 0 · L7OK\s+MAINT · 0 · - \*$/);
     expect(r.stdout).toContain('* = differs from the table');
+    expect(r.stdout).toContain('drift:\n');
     expect(r.stdout).toContain('  cli-hap2 web/web1 admin: expected ready, actual maint');
   });
 
-  it('status --json reports the same facts machine-readably', async () => {
+  it('status --json reports the same facts and the same verdict machine-readably', async () => {
     const r = await runCli(['status', '--json', '--backend', 'web']);
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout);
-    expect(report.summary).toEqual({ hosts: 2, slots: 4, active: 2, draining: 0, held: 0, drift: 1, failed: 0 });
+    expect(report.verdict).toEqual({ state: 'WARNING', code: 1, reasons: [{ state: 'WARNING', text: '1 drift' }] });
+    expect(report.summary).toEqual({
+      hosts: 2,
+      slots: 4,
+      active: 2,
+      free: 2,
+      draining: 0,
+      held: 0,
+      drift: 1,
+      awaitingHealth: 0,
+      overdueDrains: 0,
+      failed: 0,
+    });
+    expect(report.table).toEqual({ name: env.SLOT_TABLE, ok: true });
     expect(report.hosts).toEqual([
-      { host: 'cli-hap1', ok: true },
-      { host: 'cli-hap2', ok: true },
+      { host: 'cli-hap1', endpoint: `127.0.0.1:${hap(0).statsPort}`, ok: true, version: expect.stringMatching(/^2\./) },
+      { host: 'cli-hap2', endpoint: `127.0.0.1:${hap(1).statsPort}`, ok: true, version: expect.stringMatching(/^2\./) },
     ]);
     const web1 = report.rows.find((row: { slot: string }) => row.slot === 'web1');
     expect(web1).toMatchObject({ backend: 'web', state: 'active', member: 'i-1', port: inst(0).port, weight: 1 });
@@ -217,8 +187,8 @@ describe('slot-sync CLI against two HAProxy hosts and DynamoDB Local', () => {
     expect(record).toMatchObject({ state: 'held', heldAdmin: 'drain', member: 'i-1' });
     const status = await runCli(['status']);
     expect(status.code).toBe(0);
-    expect(rowOf(status.stdout, 'web1')).toMatch(/\sheld:drain\s+DRAIN/);
-    expect(lastLine(status.stdout)).toBe('2 hosts · 4 slots · 1 active · 1 held · 0 drift · 0 failed');
+    expect(rowOf(status.stdout, 'web1')).toMatch(/\sheld:drain\s+DRAIN · 0 · L7OK\s+DRAIN · 0 · L7OK$/);
+    expect(lastLine(status.stdout)).toBe('OK · 2 hosts · 4 slots · 1 active · 2 free · 1 held · 0 drift · 0 failed');
   });
 
   it('enable gives the slot back to its member and converges it to ready on every host', async () => {
@@ -269,8 +239,11 @@ describe('slot-sync CLI against two HAProxy hosts and DynamoDB Local', () => {
   it('status --socket talks to one local HAProxy over its unix socket', async () => {
     const r = await runCli(['status', '--socket', hap(0).socketPath]);
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n')[0]).toMatch(/STATE\s+local$/);
-    expect(lastLine(r.stdout)).toBe('1 host · 4 slots · 1 active · 1 held · 0 drift · 0 failed');
+    expect(header(r.stdout)).toMatch(/STATE\s+local$/);
+    expect(r.stdout).toMatch(
+      new RegExp(`^local\\s+${hap(0).socketPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+HAProxy 2\\.`, 'm'),
+    );
+    expect(lastLine(r.stdout)).toBe('OK · 1 host · 4 slots · 1 active · 2 free · 1 held · 0 drift · 0 failed');
   });
 
   it('--config FILE takes precedence over CONFIG_JSON', async () => {
@@ -278,19 +251,34 @@ describe('slot-sync CLI against two HAProxy hosts and DynamoDB Local', () => {
     writeFileSync(file, JSON.stringify(config));
     const r = await runCli(['status', '--config', file], { CONFIG_JSON: '{not json' });
     expect(r.code).toBe(0);
-    expect(lastLine(r.stdout)).toBe('2 hosts · 4 slots · 1 active · 1 held · 0 drift · 0 failed');
+    expect(lastLine(r.stdout)).toBe('OK · 2 hosts · 4 slots · 1 active · 2 free · 1 held · 0 drift · 0 failed');
+    // A config that cannot be read is UNKNOWN for the check, and the sentence says where the document came from.
     const broken = await runCli(['status'], { CONFIG_JSON: '{not json' });
-    expect(broken.code).toBe(2);
+    expect(broken.code).toBe(3);
+    expect(broken.stderr).toMatch(
+      /^slot-sync: CONFIG_ERROR: config is not valid JSON: .*; fix the document in CONFIG_JSON\n$/,
+    );
   });
 
-  it('an unreachable host is shown and counted as failed: status and enable exit 1', async () => {
+  it('an unreachable host is shown and counted as failed: status is CRITICAL (2), enable exits 1', async () => {
     const dead = { name: 'dead-hap', host: '127.0.0.1', port: await freePort() };
     const CONFIG_JSON = JSON.stringify({ ...config, hosts: [...config.hosts, dead] });
     const status = await runCli(['status'], { CONFIG_JSON });
-    expect(status.code).toBe(1);
+    expect(status.code).toBe(2);
     expect(rowOf(status.stdout, 'web1')).toMatch(/\sunreachable$/);
+    expect(status.stdout).toMatch(
+      new RegExp(`^dead-hap\\s+127\\.0\\.0\\.1:${dead.port}\\s+unreachable \\(HOST_UNREACHABLE\\)$`, 'm'),
+    );
     expect(status.stdout).toMatch(/^ {2}dead-hap: HOST_UNREACHABLE .*ECONNREFUSED/m);
-    expect(lastLine(status.stdout)).toBe('3 hosts · 4 slots · 1 active · 1 held · 0 drift · 1 failed');
+    expect(lastLine(status.stdout)).toBe(
+      'CRITICAL · 3 hosts · 4 slots · 1 active · 2 free · 1 held · 0 drift · 1 failed',
+    );
+    const report = JSON.parse((await runCli(['status', '--json'], { CONFIG_JSON })).stdout);
+    expect(report.verdict).toEqual({
+      state: 'CRITICAL',
+      code: 2,
+      reasons: [{ state: 'CRITICAL', text: 'dead-hap HOST_UNREACHABLE' }],
+    });
 
     const enable = await runCli(['enable', 'i-2'], { CONFIG_JSON });
     expect(enable.code).toBe(1);
@@ -299,22 +287,46 @@ describe('slot-sync CLI against two HAProxy hosts and DynamoDB Local', () => {
     await untilEveryHost('web2', 'ready', inst(1).port);
   });
 
-  it('prints the usage text on --help and exits 0', async () => {
+  it('watch, piped, prints one plain block per refresh and ends with 0 on SIGINT', async () => {
+    const cli = startCli(['watch', '--interval', '0.5'], env);
+    const header = /^slot-sync watch · all backends · every 0\.5s · refreshed \d\d:\d\d:\d\d · Ctrl-C quits$/gm;
+    await waitFor(() => (cli.stdout().match(header) ?? []).length >= 2, { timeoutMs: 20_000, what: 'two refreshes' });
+    cli.child.kill('SIGINT');
+    const r = await cli.done;
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('\x1b');
+    const blocks = r.stdout.split(/\n\n(?=slot-sync watch)/);
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    for (const block of blocks) {
+      expect(block).toMatch(/^SLOT\s+MEMBER\s+ADDRESS\s+WEIGHT\s+STATE\s+cli-hap1\s+cli-hap2$/m);
+      expect(lastLine(block)).toBe('OK · 2 hosts · 4 slots · 2 active · 2 free · 0 drift · 0 failed');
+    }
+  });
+
+  it('prints the usage text on --help, with both exit-code conventions, and exits 0', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: slot-sync <command>/);
+    expect(r.stdout).toContain('0 OK; 1 WARNING');
+    expect(r.stdout).toContain('every other command: 0 done, 1 failed, 2 usage or configuration');
+  });
+
+  it('prints the package version on --version and exits 0', async () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8'));
+    const r = await runCli(['--version'], { SLOT_TABLE: undefined });
+    expect(r).toMatchObject({ code: 0, stdout: `slot-sync ${version}\n`, stderr: '' });
   });
 
   it.each([
     [[], 'a command is required'],
     [['frobnicate'], "unknown command 'frobnicate'"],
-    [['drain'], "'drain' takes exactly one target"],
-    [['status', '--dry-run'], "'status' does not take --dry-run"],
+    [['drain'], "'drain' takes exactly one argument"],
     [['render-config'], "'render-config' needs --backend B"],
     [['drain', 'web/'], "'web/' is not <backend>/<slot>"],
-    [['status', '--backend', 'nope'], "unknown backend 'nope'"],
     [['drain', 'web/web1;quit'], 'invalid slot'],
-  ])('usage error %j exits 2 with one line on stderr', async (args, message) => {
+    [['drain', 'web/web1', '--timeout', '5'], '--timeout only makes sense with --wait'],
+    [['completion', 'fish'], "'completion' takes bash or zsh, not 'fish'"],
+  ])('usage error %j of an action command exits 2 with one line on stderr', async (args, message) => {
     const r = await runCli(args);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
@@ -322,10 +334,16 @@ describe('slot-sync CLI against two HAProxy hosts and DynamoDB Local', () => {
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
-  it('exits 2 with one line when SLOT_TABLE is missing', async () => {
-    const r = await runCli(['status'], { SLOT_TABLE: undefined });
-    expect(r.code).toBe(2);
-    expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^slot-sync: CONFIG_ERROR: .*SLOT_TABLE/)]);
+  it.each([
+    [['status', '--dry-run'], "'status' does not take --dry-run"],
+    [['status', '--backend', 'nope'], "unknown backend 'nope'"],
+    [['status', 'extra'], "'status' takes no argument"],
+  ])('usage error %j of status is UNKNOWN: exits 3 with one line on stderr', async (args, message) => {
+    const r = await runCli(args);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(message);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 });
 

@@ -85,6 +85,7 @@ export async function converge(
   let observedFirst = options.observed;
   let recordsFirst = options.records;
   let commandRounds = 0;
+  let readBackOnly = false;
   for (;;) {
     const observed = observedFirst ?? (await deps.fleet.observe(backends, { servers }));
     const { slots: read, readAt } = recordsFirst ?? (await readRecords(targets, deps));
@@ -108,18 +109,19 @@ export async function converge(
       lastObserved: observed,
     });
     if (finished) return { ...report(), settled: true };
-    if (p.batches.length > 0 && commandRounds < MAX_COMMAND_ROUNDS) {
+    if (p.batches.length > 0 && commandRounds < MAX_COMMAND_ROUNDS && !readBackOnly) {
       commandRounds++;
       const notAfter = readAt + config.timeouts.planTtlMs;
       const sent = await deps.fleet.run(p.batches.map((b) => ({ ...b, notAfter })));
       for (const r of sent) results.set(r.host, [...(results.get(r.host) ?? []), r]);
-      if (deps.clock.now() < options.until) continue; // read back at once: "applied" is what the hosts report
-      return { ...report(), settled: false };
+      // Read back at once: "applied" is what the hosts report. Past `until`, that look is the last round.
+      readBackOnly = deps.clock.now() >= options.until;
+      continue;
     }
     const draining = options.untilReleased === true && read.some((r) => r.state === 'draining');
     const waiting = p.drift.some((d) => d.kind === 'awaiting-health' || d.kind === 'blocked-by-sessions');
     const settled = p.batches.length === 0 && !waiting && !draining;
-    if (settled || commandRounds >= MAX_COMMAND_ROUNDS || deps.clock.now() >= options.until) {
+    if (settled || readBackOnly || commandRounds >= MAX_COMMAND_ROUNDS || deps.clock.now() >= options.until) {
       return { ...report(), settled };
     }
     commandRounds = 0;
