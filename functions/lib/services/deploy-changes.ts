@@ -242,7 +242,9 @@ async function applyOne(
       }
       case 'deregister': {
         const leave = { kind: 'deregister' } as const;
-        const r = await drainMember({ backend, memberId: change.member.id, leave, until: budget.until }, config, deps);
+        // The webhook may not complete lifecycle actions (its role cannot): a terminate's drain is left to finish.
+        const input = { backend, memberId: change.member.id, leave, until: budget.until, mayComplete: false };
+        const r = await drainMember(input, config, deps);
         const hosts = hostsOf(r.hosts, (h) => h.applied || r.status === 'released');
         return { ...base(change), slot: r.slot, status: r.status, hosts };
       }

@@ -8,6 +8,12 @@ import { planPolicy, type ServiceDeps } from './deps.js';
 import { type EffectsReport, runEffects } from './effects.js';
 import { applyTransition } from './transitions.js';
 
+/** Whether the member's slot carries a lifecycle action someone must complete. */
+async function tokenOf(deps: ServiceDeps, backend: string, slot: string, member: string): Promise<boolean> {
+  const r = await deps.store.get(backend, slot);
+  return r?.member === member && r.lifecycle !== undefined;
+}
+
 /** Why the member leaves: its instance goes (terminate: wins over everything), or a deploy tool removes it. */
 export type Leave =
   | {
@@ -25,6 +31,11 @@ export interface DrainInput {
   readonly until: number;
   /** Drain deadline in seconds from now (default the backend's drainSeconds). */
   readonly drainSeconds?: number;
+  /**
+   * Whether this caller may complete a lifecycle action (default true). The webhook's role may not: when the slot it
+   * drains carries a terminate's token, it leaves freeing the slot to the lifecycle function or reconcile.
+   */
+  readonly mayComplete?: boolean;
 }
 
 export type DrainStatus = 'released' | 'draining' | 'not-registered';
@@ -71,6 +82,7 @@ export async function drainMember(
   const onTransitions = async (transitions: readonly SlotTransition[]): Promise<boolean> => {
     for (const t of transitions.filter((x) => x.slot === record.slot && x.member === memberId)) {
       if (t.kind !== 'heartbeat-due' && deps.clock.now() < fencedFrom + fenceMs) continue;
+      if (input.mayComplete === false && (await tokenOf(deps, backend.name, t.slot, memberId))) return true;
       if (t.kind !== 'drain-finished' && t.kind !== 'drain-deadline' && t.kind !== 'heartbeat-due') continue;
       const done = await applyTransition(t, config, deps);
       completions.push(...done.completions);
