@@ -40,13 +40,20 @@ export function configAndDeps(document: unknown): { config: Readonly<ConfigDocum
   return cached;
 }
 
-let persistence: DynamoDBPersistenceLayer | undefined;
-/** Powertools idempotency records in IDEMPOTENCY_TABLE. */
-export function idempotencyStore(): DynamoDBPersistenceLayer {
+const persistence = new Map<string, DynamoDBPersistenceLayer>();
+/**
+ * Powertools idempotency records in IDEMPOTENCY_TABLE, one persistence layer per use: a layer keeps the configuration
+ * it was first used with, so the webhook's and the lifecycle's (other keys) must not share one in a process.
+ */
+export function idempotencyStore(use: 'lifecycle' | 'webhook'): DynamoDBPersistenceLayer {
   const tableName = runtimeEnv().IDEMPOTENCY_TABLE;
   if (!tableName) throw new ConfigError('IDEMPOTENCY_TABLE is not set (serverless.yml sets it on every function)');
-  persistence ??= new DynamoDBPersistenceLayer({ tableName });
-  return persistence;
+  let layer = persistence.get(use);
+  if (!layer) {
+    layer = new DynamoDBPersistenceLayer({ tableName });
+    persistence.set(use, layer);
+  }
+  return layer;
 }
 
 /** Epoch ms until which a service may keep working: the invocation's deadline less a margin for the reply. */

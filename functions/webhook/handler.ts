@@ -30,7 +30,7 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
   .use(parser({ schema: webhookEventSchema }) as unknown as middy.MiddlewareObj<APIGatewayProxyEventV2>)
   .use(
     makeHandlerIdempotent({
-      persistenceStore: idempotencyStore(),
+      persistenceStore: idempotencyStore('webhook'),
       config: new IdempotencyConfig({
         eventKeyJmesPath: 'slotSync.key',
         payloadValidationJmesPath: 'slotSync.bodyHash',

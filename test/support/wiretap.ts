@@ -5,12 +5,16 @@ import { connect, createServer, type Socket } from 'node:net';
 export interface Wiretap {
   readonly port: number;
   sent(): string[];
+  /** The same lines with the time (epoch ms) the relay received the chunk that completed each. */
+  timed(): { readonly at: number; readonly line: string }[];
   close(): Promise<void>;
 }
 
 /** Relays 127.0.0.1:<new port> ⇄ 127.0.0.1:<targetPort>, recording the client → HAProxy direction. */
 export async function startWiretap(targetPort: number): Promise<Wiretap> {
   let recorded = '';
+  let partial = '';
+  const lines: { at: number; line: string }[] = [];
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connect(targetPort, '127.0.0.1');
@@ -23,7 +27,12 @@ export async function startWiretap(targetPort: number): Promise<Wiretap> {
       });
     }
     client.on('data', (chunk) => {
-      recorded += chunk.toString('utf8');
+      const text = chunk.toString('utf8');
+      recorded += text;
+      const parts = (partial + text).split('\n');
+      partial = parts.pop() ?? '';
+      const at = Date.now();
+      for (const line of parts) if (line.length > 0) lines.push({ at, line });
     });
     client.pipe(upstream);
     upstream.pipe(client);
@@ -34,6 +43,7 @@ export async function startWiretap(targetPort: number): Promise<Wiretap> {
   return {
     port: address.port,
     sent: () => recorded.split('\n').filter((line) => line.length > 0),
+    timed: () => [...lines],
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -81,7 +81,8 @@ export async function applyDeploy(
       results.push({ ...base(change), status: 'not-attempted', hosts: [] });
       continue;
     }
-    results.push(await applyOne(change, backends.get(change.backend) as BackendConfig, config, deps, budget));
+    const single = changes.length === 1;
+    results.push(await applyOne(change, backends.get(change.backend) as BackendConfig, config, deps, budget, single));
   }
   const nothingApplied = results.length > 0 && results.every(nothing);
   return { results, nothingApplied };
@@ -219,6 +220,7 @@ async function applyOne(
   config: Config,
   deps: ServiceDeps,
   budget: { readonly until: number },
+  single: boolean,
 ): Promise<ChangeResult> {
   try {
     switch (change.action) {
@@ -262,7 +264,8 @@ async function applyOne(
     }
   } catch (error) {
     // The state moved on between the check and this change (a terminate got in): this change is refused, not the rest.
-    if (!(error instanceof SlotSyncError) || !REFUSALS.has(error.code)) throw error;
+    // A request of one change answers with that change's own status (404, 409), as the precheck does.
+    if (!(error instanceof SlotSyncError) || !REFUSALS.has(error.code) || single) throw error;
     return { ...base(change), status: 'refused', error: { code: error.code, message: error.message }, hosts: [] };
   }
 }

@@ -152,17 +152,22 @@ async function send(p: Plan, readAt: number, config: Config, deps: ServiceDeps, 
   tally.sent(batches, await deps.fleet.run(batches));
 }
 
-/** Slots, by backend, that wait for a passing check or whose finished drain waits for MAINT to be confirmed. */
+/**
+ * Slots, by backend, the pass must look at again: waiting for a first passing check, just sent to DRAIN behind the
+ * health gate (their check starts now), or a finished drain whose MAINT must be seen before the slot is freed.
+ */
 function waitingSlots(p: Plan, desired: readonly DesiredBackend[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   const add = (backend: string, slot: string) => out.set(backend, (out.get(backend) ?? new Set()).add(slot));
   for (const d of p.drift) if (d.kind === 'awaiting-health') add(d.backend, d.slot);
   for (const b of p.batches)
-    for (const c of b.commands)
-      if (c.kind === 'set-state' && c.state === 'maint') {
-        const r = desired.find((x) => x.config.name === c.backend)?.slots.find((s) => s.slot === c.server);
-        if (r?.state === 'draining') add(c.backend, c.server);
-      }
+    for (const c of b.commands) {
+      if (c.kind !== 'set-state' && c.kind !== 'set-addr') continue;
+      const d = desired.find((x) => x.config.name === c.backend);
+      const r = d?.slots.find((s) => s.slot === c.server);
+      const gated = d?.config.healthGate?.enabled === true && r?.state === 'active';
+      if (gated || (r?.state === 'draining' && c.kind === 'set-state' && c.state === 'maint')) add(c.backend, c.server);
+    }
   return out;
 }
 
