@@ -11,6 +11,19 @@ import type {
   SlotRecord,
 } from './domain/types.js';
 
+/**
+ * A lifecycle completion a slot change owes (a transactional outbox item): written with that change, completed by
+ * whoever leases it. `after` as in the machine's complete effect.
+ */
+export interface OwedCompletion {
+  readonly ref: LifecycleRef;
+  readonly result: 'CONTINUE' | 'ABANDON';
+  readonly after?: 'last-slot' | 'last-launch';
+  /** The backend whose slot change owed it (where `after` looks from). */
+  readonly backend: string;
+  readonly status: 'owed' | 'done';
+}
+
 /** A slot named directly (CLI), optionally only while `member` still owns it; or the slot a member owns. */
 export type SlotAddress = { readonly slot: string; readonly member?: string } | { readonly member: string };
 
@@ -59,13 +72,14 @@ export interface SlotStore {
   /** Records that the member left for good until `untilEpochMs` (never shortened): `claim` refuses it from then on. */
   retire(backend: string, memberId: string, untilEpochMs: number): Promise<void>;
   isRetired(backend: string, memberId: string): Promise<boolean>;
-  /**
-   * Takes the right to complete a lifecycle action: true for exactly one caller per token, so an action is completed
-   * once however many invocations and backends race to it. `untilEpochMs` bounds how long the marker is kept.
-   */
-  claimCompletion(token: string, untilEpochMs: number): Promise<boolean>;
-  /** Gives the right back when the completion call failed in a way a retry can fix. */
-  releaseCompletion(token: string): Promise<void>;
+  /** Records a completion as owed (idempotent: the first owed result for a token stays). */
+  owe(completion: Omit<OwedCompletion, 'status'>): Promise<void>;
+  /** Completions still owed, for reconcile to settle. */
+  owedCompletions(): Promise<readonly OwedCompletion[]>;
+  /** Leases an owed completion for `leaseMs`; undefined when it is done or leased by someone else right now. */
+  leaseCompletion(token: string, leaseMs: number): Promise<OwedCompletion | undefined>;
+  /** Ends a lease: done (AWS has it) or owed again. */
+  settleCompletion(token: string, done: boolean): Promise<void>;
 }
 
 /** The HAProxy hosts of the fleet, reached through the Runtime API. */

@@ -32,7 +32,10 @@ export const handler = middy<unknown, LifecycleSummary | Ignored, Error, SlotSyn
     logger.appendKeys({ instanceId: parsed.detail.EC2InstanceId, asg: parsed.detail.AutoScalingGroupName });
     // An in-progress record of a crashed invocation expires with that invocation's own deadline, not after hours.
     idempotency.registerLambdaContext(context);
-    once ??= makeIdempotent(handleLifecycleEvent, { persistenceStore: idempotencyStore('lifecycle'), config: idempotency });
+    once ??= makeIdempotent(handleLifecycleEvent, {
+      persistenceStore: idempotencyStore('lifecycle'),
+      config: idempotency,
+    });
     const summary = await once(parsed, context);
     logger.info('lifecycle action handled', { summary });
     return summary;

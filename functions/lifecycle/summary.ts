@@ -19,6 +19,7 @@ export interface LifecycleSummary {
     readonly applied: number;
   }[];
   readonly noSlot: readonly string[];
+  readonly abandoned?: string;
 }
 
 function summarise(o: LifecycleOutcome): LifecycleSummary {
@@ -44,7 +45,8 @@ function summarise(o: LifecycleOutcome): LifecycleSummary {
       applied: d.hosts.filter((h) => h.applied).length,
     })),
   ];
-  return { instanceId: o.instanceId, action: o.action, completion: o.completion, slots, noSlot: o.noSlot };
+  const { instanceId, action, completion, noSlot, abandoned } = o;
+  return { instanceId, action, completion, slots, noSlot, ...(abandoned ? { abandoned } : {}) };
 }
 
 /** One lifecycle event through the service (the warm-pool rules live there), with its latency metric. */

@@ -14,6 +14,7 @@ export function summariseReconcile(r: ReconcileReport) {
     releases: r.releases,
     launches: r.launches,
     heartbeats: r.heartbeats,
+    settled: r.settled,
     promoted: r.promoted,
     rounds: r.rounds,
     failures: r.failures,

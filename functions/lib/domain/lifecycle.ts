@@ -99,12 +99,15 @@ export type Answer =
 
 /** A side effect the service carries out after the write (or with no write at all). */
 export type Effect =
-  /** Complete the lifecycle action; `lastSlot`: only once the member has no other draining slot in any backend. */
+  /**
+   * Complete the lifecycle action. `after`: only once the member holds no slot in any other backend (a terminate), or
+   * once no other backend's slot still waits for this launch (a launch served everywhere); none: at once.
+   */
   | {
       readonly kind: 'complete';
       readonly ref: LifecycleRef;
       readonly result: 'CONTINUE' | 'ABANDON';
-      readonly lastSlot: boolean;
+      readonly after?: 'last-slot' | 'last-launch';
     }
   | { readonly kind: 'heartbeat'; readonly ref: LifecycleRef }
   /** Record the member as retired (it must never be given a slot again). */
@@ -155,7 +158,7 @@ function sameEndpoint(r: SlotRecord, m: Member): boolean {
 
 /** The effects of a slot's pending launch when something else ends it: the action is abandoned, never left open. */
 function launchEnds(r: SlotRecord): Effect[] {
-  return r.launch ? [{ kind: 'complete', ref: r.launch, result: 'ABANDON', lastSlot: false }] : [];
+  return r.launch ? [{ kind: 'complete', ref: r.launch, result: 'ABANDON' }] : [];
 }
 
 /** Start (or tighten) a drain: the earliest deadline and start win, the first lifecycle token is kept. */
@@ -172,20 +175,25 @@ function drain(
       drainReason: reason,
       lifecycle: r.lifecycle ?? e.lifecycle,
     },
-    remove: [...HOLD_FIELDS, ...LAUNCH_FIELDS],
+    // A pending launch stays on the record: it is ABANDONed when the drain ends (finishDrain), once the hosts no longer
+    // send the instance traffic, and even if this invocation dies before that.
+    remove: [...HOLD_FIELDS],
   };
-  const effects: Effect[] = [...launchEnds(r)];
+  const effects: Effect[] = [];
   // A member that leaves for good never comes back; one on its way to the warm pool (or deregistered) may.
   if ((reason === 'terminate' || reason === 'abandon') && r.member) effects.push({ kind: 'retire', member: r.member });
   return write('draining', patch, 'draining', effects);
 }
 
-/** A drain that ends: the slot is freed and the lifecycle action (if any) completes once the member's last slot is. */
+/**
+ * A drain that ends: the slot is freed, its lifecycle action (if any) completes once the member's last slot is, and a
+ * launch still pending on it is abandoned (the instance is going).
+ */
 function finishDrain(r: SlotRecord): Decision {
   const effects: Effect[] = r.lifecycle
-    ? [{ kind: 'complete', ref: r.lifecycle, result: 'CONTINUE', lastSlot: true }]
+    ? [{ kind: 'complete', ref: r.lifecycle, result: 'CONTINUE', after: 'last-slot' }]
     : [];
-  return write('free', freePatch(), 'released', effects);
+  return write('free', freePatch(), 'released', [...effects, ...launchEnds(r)]);
 }
 
 function freePatch(): SlotPatch {
@@ -281,7 +289,7 @@ const RULES: { readonly [P in SlotPhase]: Row } = {
     'launch-ready': (r) =>
       r?.launch
         ? write('active', { remove: [...LAUNCH_FIELDS, 'heartbeatAt'] }, 'applied', [
-            { kind: 'complete', ref: r.launch, result: 'CONTINUE', lastSlot: false },
+            { kind: 'complete', ref: r.launch, result: 'CONTINUE', after: 'last-launch' },
           ])
         : noop('unchanged'),
     'launch-timeout': (r, e) => launchTimeout(r as SlotRecord, e.now),
@@ -371,7 +379,7 @@ function unhold(r: SlotRecord): Decision {
 
 function launchTimeout(r: SlotRecord, now: number): Decision {
   if (!r.launch || r.launchDeadline === undefined || now < r.launchDeadline) return noop('unchanged');
-  // The ABANDON (drain's launchEnds effect) is the launch's completion; the drain carries no terminate token of its own.
+  // The launch stays on the draining record: finishing the drain completes it with ABANDON.
   return drain(r, { now, deadline: now }, 'abandon');
 }
 
@@ -382,7 +390,6 @@ function unchangedDrain(r: SlotRecord, patch: SlotPatch): boolean {
     s.drainStartedAt === r.drainStartedAt &&
     s.drainReason === r.drainReason &&
     s.lifecycle?.token === r.lifecycle?.token &&
-    r.launch === undefined &&
     r.heldAdmin === undefined
   );
 }

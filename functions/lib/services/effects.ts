@@ -14,40 +14,86 @@ export const RETIRED_FOR_MS = 48 * 3600 * 1000;
 /** What a completion attempt came to. `duplicate`: another caller had already taken this token's completion. */
 export type Completion = 'CONTINUE' | 'ABANDON' | 'gone' | 'duplicate';
 
+/** How long a completer holds an owed completion before another may try: a few command deadlines. */
+function leaseMs(config: Pick<ConfigDocument, 'timeouts'>): number {
+  return config.timeouts.commandMs * 2;
+}
+
 /**
- * Completes the action once across every invocation and backend: the store's completion marker is taken first (one
- * winner), then AWS is called. "No active Lifecycle Action" is final (`gone`); any other failure gives the marker back
- * so a retry can complete it, and is thrown.
+ * Settles one owed completion: leases it (one caller at a time, never one that is done), waits if another backend still
+ * holds the member (`after`), then tells AWS and marks it done. "No active Lifecycle Action" is final (`gone`, done);
+ * any other failure gives the lease back, so the next attempt (reconcile at the latest) completes it.
+ */
+export async function settle(
+  token: string,
+  config: Pick<ConfigDocument, 'backends' | 'timeouts'>,
+  deps: ServiceDeps,
+): Promise<Completion | 'later'> {
+  const owed = await deps.store.leaseCompletion(token, leaseMs(config));
+  if (!owed) return 'duplicate';
+  if (owed.after && (await waitsElsewhere(config, owed.backend, owed.ref, owed.after, deps))) {
+    await deps.store.settleCompletion(token, false);
+    return 'later';
+  }
+  try {
+    await deps.lifecycle.complete(owed.ref, owed.result);
+  } catch (error) {
+    if (!(error instanceof LifecycleActionGoneError)) {
+      await deps.store.settleCompletion(token, false);
+      throw error;
+    }
+    deps.log.info('lifecycle action already gone', { instanceId: owed.ref.instanceId });
+    await deps.store.settleCompletion(token, true);
+    return 'gone';
+  }
+  await deps.store.settleCompletion(token, true);
+  return owed.result;
+}
+
+/**
+ * Completes an action once across every invocation and backend: owed first (so a crash right after still leaves it for
+ * reconcile), then settled. A token completed before answers `duplicate`.
  */
 export async function completeOnce(
   ref: LifecycleRef,
   result: 'CONTINUE' | 'ABANDON',
+  config: Pick<ConfigDocument, 'backends' | 'timeouts'>,
   deps: ServiceDeps,
 ): Promise<Completion> {
-  if (!(await deps.store.claimCompletion(ref.token, deps.clock.now() + RETIRED_FOR_MS))) return 'duplicate';
-  try {
-    await deps.lifecycle.complete(ref, result);
-    return result;
-  } catch (error) {
-    if (error instanceof LifecycleActionGoneError) {
-      deps.log.info('lifecycle action already gone', { instanceId: ref.instanceId });
-      return 'gone';
-    }
-    await deps.store.releaseCompletion(ref.token);
-    throw error;
-  }
+  await deps.store.owe({ ref, result, backend: '' });
+  const done = await settle(ref.token, config, deps);
+  return done === 'later' ? 'duplicate' : done;
 }
 
-/** True when the member still drains for this token in another configured backend (its action completes last). */
-async function drainsElsewhere(
+/** Settles every completion still owed (reconcile's pass: whatever a crashed invocation left). */
+export async function settleOwed(
+  config: Pick<ConfigDocument, 'backends' | 'timeouts'>,
+  deps: ServiceDeps,
+): Promise<readonly { readonly token: string; readonly completion: Completion | 'later' }[]> {
+  const out: { token: string; completion: Completion | 'later' }[] = [];
+  for (const o of await deps.store.owedCompletions()) {
+    const completion = await settle(o.ref.token, config, deps);
+    if (completion !== 'duplicate') out.push({ token: o.ref.token, completion });
+  }
+  return out;
+}
+
+/**
+ * Whether the completion must wait for another backend: for a terminate, the member still holds a slot there (any state:
+ * a backend the terminate has not reached yet must not be left serving); for a launch, a slot there still waits for
+ * this launch (not served yet).
+ */
+async function waitsElsewhere(
   config: Pick<ConfigDocument, 'backends'>,
   backend: string,
   ref: LifecycleRef,
+  after: 'last-slot' | 'last-launch',
   deps: ServiceDeps,
 ): Promise<boolean> {
   const others = config.backends.filter((b) => b.name !== backend);
   const slots = await Promise.all(others.map((b) => deps.store.findByMember(b.name, ref.instanceId)));
-  return slots.some((s) => s?.state === 'draining' && s.lifecycle?.token === ref.token);
+  if (after === 'last-slot') return slots.some((s) => s !== undefined);
+  return slots.some((s) => s?.launch?.token === ref.token);
 }
 
 /** What the effects came to: the completions made (by token) and the heartbeats sent. */
@@ -60,26 +106,26 @@ export interface EffectsReport {
 export async function runEffects(
   effects: readonly Effect[],
   backend: string,
-  config: Pick<ConfigDocument, 'backends'>,
+  config: Pick<ConfigDocument, 'backends' | 'timeouts'>,
   deps: ServiceDeps,
 ): Promise<EffectsReport> {
   const completions: { token: string; completion: Completion | 'later' }[] = [];
   let heartbeats = 0;
   for (const e of effects) {
-    if (e.kind === 'retire') await deps.store.retire(backend, e.member, deps.clock.now() + RETIRED_FOR_MS);
+    // An instance that leaves, leaves every backend: a launch delivered late must find it retired wherever it looks.
+    if (e.kind === 'retire') {
+      const until = deps.clock.now() + RETIRED_FOR_MS;
+      await Promise.all(config.backends.map((b) => deps.store.retire(b.name, e.member, until)));
+    }
     if (e.kind === 'heartbeat') {
       await deps.lifecycle
         .heartbeat(e.ref)
         .then(() => heartbeats++)
         .catch((error) => deps.log.warn('heartbeat failed', { instanceId: e.ref.instanceId, error }));
     }
-    if (e.kind === 'complete') {
-      const later = e.lastSlot && (await drainsElsewhere(config, backend, e.ref, deps));
-      completions.push({
-        token: e.ref.token,
-        completion: later ? 'later' : await completeOnce(e.ref, e.result, deps),
-      });
-    }
+    // The store wrote the owed completion with the change that caused it; this only settles it.
+    if (e.kind === 'complete')
+      completions.push({ token: e.ref.token, completion: await settle(e.ref.token, config, deps) });
   }
   return { completions, heartbeats };
 }

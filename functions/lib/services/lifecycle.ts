@@ -32,6 +32,8 @@ export interface LifecycleOutcome {
    * a launch not yet READY everywhere); `duplicate` when another invocation already completed this token.
    */
   readonly completion: Completion | 'pending';
+  /** Why a launch was abandoned (for the log and the summary). */
+  readonly abandoned?: string;
 }
 
 /** The backends an event concerns: named in metadata (each must exist), else those mapped to the event's ASG. */
@@ -67,7 +69,7 @@ export async function handleLifecycle(
     deps.log.info('lifecycle action needs no slot', {
       reason: backends.length ? decision.reason : 'no backend mapped',
     });
-    return { ...base, completion: await completeOnce(input.ref, 'CONTINUE', deps) };
+    return { ...base, completion: await completeOnce(input.ref, 'CONTINUE', config, deps) };
   }
   if (decision.kind === 'register') return launch(input, config, backends, deps, base);
   return terminate(input, config, backends, deps, base, decision.returns === true);
@@ -91,6 +93,21 @@ async function terminate(
     await Promise.all(backends.map((b) => deps.store.retire(b.name, id, until)));
   }
   const reason = returns ? 'warm-pool' : 'terminate';
+  // Intent in every backend before any drain can finish: the action completes with the member's last slot, so no
+  // backend may still be serving it (not yet marked) when another's drain is over.
+  const now = deps.clock.now();
+  await Promise.all(
+    backends.map((b) => {
+      const event = {
+        kind: 'terminate',
+        now,
+        deadline: now + b.drainSeconds * 1000,
+        lifecycle: input.ref,
+        reason,
+      } as const;
+      return deps.store.apply(b.name, { member: id }, event);
+    }),
+  );
   const deregistered = await Promise.all(
     backends.map((backend) =>
       drainMember(
@@ -105,7 +122,7 @@ async function terminate(
   const own = deregistered.flatMap((d) => d.completions).find((c) => c.token === input.ref.token);
   if (own && own.completion !== 'later') return { ...out, completion: own.completion };
   // No slot anywhere (or freed by others): nothing drains, so the action is completed here (once, by token).
-  return { ...out, completion: await completeOnce(input.ref, 'CONTINUE', deps) };
+  return { ...out, completion: await completeOnce(input.ref, 'CONTINUE', config, deps) };
 }
 
 async function launch(
@@ -147,17 +164,19 @@ async function launch(
   // The terminate won a race with this launch: the slots claimed here are drained by that terminate.
   const terminated =
     errors.some((e) => !(e instanceof NoFreeSlotError)) || registered.some((r) => r.record?.state === 'draining');
-  if (terminated) return abandon(input, config, deps, out, registered, 'its terminate got in first', false);
+  const why = errors.find((e) => !(e instanceof NoFreeSlotError))?.message ?? 'its terminate got in first';
+  // Whatever this launch claimed elsewhere drains out too: a terminate may not have reached those backends.
+  if (terminated) return abandon(input, config, deps, out, registered, why);
   const noSlot = backends.filter((_b, i) => attempts[i] instanceof NoFreeSlotError).map((b) => b.name);
   if (noSlot.length > 0) {
     const result = config.lifecycle.onNoSlot;
     deps.log.error(`no free slot in ${noSlot.join(', ')} for ${id}; completing with ${result}`, { backends: noSlot });
     if (result === 'ABANDON') return abandon(input, config, deps, { ...out, noSlot }, registered, 'no free slot');
-    return { ...out, noSlot, completion: await completeOnce(input.ref, 'CONTINUE', deps) };
+    return { ...out, noSlot, completion: await completeOnce(input.ref, 'CONTINUE', config, deps) };
   }
   // CONTINUE only once the member is READY (past its health gate) on a quorum of hosts in every backend.
   if (registered.every((r) => r.quorumMet && r.record?.state === 'active'))
-    return { ...out, completion: await completeOnce(input.ref, 'CONTINUE', deps) };
+    return { ...out, completion: await completeOnce(input.ref, 'CONTINUE', config, deps) };
   if (deps.clock.now() >= deadline)
     return abandon(input, config, deps, out, registered, 'not READY before its deadline');
   // Out of time in this invocation, not out of patience: reconcile completes it (READY → CONTINUE, deadline → ABANDON).
@@ -173,7 +192,7 @@ async function launch(
 
 /**
  * The launch ends with ABANDON: the ASG replaces the instance. Slots it holds drain out at once (retired: it never
- * serves again); `drain` false when a terminate is already draining them.
+ * serves again); a slot a terminate already drains keeps that drain (its token completes when it ends).
  */
 async function abandon(
   input: LifecycleInput,
@@ -182,25 +201,22 @@ async function abandon(
   out: Base,
   registered: readonly RegisterResult[],
   why: string,
-  drain = true,
 ): Promise<LifecycleOutcome> {
   deps.log.warn(`launch of ${input.ref.instanceId} abandoned: ${why}`, {});
-  const deregistered = drain
-    ? await Promise.all(
-        registered.map((r) =>
-          drainMember(
-            {
-              backend: config.backends.find((b) => b.name === r.backend) as BackendConfig,
-              memberId: input.ref.instanceId,
-              leave: { kind: 'terminate', reason: 'abandon' },
-              until: input.until,
-              drainSeconds: 0,
-            },
-            config,
-            deps,
-          ),
-        ),
-      )
-    : [];
-  return { ...out, deregistered, completion: await completeOnce(input.ref, 'ABANDON', deps) };
+  const deregistered = await Promise.all(
+    registered.map((r) =>
+      drainMember(
+        {
+          backend: config.backends.find((b) => b.name === r.backend) as BackendConfig,
+          memberId: input.ref.instanceId,
+          leave: { kind: 'terminate', reason: 'abandon' },
+          until: input.until,
+          drainSeconds: 0,
+        },
+        config,
+        deps,
+      ),
+    ),
+  );
+  return { ...out, deregistered, abandoned: why, completion: await completeOnce(input.ref, 'ABANDON', config, deps) };
 }

@@ -6,6 +6,7 @@ import { plan } from '../plan/plan.js';
 import type { DesiredBackend, Drift, Plan } from '../plan/types.js';
 import { slotNamesFromHosts } from '../slots/seed.js';
 import { planPolicy, type ServiceDeps } from './deps.js';
+import { settleOwed } from './effects.js';
 import { applyTransition, type TransitionReport } from './transitions.js';
 
 export interface HostReport {
@@ -44,6 +45,8 @@ export interface ReconcileReport {
     readonly result: string;
   }[];
   readonly heartbeats: number;
+  /** Owed lifecycle completions this pass settled (left by crashed invocations, or waiting for another backend). */
+  readonly settled: readonly { readonly token: string; readonly completion: string }[];
   /** Slots the pass programmed behind a health gate and saw pass their first check (promoted to READY) within it. */
   readonly promoted: number;
   /** Rounds the pass ran: 1, plus one per look while slots waited for their first passing check. */
@@ -98,6 +101,8 @@ export async function reconcile(input: ReconcileInput, config: Config, deps: Ser
   await send(first, readAt, config, deps, tally);
   for (const t of first.transitions) tally.transition(await applyTransition(t, config, deps));
   await waitWithinPass(input, config, deps, desired, first, tally);
+  // Completions a crashed invocation owed (the outbox), and those that waited for another backend's slot.
+  tally.settled.push(...(await settleOwed(config, deps)));
   return report(desired, observed, first, tally, { seeded, disagreements, dryRun });
 }
 
@@ -176,6 +181,7 @@ class Tally {
   readonly results = new Map<string, HostResult[]>();
   readonly commands = new Map<string, number>();
   readonly transitions: TransitionReport[] = [];
+  readonly settled: { token: string; completion: string }[] = [];
   promoted = 0;
   rounds = 1;
   sentSomething = false;
@@ -251,6 +257,7 @@ function report(
     releases,
     launches,
     heartbeats: tally.transitions.reduce((n, t) => n + t.heartbeats, 0),
+    settled: tally.settled,
     promoted: tally.promoted,
     rounds: tally.rounds,
     failures: hosts.filter((h) => !h.ok).map((h) => ({ host: h.host, reason: h.error?.message ?? 'failed' })),

@@ -19,7 +19,7 @@ export interface TransitionReport {
  */
 export async function applyTransition(
   t: SlotTransition,
-  config: Pick<ConfigDocument, 'backends'>,
+  config: Pick<ConfigDocument, 'backends' | 'timeouts'>,
   deps: ServiceDeps,
 ): Promise<TransitionReport> {
   const now = deps.clock.now();
@@ -31,6 +31,21 @@ export async function applyTransition(
         : { kind: t.kind };
   const applied = await deps.store.apply(t.backend, { slot: t.slot, member: t.member }, event);
   if (applied.decision.type !== 'write') return { transition: t, applied: false, completions: [], heartbeats: 0 };
+  // A launch given up in one backend is given up everywhere: the instance is going, so its other slots drain out too.
+  if (t.kind === 'launch-timeout') await abandonElsewhere(t, config, deps, now);
   const effects = await runEffects(applied.decision.effects, t.backend, config, deps);
   return { transition: t, applied: true, ...effects };
+}
+
+async function abandonElsewhere(
+  t: SlotTransition,
+  config: Pick<ConfigDocument, 'backends' | 'timeouts'>,
+  deps: ServiceDeps,
+  now: number,
+): Promise<void> {
+  const event = { kind: 'terminate', now, deadline: now, reason: 'abandon' } as const;
+  for (const b of config.backends.filter((x) => x.name !== t.backend)) {
+    const out = await deps.store.apply(b.name, { member: t.member }, event);
+    if (out.decision.type === 'write') await runEffects(out.decision.effects, b.name, config, deps);
+  }
 }

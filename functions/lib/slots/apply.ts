@@ -4,6 +4,7 @@ import { applyPatch } from '../domain/patch.js';
 import type { SlotRecord } from '../domain/types.js';
 import { SlotConflictError } from '../errors.js';
 import type { Applied, SlotAddress } from '../ports.js';
+import { oweUpdate } from './completion.js';
 import { memberKey, slotKey } from './keys.js';
 import { itemToRecord } from './mapping.js';
 import { Rejected } from './sdk-errors.js';
@@ -17,6 +18,8 @@ export interface ApplyContext {
   readonly random: () => number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly findByMember: (backend: string, memberId: string) => Promise<SlotRecord | undefined>;
+  /** Epoch ms until which an owed completion is kept. */
+  readonly owedUntil: () => number;
 }
 
 function memberOf(at: SlotAddress): string | undefined {
@@ -51,26 +54,37 @@ export async function applyEvent(
     const record = current;
     const guard = { version: record.version, member: record.member };
     const dropsMember = record.member !== undefined && decision.patch.remove?.includes('member');
-    const rejected = dropsMember
-      ? await ctx.table.transact(`${event.kind} ${backend}/${record.slot}`, [
-          {
-            Update: {
-              TableName: ctx.table.tableName,
-              Key: slotKey(backend, record.slot),
-              ...slotUpdate(decision.patch, guard),
-            },
-          },
-          {
-            Delete: {
-              TableName: ctx.table.tableName,
-              Key: memberKey(backend, record.member as string),
-              ConditionExpression: '#slot = :slot',
-              ExpressionAttributeNames: { '#slot': 'slot' },
-              ExpressionAttributeValues: { ':slot': record.slot },
-            },
-          },
-        ])
-      : await updated(ctx, backend, record, decision.patch, guard);
+    // Completions the change owes are written with it (an outbox): whoever dies after this write, reconcile finishes.
+    const owed = decision.effects.flatMap((e) =>
+      e.kind === 'complete'
+        ? [oweUpdate(ctx.table, { ref: e.ref, result: e.result, after: e.after, backend }, ctx.owedUntil())]
+        : [],
+    );
+    // Built only when it is used: a slot without a member has no member item (and no valid key for one).
+    const memberDelete = () => ({
+      Delete: {
+        TableName: ctx.table.tableName,
+        Key: memberKey(backend, record.member as string),
+        ConditionExpression: '#slot = :slot',
+        ExpressionAttributeNames: { '#slot': 'slot' },
+        ExpressionAttributeValues: { ':slot': record.slot },
+      },
+    });
+    const slotWrite = {
+      Update: {
+        TableName: ctx.table.tableName,
+        Key: slotKey(backend, record.slot),
+        ...slotUpdate(decision.patch, guard),
+      },
+    };
+    const rejected =
+      dropsMember || owed.length > 0
+        ? await ctx.table.transact(`${event.kind} ${backend}/${record.slot}`, [
+            slotWrite,
+            ...(dropsMember ? [memberDelete()] : []),
+            ...owed,
+          ])
+        : await updated(ctx, backend, record, decision.patch, guard);
     if (!(rejected instanceof Rejected)) {
       return { decision, before: record, record: applyPatch(record, decision.patch) };
     }

@@ -4,10 +4,10 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SlotEvent } from '../domain/lifecycle.js';
 import type { Member, SlotRecord } from '../domain/types.js';
 import { validName } from '../domain/values.js';
-import type { Applied, Claimed, SlotAddress, SlotStore } from '../ports.js';
+import type { Applied, Claimed, OwedCompletion, SlotAddress, SlotStore } from '../ports.js';
 import { applyEvent } from './apply.js';
 import { type ClaimInit, claimSlot } from './claim.js';
-import { claimCompletion, releaseCompletion } from './completion.js';
+import { leaseCompletion, oweCompletion, owedCompletions, settleCompletion } from './completion.js';
 import { naturalCompare, slotKey } from './keys.js';
 import { itemToRecord } from './mapping.js';
 import { isMemberRetired, retireMember } from './retired.js';
@@ -28,6 +28,8 @@ export interface DynamoDbSlotStoreOptions {
 }
 
 const SEED_CONCURRENCY = 16;
+// An owed completion outlives any lifecycle action (48 h at most), then TTL removes it.
+const OWED_FOR_MS = 48 * 3600 * 1000;
 
 /** The DynamoDB adapter of the SlotStore port. */
 export class DynamoDbSlotStore implements SlotStore {
@@ -98,6 +100,7 @@ export class DynamoDbSlotStore implements SlotStore {
         maxAttempts: this.maxAttempts,
         random: this.random,
         sleep: this.sleep,
+        owedUntil: () => this.now() + OWED_FOR_MS,
         findByMember: (b, m) => this.findByMember(b, m),
       },
       backend,
@@ -120,11 +123,19 @@ export class DynamoDbSlotStore implements SlotStore {
     return isMemberRetired(this.table, backend, memberId, this.now());
   }
 
-  async claimCompletion(token: string, untilEpochMs: number): Promise<boolean> {
-    return claimCompletion(this.table, token, untilEpochMs);
+  async owe(completion: Omit<OwedCompletion, 'status'>): Promise<void> {
+    await oweCompletion(this.table, completion, this.now() + OWED_FOR_MS);
   }
 
-  async releaseCompletion(token: string): Promise<void> {
-    return releaseCompletion(this.table, token);
+  async owedCompletions(): Promise<readonly OwedCompletion[]> {
+    return owedCompletions(this.table);
+  }
+
+  async leaseCompletion(token: string, leaseMs: number): Promise<OwedCompletion | undefined> {
+    return leaseCompletion(this.table, token, this.now(), leaseMs);
+  }
+
+  async settleCompletion(token: string, done: boolean): Promise<void> {
+    return settleCompletion(this.table, token, done);
   }
 }

@@ -92,6 +92,48 @@ export class SlotTableIo {
     return items;
   }
 
+  /** Every item of a partition whose sort key starts with `prefix` (all pages). */
+  async partition(pk: string, prefix: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.must(`query ${pk}`, () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            ConsistentRead: true,
+            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+            ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+            ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  /** An UpdateItem with its own expressions; the item after it, or Rejected when its condition failed. */
+  async updateRaw(
+    key: ItemKey,
+    expressions: {
+      UpdateExpression: string;
+      ConditionExpression?: string;
+      ExpressionAttributeNames?: Record<string, string>;
+      ExpressionAttributeValues?: Record<string, unknown>;
+    },
+  ): Promise<Item | Rejected | undefined> {
+    const out = await attempt(`update ${key.pk}/${key.sk}`, () =>
+      this.doc.send(
+        new UpdateCommand({ TableName: this.tableName, Key: key, ...expressions, ReturnValues: 'ALL_NEW' }),
+      ),
+    );
+    if (out instanceof Rejected) return out;
+    return out.Attributes;
+  }
+
   /** Deletes one item (absent is fine). */
   async delete(key: ItemKey): Promise<void> {
     await this.must(`delete ${key.pk}/${key.sk}`, () =>

@@ -146,11 +146,14 @@ describe('what the machine records and does', () => {
     expect(held.record).toMatchObject({ state: 'draining', drainReason: 'terminate', lifecycle: terminateRef });
     expect(held.record.heldAdmin).toBeUndefined();
     expect(held.effects).toEqual([{ kind: 'retire', member: 'i-1' }]);
+    // The pending launch is ABANDONed when the drain ends (the hosts no longer send it traffic by then).
     const starting = apply('active+launch', EVENTS.terminate as SlotEvent);
-    expect(starting.record.launch).toBeUndefined();
-    expect(starting.effects).toEqual([
-      { kind: 'complete', ref: launchRef, result: 'ABANDON', lastSlot: false },
-      { kind: 'retire', member: 'i-1' },
+    expect(starting.record.launch).toEqual(launchRef);
+    expect(starting.effects).toEqual([{ kind: 'retire', member: 'i-1' }]);
+    const over = decide(starting.record, { kind: 'drain-finished' });
+    expect(over.type === 'write' && over.effects).toEqual([
+      { kind: 'complete', ref: terminateRef, result: 'CONTINUE', after: 'last-slot' },
+      { kind: 'complete', ref: launchRef, result: 'ABANDON' },
     ]);
   });
 
@@ -186,21 +189,25 @@ describe('what the machine records and does', () => {
   it('a finished drain frees the slot and completes its action once the member has no other slot draining', () => {
     const out = apply('draining', { kind: 'drain-finished' });
     expect(out.record).toEqual({ ...base, state: 'free', version: 5 });
-    expect(out.effects).toEqual([{ kind: 'complete', ref: terminateRef, result: 'CONTINUE', lastSlot: true }]);
+    expect(out.effects).toEqual([{ kind: 'complete', ref: terminateRef, result: 'CONTINUE', after: 'last-slot' }]);
   });
 
   it('a handed-over launch completes with CONTINUE when served, and ABANDONs and drains out at its deadline', () => {
     const ready = apply('active+launch', { kind: 'launch-ready' });
     expect(ready.record.launch).toBeUndefined();
-    expect(ready.effects).toEqual([{ kind: 'complete', ref: launchRef, result: 'CONTINUE', lastSlot: false }]);
+    expect(ready.effects).toEqual([{ kind: 'complete', ref: launchRef, result: 'CONTINUE', after: 'last-launch' }]);
     const early = decide(STATES['active+launch'], { kind: 'launch-timeout', now: NOW - 1 });
     expect(describeDecision(early)).toBe('= unchanged');
     const late = apply('active+launch', { kind: 'launch-timeout', now: NOW });
-    expect(late.record).toMatchObject({ state: 'draining', drainReason: 'abandon', drainDeadline: NOW });
-    expect(late.effects).toEqual([
-      { kind: 'complete', ref: launchRef, result: 'ABANDON', lastSlot: false },
-      { kind: 'retire', member: 'i-1' },
-    ]);
+    expect(late.record).toMatchObject({
+      state: 'draining',
+      drainReason: 'abandon',
+      drainDeadline: NOW,
+      launch: launchRef,
+    });
+    expect(late.effects).toEqual([{ kind: 'retire', member: 'i-1' }]);
+    const over = decide(late.record, { kind: 'drain-deadline' });
+    expect(over.type === 'write' && over.effects).toEqual([{ kind: 'complete', ref: launchRef, result: 'ABANDON' }]);
   });
 
   it('heartbeats the pending action and records when', () => {

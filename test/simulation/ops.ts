@@ -1,0 +1,220 @@
+// Simulation operations: what a step can do to the world (lifecycle events, webhook calls, the CLI, reconcile, hosts
+// going down and up), each through the real handlers, with faults when the step asks for them.
+import { main } from '../../bin/cli/main.js';
+import type { SlotRecord } from '../../functions/lib/domain/types.js';
+import launchFixture from '../fixtures/events/launch.json' with { type: 'json' };
+import terminateFixture from '../fixtures/events/terminate.json' with { type: 'json' };
+import { lambdaContext, lifecycleEvent } from '../support/lambda.js';
+import { webhookEvent } from '../support/webhook-request.js';
+import { check, note, type SeqState } from './state.js';
+import { ASG, type Faults, INSTANCES, type Invoke, MEMBERS, SECRET, type World, withFaults } from './world.js';
+
+/** Faults a step may carry: `kill` cuts its invocation off at a random point, `throttle` slows its table. */
+export interface StepFaults {
+  readonly kill?: number;
+  readonly throttle?: boolean;
+}
+
+/** What happened to one invocation. */
+export type Outcome = { readonly kind: 'done'; readonly value: unknown } | { readonly kind: 'died' };
+
+/** Invokes a handler; a step with `kill` gets a Lambda deadline that cuts it off (its ports stop answering then). */
+async function invoke(world: World, handler: Invoke, event: unknown, faults: StepFaults = {}): Promise<Outcome> {
+  // A cut-off invocation is one whose Lambda deadline came: its context says so, and its ports stop at that moment.
+  const remainingMs = faults.kill === undefined ? 10_000 : 50 + faults.kill;
+  const simulated: Faults = {
+    throttle: faults.throttle,
+    ...(faults.kill === undefined ? {} : { killAt: Date.now() + remainingMs }),
+  };
+  const context = withFaults(lambdaContext(remainingMs), simulated);
+  try {
+    const value = await handler(event, context);
+    const status = (value as { statusCode?: number }).statusCode;
+    if (faults.kill !== undefined && (status === 500 || Date.now() >= (simulated.killAt ?? Infinity)))
+      return { kind: 'died' };
+    return { kind: 'done', value };
+  } catch {
+    return { kind: 'died' };
+  } finally {
+    // Calls the cut-off invocation still had under way finish (or not) before the next step: a frozen sandbox.
+    while (world.inflight.count > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Delivers (or redelivers: same token) the instance's launch or terminate event. */
+export async function deliver(
+  world: World,
+  state: SeqState,
+  kind: 'launch' | 'terminate',
+  instance: string,
+  faults?: StepFaults,
+): Promise<void> {
+  const token = state.tokenOf.get(`${kind} ${instance}`) as string;
+  const fixture = kind === 'launch' ? launchFixture : terminateFixture;
+  const event = lifecycleEvent(fixture, {
+    EC2InstanceId: instance,
+    LifecycleActionToken: token,
+    AutoScalingGroupName: ASG,
+  });
+  state.delivered.add(token);
+  const out = await invoke(world, world.handlers.lifecycle, event, faults);
+  note(state, `${kind} ${instance} ${JSON.stringify(faults ?? {})} → ${JSON.stringify(out).slice(0, 900)}`);
+  if (out.kind === 'died') state.undelivered.add(token);
+  else state.undelivered.delete(token);
+  // From a terminate's normal return on, its instance gets no new request (the drain is on every host by then).
+  if (kind === 'terminate' && out.kind === 'done' && !('ignored' in (out.value as object))) {
+    const now = Date.now();
+    state.stoppedAt.set(instance, Math.min(state.stoppedAt.get(instance) ?? now, now));
+  }
+}
+
+/** A reconcile pass through its handler. */
+export async function reconcile(world: World, faults?: StepFaults, state?: SeqState): Promise<Outcome> {
+  const out = await invoke(world, world.handlers.reconcile, {}, faults);
+  if (state) {
+    const v = (out.kind === 'done' ? out.value : {}) as Record<string, unknown>;
+    const brief = {
+      kind: out.kind,
+      commandsSent: v.commandsSent,
+      launches: v.launches,
+      settled: v.settled,
+      releases: v.releases,
+      failures: v.failures,
+    };
+    note(state, `reconcile ${JSON.stringify(faults ?? {})} → ${JSON.stringify(brief)}`);
+  }
+  return out;
+}
+
+const member = (world: World, id: string, at: number) => ({
+  id,
+  address: world.addresses.get(id)?.[at % (world.addresses.get(id)?.length ?? 1)] as string,
+  port: world.port,
+});
+
+/** A webhook change as a deploy tool sends it. */
+export type Change =
+  | { readonly action: 'register'; readonly m: number; readonly at: number }
+  | { readonly action: 'deregister' | 'drain' | 'ready' | 'maint'; readonly m: number }
+  | { readonly action: 'weight'; readonly m: number; readonly weight: number };
+
+/** Who a change is about: deploy-tool members, and (for holds, ready, weight) the instances too. */
+function who(c: Change): string {
+  const all = c.action === 'register' || c.action === 'deregister' ? MEMBERS : [...MEMBERS, ...INSTANCES];
+  return all[c.m % all.length] as string;
+}
+
+/** One change through the webhook; when run alone, its answer is checked against the table and the hosts. */
+export async function webhookChange(world: World, state: SeqState, c: Change, alone: boolean, faults?: StepFaults) {
+  const id = who(c);
+  const body = {
+    action: c.action,
+    backend: 'app',
+    member: member(world, id, c.action === 'register' ? c.at : 0),
+    ...(c.action === 'weight' ? { weight: c.weight } : {}),
+  };
+  const before = await world.store.findByMember('app', id);
+  const out = await invoke(world, world.handlers.webhook, webhookEvent(body, SECRET), faults);
+  note(state, `webhook ${JSON.stringify(body)} → ${JSON.stringify(out).slice(0, 200)}`);
+  if (!alone || out.kind === 'died') return;
+  const res = out.value as { statusCode: number; body: string };
+  const answer = JSON.parse(res.body);
+  const after = await world.store.findByMember('app', id);
+  await judgeAnswer(world, state, c, body.member, res.statusCode, answer, before, after);
+}
+
+async function judgeAnswer(
+  world: World,
+  state: SeqState,
+  c: Change,
+  m: { id: string; address: string; port: number },
+  status: number,
+  answer: { results?: { status: string }[] },
+  before: SlotRecord | undefined,
+  after: SlotRecord | undefined,
+): Promise<void> {
+  const what = `${c.action} ${m.id} answered ${status} ${answer.results?.[0]?.status ?? JSON.stringify(answer).slice(0, 120)}`;
+  if (status >= 400) {
+    // A refusal (or a failure before anything was applied) changes nothing the member owns.
+    const same = JSON.stringify(strip(before)) === JSON.stringify(strip(after));
+    check(state, same, () => `${what}, yet its slot changed: ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
+    return;
+  }
+  const result = answer.results?.[0]?.status;
+  if (result !== 'applied' && result !== 'moved') return;
+  const expect = (ok: boolean, why: string) => check(state, ok, () => `${what}, but ${why}`);
+  if (c.action === 'register')
+    expect(after?.address === m.address && after.state !== 'draining', `the table has ${JSON.stringify(after)}`);
+  if (c.action === 'drain' || c.action === 'maint')
+    expect(after?.state === 'held' && after.heldAdmin === c.action, `the table has ${after?.state}`);
+  if (c.action === 'ready') expect(after?.state === 'active', `the table has ${after?.state}`);
+  if (c.action === 'weight') expect(after?.weight === c.weight, `the table has weight ${after?.weight}`);
+  if (!after) return;
+  const wanted = c.action === 'drain' || c.action === 'maint' ? c.action : c.action === 'weight' ? undefined : 'ready';
+  for (const [h, o] of (await world.fleet.observe(['app'])).entries()) {
+    if (!o.ok) continue;
+    const row = o.backends.get('app')?.find((x) => x.server === after.slot);
+    if (wanted) expect(row?.admin === wanted, `host ${h} shows app/${after.slot} ${row?.admin}`);
+    if (c.action === 'weight') expect(row?.weight === c.weight, `host ${h} shows weight ${row?.weight}`);
+  }
+}
+
+function strip(r: SlotRecord | undefined) {
+  if (!r) return undefined;
+  const { version: _v, ...rest } = r;
+  return rest;
+}
+
+/** A desired member set for backend app: the listed members at the listed addresses, everyone else out. */
+export async function desiredSet(
+  world: World,
+  state: SeqState,
+  picks: readonly (readonly [number, number])[],
+  alone: boolean,
+) {
+  const members = [...new Map(picks.map(([m, at]) => [MEMBERS[m % MEMBERS.length] as string, at])).entries()].map(
+    ([id, at]) => member(world, id, at),
+  );
+  const asgBefore = (await world.store.list('app')).filter((s) => s.owner === 'asg' && s.state === 'active');
+  const out = await invoke(
+    world,
+    world.handlers.webhook,
+    webhookEvent({ backend: 'app', members, allowEmpty: true }, SECRET),
+  );
+  if (!alone || out.kind === 'died') return;
+  // Whatever it answered, it never touched a member the Auto Scaling path registered.
+  const after = await world.store.list('app');
+  for (const s of asgBefore) {
+    const now = after.find((x) => x.member === s.member);
+    const deregistered = now === undefined || (now.state === 'draining' && now.drainReason === 'deregister');
+    check(state, !deregistered, () => `a desired set deregistered Auto Scaling member ${s.member} (${now?.state})`);
+  }
+}
+
+/** The operator CLI in-process: `drain|disable|enable` of an instance or member by id. */
+export async function cli(
+  world: World,
+  state: SeqState,
+  verb: 'drain' | 'disable' | 'enable',
+  m: number,
+): Promise<void> {
+  const all = [...MEMBERS, ...INSTANCES];
+  const id = all[m % all.length] as string;
+  const io = { out: () => true, err: () => true };
+  const code = await main([verb, id, '--backend', 'app'], process.env, io);
+  check(state, code === 0 || code === 1, () => `slot-sync ${verb} ${id} exited ${code}`);
+}
+
+/** A host goes down (SIGKILL: its runtime state is gone) or comes back with nothing but its config. */
+export async function host(world: World, state: SeqState, h: number, up: boolean): Promise<void> {
+  const handle = world.hosts[h];
+  if (!handle) return;
+  if (up && state.downHosts.has(h)) {
+    await handle.start();
+    state.downHosts.delete(h);
+  } else if (!up && !state.downHosts.has(h) && state.downHosts.size === 0) {
+    await handle.kill('SIGKILL');
+    world.relays[h]?.drop();
+    state.downHosts.add(h);
+  }
+}

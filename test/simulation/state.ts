@@ -1,0 +1,60 @@
+// Simulation: what one sequence has done so far — tokens, deliveries, completions, when instances stopped serving —
+// and every violation found; the checks read and write it.
+import { INSTANCES } from './world.js';
+
+export type TokenKind = 'launch' | 'terminate';
+
+/** One sequence's bookkeeping. */
+export interface SeqState {
+  readonly tokens: Map<string, { readonly kind: TokenKind; readonly instance: string }>;
+  readonly tokenOf: Map<string, string>;
+  /** Tokens delivered at least once; and those whose last delivery died (they are delivered again at the end). */
+  readonly delivered: Set<string>;
+  readonly undelivered: Set<string>;
+  readonly completions: Map<string, string[]>;
+  /** Per instance: from when no new request may reach it (its terminate returned, or its action completed). */
+  readonly stoppedAt: Map<string, number>;
+  readonly violations: string[];
+  readonly downHosts: Set<number>;
+  /** What happened, in order, for the messages of violations. */
+  readonly history: string[];
+  steps: number;
+  checks: number;
+}
+
+/** A new sequence: a launch and a terminate token per instance, nothing delivered yet. */
+export function newState(): SeqState {
+  const tokens = new Map<string, { kind: TokenKind; instance: string }>();
+  const tokenOf = new Map<string, string>();
+  for (const instance of INSTANCES) {
+    for (const kind of ['launch', 'terminate'] as const) {
+      const token = crypto.randomUUID();
+      tokens.set(token, { kind, instance });
+      tokenOf.set(`${kind} ${instance}`, token);
+    }
+  }
+  return {
+    tokens,
+    tokenOf,
+    delivered: new Set(),
+    undelivered: new Set(),
+    completions: new Map(),
+    stoppedAt: new Map(),
+    violations: [],
+    downHosts: new Set(),
+    history: [],
+    steps: 0,
+    checks: 0,
+  };
+}
+
+/** Records one check; a failed one adds its violation. */
+export function check(state: SeqState, ok: boolean, violation: () => string): void {
+  state.checks++;
+  if (!ok) state.violations.push(violation());
+}
+
+/** Notes one event (time-stamped) for the story a violation tells. */
+export function note(state: SeqState, text: string): void {
+  state.history.push(`${Date.now()} ${text}`);
+}
