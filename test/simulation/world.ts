@@ -79,9 +79,10 @@ export async function startWorld(): Promise<World> {
   const ddb = await connectDynamoDbLocal();
   const tables = await ddb.createTables(`sim${Date.now()}`);
   const port = await freePort();
-  const addresses = new Map<string, string[]>();
-  INSTANCES.forEach((id, i) => addresses.set(id, [`127.0.20.${i + 1}`]));
-  MEMBERS.forEach((id, i) => addresses.set(id, [`127.0.21.${i + 1}`, `127.0.22.${i + 1}`]));
+  const addresses = new Map<string, string[]>([
+    ...INSTANCES.map((id, i): [string, string[]] => [id, [`127.0.20.${i + 1}`]]),
+    ...MEMBERS.map((id, i): [string, string[]] => [id, [`127.0.21.${i + 1}`, `127.0.22.${i + 1}`]]),
+  ]);
   const servers = new Map<string, SimInstance>();
   for (const [id, list] of addresses)
     for (const a of list) servers.set(a, await startSimInstance(a, port, `${id}@${a}`));
@@ -91,7 +92,7 @@ export async function startWorld(): Promise<World> {
       backends: [
         // rise 1: a new instance passes on its first check; fall 3 and a 1 s check timeout: a busy 2-core machine
         // does not flap a healthy one DOWN (its health is the instance's business, not the lifecycle's).
-        { name: 'web', slotPrefix: 'web', slots: 6, check: true, checkInterMs: 50, serverOptions: 'rise 1 fall 3' },
+        { name: 'web', slotPrefix: 'web', slots: 6, check: true, checkInterMs: 100, serverOptions: 'rise 1 fall 3' },
         { name: 'app', slotPrefix: 'app', slots: 8 },
       ],
       extraDefaults: ['timeout check 1s'],
@@ -223,7 +224,7 @@ export async function startWorld(): Promise<World> {
     if (!world.load) return;
     const target = frontends[n++ % frontends.length] as number;
     httpGet(target, '/load', 2_000).catch(() => undefined);
-  }, 8);
+  }, 20);
   return world;
 }
 
