@@ -63,7 +63,13 @@ export interface ObservedSlot {
 
 /** What one host reported for one backend, or why it could not. */
 export type HostObservation =
-  | { readonly host: string; readonly ok: true; readonly backends: ReadonlyMap<string, readonly ObservedSlot[]> }
+  | {
+      readonly host: string;
+      readonly ok: true;
+      readonly backends: ReadonlyMap<string, readonly ObservedSlot[]>;
+      /** HAProxy's `show info` Version (`2.6.12-1+deb12u4`); absent when nothing was asked (no backends). */
+      readonly version?: string;
+    }
   | { readonly host: string; readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
 
 /** A classified reply to one command. */
