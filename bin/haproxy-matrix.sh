@@ -2,7 +2,10 @@
 # Version matrix: builds HAProxy 3.0 / 3.2 from Debian's source packages (cached) and runs the integration and fault
 # tests once per version (plus Debian 12's own 2.6.12), printing one line per version from vitest's JSON report.
 #
-# Usage: bin/haproxy-matrix.sh [--build-only] [VERSION...]     (default: every version below)
+# Usage: bin/haproxy-matrix.sh [--build-only] [--binary VERSION=PATH]... [VERSION...]   (default: every version below)
+#   --binary runs the tests against a binary built elsewhere too (e.g. an upstream tag), under its own line.
+#   --allow-unavailable: a version whose sources the Debian mirror cannot deliver (its index may name a revision
+#   the mirror does not have yet) gets a 'not built' line instead of failing the run; test failures still fail it.
 #   Builds go to .cache/haproxy/<version>/haproxy (git-ignored); an existing binary that reports the right version
 #   is reused. A build needs root (apt-get): it adds a deb-src-only sources file, so nothing on the machine is
 #   upgraded from trixie or sid. Exit 0 = every test passed on every version.
@@ -29,13 +32,21 @@ die() {
 }
 
 build_only=false
+allow_unavailable=false
+unavailable=()
 wanted=()
-for arg in "$@"; do
-  case $arg in
-    --build-only) build_only=true ;;
-    -h | --help) sed -n '2,9p' "$0" >&2; exit 0 ;;
-    -*) die "unknown option $arg" ;;
-    *) wanted+=("$arg") ;;
+extra=()
+while (($#)); do
+  case $1 in
+    --build-only) build_only=true; shift ;;
+    --allow-unavailable) allow_unavailable=true; shift ;;
+    --binary)
+      [[ ${2:-} == ?*=?* ]] || die "--binary needs VERSION=PATH"
+      [[ -x ${2#*=} ]] || die "--binary ${2}: not an executable"
+      extra+=("$2"); shift 2 ;;
+    -h | --help) sed -n '2,10p' "$0" >&2; exit 0 ;;
+    -*) die "unknown option $1" ;;
+    *) wanted+=("$1"); shift ;;
   esac
 done
 
@@ -104,7 +115,7 @@ fetch_sources() {
   [[ -n $line ]] || die "$version: the index lists no haproxy_$version.orig.tar.gz"
   read -r sha _ file <<<"$line"
   /usr/lib/apt/apt-helper download-file "$uri/$directory/$file" "$dir/$file" "SHA256:$sha" >"$dir/apt-helper.log" 2>&1 ||
-    die "$version: neither haproxy $deb nor $file can be downloaded from $uri: $(tail -n 2 "$dir/apt-helper.log")"
+  { log "$version: neither haproxy $deb nor $file can be downloaded from $uri: $(tail -n 2 "$dir/apt-helper.log")"; return 3; }
   tar -xzf "$dir/$file" -C "$dir"
   echo "upstream $file (sha256 $sha from the index of $deb; Debian patches not applied)" >"$dir/debian-version"
   find "$dir" -mindepth 1 -maxdepth 1 -type d -name 'haproxy-*' | head -n 1
@@ -129,7 +140,14 @@ build() {
   fi
   local src=$cache/src/$version started=$SECONDS tree
   rm -rf "$src" && mkdir -p "$src"
-  tree=$(fetch_sources "$version" "$src")
+  local rc=0
+  tree=$(fetch_sources "$version" "$src") || rc=$?
+  if ((rc == 3)); then
+    $allow_unavailable || die "$version: sources not downloadable (see above); --allow-unavailable reports this instead of failing"
+    unavailable+=("$version")
+    rm -rf "$src"
+    return 0
+  fi
   [[ -n $tree && -f $tree/Makefile ]] || die "$version: no haproxy source tree in $src"
   log "$version: make (log: $src/make.log)"
   # The headers above are all a plain build needs; nothing else (Lua, Prometheus, QUIC) is used by the tests.
@@ -176,12 +194,12 @@ run_version() {
 }
 
 versions=("${wanted[@]}")
-if ((${#versions[@]} == 0)); then for entry in "${MATRIX[@]}"; do versions+=("${entry%% *}"); done; fi
-for version in "${versions[@]}"; do
+if ((${#versions[@]} == 0 && ${#extra[@]} == 0)); then for entry in "${MATRIX[@]}"; do versions+=("${entry%% *}"); done; fi
+for version in "${versions[@]+"${versions[@]}"}"; do
   suite_of "$version" >/dev/null || die "unknown version $version (known: ${MATRIX[*]%% *})"
 done
 
-for version in "${versions[@]}"; do
+for version in "${versions[@]+"${versions[@]}"}"; do
   if [[ $(suite_of "$version") == system ]]; then
     reports "$version" /usr/sbin/haproxy || die "/usr/sbin/haproxy is not $version: $(/usr/sbin/haproxy -v 2>&1 | head -n 1)"
   else
@@ -191,7 +209,14 @@ done
 $build_only && exit 0
 
 status=0
-for version in "${versions[@]}"; do
+for version in "${versions[@]+"${versions[@]}"}"; do
+  if [[ " ${unavailable[*]+"${unavailable[*]}"} " == *" $version "* ]]; then
+    echo "haproxy $version: not built (its Debian sources are not downloadable from the mirror)"
+    continue
+  fi
   run_version "$version" "$(binary_of "$version")" || status=1
+done
+for pair in "${extra[@]+"${extra[@]}"}"; do
+  run_version "${pair%%=*}" "${pair#*=}" || status=1
 done
 exit $status
