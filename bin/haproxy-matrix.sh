@@ -194,7 +194,7 @@ run_version() {
 }
 
 versions=("${wanted[@]}")
-if ((${#versions[@]} == 0 && ${#extra[@]} == 0)); then for entry in "${MATRIX[@]}"; do versions+=("${entry%% *}"); done; fi
+if ((${#versions[@]} == 0)); then for entry in "${MATRIX[@]}"; do versions+=("${entry%% *}"); done; fi
 for version in "${versions[@]+"${versions[@]}"}"; do
   suite_of "$version" >/dev/null || die "unknown version $version (known: ${MATRIX[*]%% *})"
 done
