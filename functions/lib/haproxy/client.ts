@@ -12,6 +12,11 @@ export interface ClientTimeouts {
   readonly commandMs: number;
 }
 
+/** Transport limits that are not timeouts (default: DEFAULT_MAX_REPLY_BYTES per reply). */
+export interface ClientLimits {
+  readonly maxReplyBytes?: number;
+}
+
 /** One HAProxy host: `run` reports per-command outcomes, `exchange` gives the raw replies (and throws typed errors). */
 export interface HostClient {
   readonly name: string;
@@ -25,13 +30,18 @@ export function endpointOf(host: HostConfig): Endpoint {
 }
 
 /** A client for a host of the config document. */
-export function createHostClient(host: HostConfig, timeouts: ClientTimeouts): HostClient {
-  return createEndpointClient(host.name, endpointOf(host), timeouts);
+export function createHostClient(host: HostConfig, timeouts: ClientTimeouts, limits?: ClientLimits): HostClient {
+  return createEndpointClient(host.name, endpointOf(host), timeouts, limits);
 }
 
 /** A client for any endpoint, e.g. the unix CLI socket on the HAProxy host itself. */
-export function createEndpointClient(name: string, endpoint: Endpoint, timeouts: ClientTimeouts): HostClient {
-  const options = { connectTimeoutMs: timeouts.connectMs, deadlineMs: timeouts.commandMs };
+export function createEndpointClient(
+  name: string,
+  endpoint: Endpoint,
+  timeouts: ClientTimeouts,
+  limits: ClientLimits = {},
+): HostClient {
+  const options = { connectTimeoutMs: timeouts.connectMs, deadlineMs: timeouts.commandMs, ...limits };
   const exchange = (commands: readonly Command[]) => sendBatch(name, endpoint, commands, options);
   return {
     name,

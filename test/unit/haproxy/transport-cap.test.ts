@@ -1,6 +1,7 @@
 // Transport limits against hostile or odd loopback peers: the per-reply byte cap, delimiters split over chunks.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReplyTooLargeError } from '../../../functions/lib/errors.js';
+import { createEndpointClient } from '../../../functions/lib/haproxy/client.js';
 import { getWeight, setState, showStat } from '../../../functions/lib/haproxy/commands.js';
 import { DEFAULT_MAX_REPLY_BYTES, sendBatch } from '../../../functions/lib/haproxy/transport.js';
 import { type FakeCli, fakeCli as startFakeCli, streamEndlessly, writeChunks } from '../../support/fake-cli.js';
@@ -133,5 +134,22 @@ describe('framing across chunk boundaries', () => {
     expect(replies).toHaveLength(500);
     expect(replies.slice(0, 499).every((r) => r === '')).toBe(true);
     expect(replies[499]).toBe('No such server.\n');
+  });
+});
+
+describe('the cap through the host client', () => {
+  it('reports a reply over the client’s cap as REPLY_TOO_LARGE for that host, without throwing', async () => {
+    const fake = await fakeCli(2, (socket) => {
+      void streamEndlessly(socket, Buffer.alloc(16 * 1024, 'x'), 64 * MIB);
+    });
+    const client = createEndpointClient(
+      'hap-a',
+      fake.endpoint,
+      { connectMs: 500, commandMs: 10_000 },
+      { maxReplyBytes: MIB },
+    );
+    const result = await client.run([showStat('be')]);
+    expect(result).toMatchObject({ host: 'hap-a', ok: false, replies: [], error: { code: 'REPLY_TOO_LARGE' } });
+    expect(result.error?.message).toContain('1048576-byte cap');
   });
 });
