@@ -8,7 +8,7 @@ import { EXIT } from './exit-codes.js';
 import { count, driftLine, json, type Output, summaryLine } from './format.js';
 
 // How long one CLI pass may wait for first passing checks (the scheduled Lambda has up to its timeout).
-const RECONCILE_WAIT_MS = 30_000;
+const RECONCILE_WAIT_MS = 10_000;
 
 // Waiting for a first passing check is the health gate at work: reported, but not drift that "remained".
 const countsAsDrift = (d: Drift) => d.kind !== 'awaiting-health';

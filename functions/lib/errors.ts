@@ -148,6 +148,8 @@ export type ErrorCode = InstanceType<
   | typeof StalePlanError
   | typeof RequestRefusedError
   | typeof NothingAppliedError
+  | typeof ReplyTooLargeError
+  | typeof UnsupportedVersionError
 >['code'];
 
 /** Why a webhook signature was refused. Safe to return in a 401: none of it depends on the secret. */
@@ -254,5 +256,29 @@ export class NothingAppliedError extends SlotSyncError {
   readonly code = 'NOTHING_APPLIED' as const;
   constructor(readonly results: readonly unknown[]) {
     super('no change was applied on any host; nothing was changed');
+  }
+}
+
+/** A host's reply outgrew the transport's per-reply byte cap (a hostile or broken peer): the connection is dropped. */
+export class ReplyTooLargeError extends SlotSyncError {
+  readonly code = 'REPLY_TOO_LARGE' as const;
+  constructor(
+    readonly host: string,
+    readonly limit: number,
+    answered: string,
+  ) {
+    super(`${host}: a reply grew past the ${limit}-byte cap after ${answered}; connection dropped`);
+  }
+}
+
+/** The host runs an HAProxy older than the oldest version this project is tested on (2.6). */
+export class UnsupportedVersionError extends SlotSyncError {
+  readonly code = 'UNSUPPORTED_VERSION' as const;
+  constructor(
+    readonly host: string,
+    readonly version: string,
+    readonly minimum: string,
+  ) {
+    super(`${host}: HAProxy ${version} is older than ${minimum}, the oldest version slot-sync supports`);
   }
 }

@@ -10,15 +10,17 @@ import { freePort } from '../../bin/harness/ports.js';
 import { showInfo } from '../../functions/lib/domain/commands.js';
 import { createHostClient } from '../../functions/lib/haproxy/client.js';
 import { makeTestPki, type TestPki } from '../support/certs.js';
-import { KIT_BACKEND, kitHaproxyOptions, loopbackVars, renderKit } from '../support/host-kit.js';
+import { HAPROXY_BIN, KIT_BACKEND, kitHaproxyOptions, loopbackVars, renderKit } from '../support/host-kit.js';
 
-const HAPROXY = process.env.HAPROXY_BIN ?? 'haproxy';
 const HOST_VARS = [
   'STATS_ADDR',
   'STATS_PORT',
   'ADMIN_SOCKET',
   'STATE_FILE',
   'LOG_TARGET',
+  'RUN_USER',
+  'RUN_GROUP',
+  'CHROOT_DIR',
   'FRONTEND_ADDR',
   'FRONTEND_PORT',
   'BACKEND',
@@ -63,10 +65,12 @@ function tlsVars(l: HaproxyLayout): Record<string, string> {
   };
 }
 
+let checks = 0;
+/** `haproxy -c -V` of the matrix's binary on `text` (3.x prints nothing on success without -V). */
 function haproxyCheck(text: string): { status: number | null; output: string } {
-  const path = join(dir, `check-${Date.now()}.cfg`);
+  const path = join(dir, `check-${++checks}.cfg`);
   writeFileSync(path, text);
-  const run = spawnSync(HAPROXY, ['-c', '-f', path], { encoding: 'utf8' });
+  const run = spawnSync(HAPROXY_BIN, ['-c', '-V', '-f', path], { encoding: 'utf8' });
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
 }
 
@@ -76,9 +80,11 @@ describe('render.mjs and haproxy.cfg.tmpl', () => {
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(run.stdout).not.toContain('${');
     expect(run.stdout).toContain(`stats socket ipv4@127.0.0.1:${layout.statsPort} level admin expose-fd listeners`);
-    expect(run.stdout).toContain(
-      'server-template web 1-4 localhost:9 check inter 2s init-addr last,libc,none disabled',
+    expect(run.stdout).toMatch(
+      /^ {4}server-template web 1-4 localhost:9 check inter 2s init-addr last,libc,none disabled( init-state down)?$/m,
     );
+    expect(run.stdout).toMatch(/^ {4}balance roundrobin$/m);
+    expect(run.stdout).toMatch(/^ {4}user haproxy\n {4}group haproxy\n {4}chroot \S+$/m);
     const check = haproxyCheck(run.stdout);
     expect(check.output).toContain('Configuration file is valid');
     expect(check.output).not.toMatch(/WARNING|ALERT/);
@@ -88,7 +94,9 @@ describe('render.mjs and haproxy.cfg.tmpl', () => {
   it('renders the host template plus the mTLS fragment into a config haproxy -c accepts without any warning', () => {
     const run = renderKit({ ...loopbackVars(layout), ...tlsVars(layout) }, ['haproxy.cfg.tmpl', 'cli-tls.cfg.tmpl']);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`server cli unix@${layout.socketPath}`);
+    // The workers are chrooted and unprivileged: the TLS front reaches the CLI over loopback TCP, not the unix socket.
+    expect(run.stdout).toContain(`server cli 127.0.0.1:${layout.statsPort}`);
+    expect(run.stdout).not.toContain('unix@');
     const check = haproxyCheck(run.stdout);
     expect(check.output).toContain('Configuration file is valid');
     expect(check.output).not.toMatch(/WARNING|ALERT/);
@@ -110,6 +118,73 @@ describe('render.mjs and haproxy.cfg.tmpl', () => {
     const hash = renderKit({ ...vars, HEALTH_PATH: '/health#x' });
     expect(hash.code).toBe(2);
     expect(hash.stderr).toMatch(/HEALTH_PATH contains a newline, NUL or '#'/);
+  });
+
+  it.each([
+    ['2.6', false],
+    ['2.6.12-1+deb12u4', false],
+    ['3.0.11', false],
+    ['3.1', true],
+    ['3.2.26', true],
+    ['3.4.0', true],
+  ])('renders the opted-in init-state down on the slots for HAProxy %s only from 3.1 on (%s)', (version, initState) => {
+    const run = renderKit({ ...loopbackVars(layout), INIT_STATE_DOWN: 'yes' }, undefined, [
+      '--haproxy-version',
+      version,
+    ]);
+    expect(run.code).toBe(0);
+    const minor = version.split('.').slice(0, 2).join('.');
+    expect(run.stderr).toBe(
+      initState ? '' : `render: INIT_STATE_DOWN=yes ignored: HAProxy ${minor} has no init-state (3.1+)\n`,
+    );
+    // Off unless asked for, on every version.
+    expect(renderKit(loopbackVars(layout), undefined, ['--haproxy-version', version]).stdout).toContain(' disabled\n');
+    const line = run.stdout.split('\n').find((l) => l.trimStart().startsWith('server-template')) ?? '';
+    expect(line.endsWith(' disabled init-state down')).toBe(initState);
+    expect(line.endsWith(' disabled')).toBe(!initState);
+  });
+
+  it('takes the version from HAPROXY_VERSION, else from the binary it is given, and refuses anything older than 2.6', () => {
+    const fromVar = renderKit({ ...loopbackVars(layout), HAPROXY_VERSION: '3.2', INIT_STATE_DOWN: 'yes' }, undefined, [
+      '--haproxy',
+      '/nonexistent',
+    ]);
+    expect(fromVar.stdout).toContain(' disabled init-state down');
+    const old = renderKit({ ...loopbackVars(layout), HAPROXY_VERSION: '2.4.22' }, undefined, [
+      '--haproxy',
+      '/nonexistent',
+    ]);
+    expect(old).toMatchObject({ code: 2, stdout: '' });
+    expect(old.stderr).toContain('HAProxy 2.4 is older than 2.6');
+    const missing = renderKit(loopbackVars(layout), undefined, ['--haproxy', join(dir, 'no-haproxy')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot run '.*no-haproxy -v' to learn the HAProxy version .*--haproxy-version/);
+  });
+
+  it('refuses an INIT_STATE_DOWN that is not yes or no', () => {
+    const run = renderKit({ ...loopbackVars(layout), INIT_STATE_DOWN: 'true' }, undefined, [
+      '--haproxy-version',
+      '3.2',
+    ]);
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    expect(run.stderr).toContain('INIT_STATE_DOWN must be yes or no, not "true"');
+  });
+
+  it('renders for the version of the binary under test, and that binary accepts the line (or refuses init-state)', () => {
+    const banner = spawnSync(HAPROXY_BIN, ['-v'], { encoding: 'utf8' }).stdout;
+    const [major = 0, minor = 0] = (/^HAProxy version (\d+)\.(\d+)/.exec(banner) ?? []).slice(1).map(Number);
+    const has = major > 3 || (major === 3 && minor >= 1);
+    const run = renderKit({ ...loopbackVars(layout), INIT_STATE_DOWN: 'yes' });
+    expect(run.stdout.includes(' disabled init-state down')).toBe(has);
+    const check = haproxyCheck(run.stdout);
+    expect(check.output).not.toMatch(/WARNING|ALERT/);
+    expect(check.status).toBe(0);
+    if (!has) {
+      // Why the keyword is left out there: the version refuses it.
+      const forced = haproxyCheck(run.stdout.replace(' disabled\n', ' disabled init-state down\n'));
+      expect(forced.status).not.toBe(0);
+      expect(forced.output).toContain("unknown keyword 'init-state'");
+    }
   });
 
   it('writes --out through a temp file renamed into place, leaving nothing else behind', () => {

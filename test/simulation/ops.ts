@@ -192,12 +192,7 @@ export async function desiredSet(
 }
 
 /** The operator CLI in-process: `drain|disable|enable` of an instance or member by id. */
-export async function cli(
-  world: World,
-  state: SeqState,
-  verb: 'drain' | 'disable' | 'enable',
-  m: number,
-): Promise<void> {
+export async function cli(state: SeqState, verb: 'drain' | 'disable' | 'enable', m: number): Promise<void> {
   const all = [...MEMBERS, ...INSTANCES];
   const id = all[m % all.length] as string;
   const io = { out: () => true, err: () => true };

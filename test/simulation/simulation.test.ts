@@ -103,7 +103,7 @@ async function run(o: Op, alone: boolean): Promise<void> {
     case 'desired':
       return desiredSet(world, state, o.picks, alone);
     case 'cli':
-      return cli(world, state, o.verb, o.m);
+      return cli(state, o.verb, o.m);
     case 'reconcile':
       await reconcile(world, o.faults, state);
       return;
@@ -182,7 +182,8 @@ it(`keeps every invariant over ${RUNS} random sequences of at least ${MIN_STEPS}
       for (const step of steps) {
         const s0 = Date.now();
         await Promise.all(step.together.map((o) => run(o, step.together.length === 1)));
-        if (process.env.SIM_TIMING && Date.now() - s0 > 400) console.log(`slow ${Date.now() - s0} ${JSON.stringify(step)} down=${[...state.downHosts]}`);
+        if (process.env.SIM_TIMING && Date.now() - s0 > 400)
+          console.log(`slow ${Date.now() - s0} ${JSON.stringify(step)} down=${[...state.downHosts]}`);
         state.steps++;
         await checkTable(world, state);
         checkLogs(world, state);

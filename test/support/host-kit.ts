@@ -1,6 +1,8 @@
 // Drives the HAProxy host kit (infra/haproxy/) from tests: renders the templates, runs slot-sync-reload, master CLI.
 import { execFile, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HaproxyHandle, HaproxyOptions } from '../../bin/harness/haproxy.js';
 import type { HaproxyLayout } from '../../bin/harness/haproxy-config.js';
@@ -9,6 +11,12 @@ import type { HaproxyLayout } from '../../bin/harness/haproxy-config.js';
 export const KIT_DIR = fileURLToPath(new URL('../../infra/haproxy/', import.meta.url));
 const RENDER = `${KIT_DIR}render.mjs`;
 const RELOAD = `${KIT_DIR}slot-sync-reload`;
+
+/** The binary the harness runs (the matrix sets HAPROXY_BIN): the templates are rendered for its version. */
+export const HAPROXY_BIN = process.env.HAPROXY_BIN ?? 'haproxy';
+
+/** Debian's package user and group: the kit's workers drop to them (tests run as root, as CI does). */
+export const KIT_RUN_AS = { user: 'haproxy', group: 'haproxy' } as const;
 
 /** Backend, slot prefix and slot count every kit test renders. */
 export const KIT_BACKEND = { name: 'web', slotPrefix: 'web', slots: 4 } as const;
@@ -20,17 +28,28 @@ export interface Run {
   readonly stderr: string;
 }
 
-/** Runs render.mjs with exactly `vars` as its environment (plus PATH) over the given templates (default: the host template). */
+/**
+ * Runs render.mjs with exactly `vars` as its environment (plus PATH) over the given templates (default: the host
+ * template), for the version of HAPROXY_BIN unless `extraArgs` says otherwise.
+ */
 export function renderKit(
   vars: Readonly<Record<string, string>>,
   templates = ['haproxy.cfg.tmpl'],
   extraArgs: string[] = [],
 ): Run {
-  const result = spawnSync(process.execPath, [RENDER, ...extraArgs, ...templates.map((t) => `${KIT_DIR}${t}`)], {
+  const version =
+    extraArgs.includes('--haproxy-version') || extraArgs.includes('--haproxy') ? [] : ['--haproxy', HAPROXY_BIN];
+  const args = [RENDER, ...version, ...extraArgs, ...templates.map((t) => `${KIT_DIR}${t}`)];
+  const result = spawnSync(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '', ...vars },
     encoding: 'utf8',
   });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The empty directory the kit's workers are chrooted into: `chroot/` in the layout's (root-owned, 0700) dir. */
+export function chrootDir(layout: HaproxyLayout): string {
+  return join(layout.dir, 'chroot');
 }
 
 /** Loopback values for every variable of haproxy.cfg.tmpl, at the ports and paths of a harness layout. */
@@ -43,6 +62,9 @@ export function loopbackVars(layout: HaproxyLayout): Record<string, string> {
     ADMIN_SOCKET: layout.socketPath,
     STATE_FILE: layout.stateFilePath,
     LOG_TARGET: 'stdout format raw',
+    RUN_USER: KIT_RUN_AS.user,
+    RUN_GROUP: KIT_RUN_AS.group,
+    CHROOT_DIR: chrootDir(layout),
     FRONTEND_ADDR: '127.0.0.1',
     FRONTEND_PORT: String(frontendPort),
     BACKEND: KIT_BACKEND.name,
@@ -62,6 +84,7 @@ export function kitHaproxyOptions(
     backends: [KIT_BACKEND],
     masterWorker: true,
     configText: (layout) => {
+      mkdirSync(chrootDir(layout), { recursive: true, mode: 0o755 });
       const run = renderKit({ ...loopbackVars(layout), ...extra.vars?.(layout) }, extra.templates);
       if (run.code !== 0) throw new Error(`render.mjs failed (${run.code}): ${run.stderr}`);
       return run.stdout;
@@ -83,6 +106,9 @@ export function reloadArgs(host: HaproxyHandle): string[] {
     configPath,
     '--timeout',
     '20',
+    // Its `haproxy -c` must be the binary under test: 2.6 refuses what the template renders for 3.2 (init-state).
+    '--haproxy',
+    HAPROXY_BIN,
   ];
 }
 
@@ -118,12 +144,32 @@ export function unixCli(path: string, command: string, timeoutMs = 2_000): Promi
   });
 }
 
-/** The master's `show proc`: reload and failed-reload counters, and the current workers' pids. */
-export async function showProc(host: HaproxyHandle): Promise<{ reloads: number; failed: number; workers: number[] }> {
+/** What the master's `show proc` says. */
+export interface ProcStatus {
+  readonly reloads: number;
+  readonly failed: number;
+  /** `# workers`: the current generation. */
+  readonly workers: number[];
+  /**
+   * `# old workers` (3.x): previous generations still running. After a failed reload 3.2 lists the worker that
+   * keeps serving here, with `# workers` empty; 2.6 and 3.0 keep it under `# workers`.
+   */
+  readonly oldWorkers: number[];
+}
+
+/** The master's `show proc`: reload and failed-reload counters, and the workers' pids by section. */
+export async function showProc(host: HaproxyHandle): Promise<ProcStatus> {
   const text = await unixCli(host.layout.masterSocketPath, 'show proc');
   const master = /^\d+\s+master\s+(\d+)\s+\[failed: (\d+)\]/m.exec(text);
   if (!master) throw new Error(`unexpected show proc reply: ${text}`);
-  const section = text.split(/^# workers$/m)[1]?.split(/^# /m)[0] ?? '';
-  const workers = [...section.matchAll(/^(\d+)\s+worker\b/gm)].map((m) => Number(m[1]));
-  return { reloads: Number(master[1]), failed: Number(master[2]), workers };
+  const pids = (name: string) => {
+    const section = text.split(new RegExp(`^# ${name}$`, 'm'))[1]?.split(/^# /m)[0] ?? '';
+    return [...section.matchAll(/^(\d+)\s+worker\b/gm)].map((m) => Number(m[1]));
+  };
+  return {
+    reloads: Number(master[1]),
+    failed: Number(master[2]),
+    workers: pids('workers'),
+    oldWorkers: pids('old workers'),
+  };
 }

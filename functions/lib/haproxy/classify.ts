@@ -4,7 +4,7 @@ import type { CommandReply } from '../domain/types.js';
 import { renderCommand } from './commands.js';
 
 const SET_ADDR_TRAILER = " by 'stats socket command'";
-// The only clauses `set server … addr` prints on success (reference §4). A failure clause (`Invalid addr`,
+// The only clauses `set server … addr` prints on success (reference §4), the same on 2.6 to 3.4. A failure clause (`Invalid addr`,
 // `problem converting port`, `can't change <port> …`, `Update for the current server address family …`) matches none,
 // so a mixed reply such as `IP changed from '::1' to '127.0.0.1', can't change <port> …` is an error.
 const SET_ADDR_SUCCESS = [
@@ -14,7 +14,12 @@ const SET_ADDR_SUCCESS = [
   /^no need to change the port$/,
 ] as const;
 
+// 3.0+ answers a change to the address and port the server already has with just this (2.6/2.8: `no need to change
+// the addr, no need to change the port by '…'`). Verified on 3.0.11 and 3.2.
+const SET_ADDR_UNCHANGED = 'nothing changed';
+
 function setAddrOk(text: string): boolean {
+  if (text === SET_ADDR_UNCHANGED) return true;
   if (!text.endsWith(SET_ADDR_TRAILER)) return false;
   const clauses = text.slice(0, -SET_ADDR_TRAILER.length).split(', ');
   return clauses.every((clause) => SET_ADDR_SUCCESS.some((re) => re.test(clause)));

@@ -18,6 +18,11 @@ export interface SendOptions {
   readonly notAfter?: number;
 }
 
+/** Transport limits that are not timeouts (default: DEFAULT_MAX_REPLY_BYTES per reply). */
+export interface ClientLimits {
+  readonly maxReplyBytes?: number;
+}
+
 /** One HAProxy host: `run` reports per-command outcomes, `exchange` gives the raw replies (and throws typed errors). */
 export interface HostClient {
   readonly name: string;
@@ -31,13 +36,18 @@ export function endpointOf(host: HostConfig): Endpoint {
 }
 
 /** A client for a host of the config document. */
-export function createHostClient(host: HostConfig, timeouts: ClientTimeouts): HostClient {
-  return createEndpointClient(host.name, endpointOf(host), timeouts);
+export function createHostClient(host: HostConfig, timeouts: ClientTimeouts, limits?: ClientLimits): HostClient {
+  return createEndpointClient(host.name, endpointOf(host), timeouts, limits);
 }
 
 /** A client for any endpoint, e.g. the unix CLI socket on the HAProxy host itself. */
-export function createEndpointClient(name: string, endpoint: Endpoint, timeouts: ClientTimeouts): HostClient {
-  const base = { connectTimeoutMs: timeouts.connectMs, deadlineMs: timeouts.commandMs };
+export function createEndpointClient(
+  name: string,
+  endpoint: Endpoint,
+  timeouts: ClientTimeouts,
+  limits: ClientLimits = {},
+): HostClient {
+  const base = { connectTimeoutMs: timeouts.connectMs, deadlineMs: timeouts.commandMs, ...limits };
   const exchange = (commands: readonly Command[], options?: SendOptions) =>
     sendBatch(name, endpoint, commands.map(renderCommand), { ...base, notAfter: options?.notAfter });
   return {

@@ -2,12 +2,14 @@
 import type { HostConfig } from '../config.js';
 import { type Command, showInfo, showServersState, showStat } from '../domain/commands.js';
 import type { HostBatch, HostObservation, HostResult, ObservedSlot } from '../domain/types.js';
+import { UnsupportedVersionError } from '../errors.js';
 import type { HaproxyFleet } from '../ports.js';
 import { type ClientTimeouts, classifyAll, createHostClient, errorShape, type HostClient } from './client.js';
 import { mergeObserved } from './observe.js';
 import { parseShowInfo } from './parse-info.js';
 import { parseServersState } from './parse-servers-state.js';
 import { parseShowStat } from './parse-stat.js';
+import { isSupported, MINIMUM_VERSION, parseVersion } from './version.js';
 
 /** A fleet over the configured hosts (TCP, TLS when configured). */
 export function createFleet(config: { hosts: readonly HostConfig[]; timeouts: ClientTimeouts }): HaproxyFleet {
@@ -47,19 +49,22 @@ async function observeHost(
   const host = client.name;
   if (backends.length === 0) return { host, ok: true, backends: new Map() };
   try {
-    // `show info` rides along: the version decides how `set server addr` behaves (addrIsAsync) and is reported.
+    // `show info` rides along (~2 KiB): every observation says which HAProxy answered, and a too-old one is refused.
     const commands: Command[] = [showInfo(), ...backends.flatMap((be) => [showStat(be), showServersState(be)])];
     const raw = await client.exchange(commands);
     const classified = classifyAll(host, commands, raw);
     if (!classified.ok)
       return { host, ok: false, error: classified.error ?? { code: 'COMMAND_FAILED', message: host } };
-    const version = parseShowInfo(raw[0] ?? '').Version;
+    const version = parseVersion(parseShowInfo(raw[0] ?? '').Version ?? '');
+    if (!isSupported(version)) {
+      throw new UnsupportedVersionError(host, version.raw, `${MINIMUM_VERSION.major}.${MINIMUM_VERSION.minor}`);
+    }
     const result = new Map<string, readonly ObservedSlot[]>();
     backends.forEach((be, i) => {
-      const stat = parseShowStat(raw[1 + 2 * i] ?? '', servers);
-      result.set(be, mergeObserved(stat, parseServersState(raw[2 + 2 * i] ?? '', servers)));
+      const stat = parseShowStat(raw[2 * i + 1] ?? '', servers);
+      result.set(be, mergeObserved(stat, parseServersState(raw[2 * i + 2] ?? '', servers)));
     });
-    return { host, ok: true, backends: result, version };
+    return { host, ok: true, backends: result, version: version.raw };
   } catch (error) {
     return { host, ok: false, error: errorShape(error) };
   }

@@ -1,7 +1,13 @@
 // HAProxy Runtime API transport: one connection per batch, prompt mode, pipelined write, replies framed on "\n> ".
 import { createConnection, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { HostTimeoutError, HostUnreachableError, ProtocolError, StalePlanError } from '../errors.js';
+import {
+  HostTimeoutError,
+  HostUnreachableError,
+  ProtocolError,
+  ReplyTooLargeError,
+  StalePlanError,
+} from '../errors.js';
 
 /** Where a host's CLI listens: plain TCP, TCP through a TLS-terminating proxy (client certificate), or a unix socket. */
 export type Endpoint =
@@ -12,11 +18,22 @@ export type Endpoint =
 export interface TransportOptions {
   connectTimeoutMs: number;
   deadlineMs: number;
+  /**
+   * Largest reply accepted, in bytes (default DEFAULT_MAX_REPLY_BYTES): a peer that streams more without a prompt is
+   * cut off with ReplyTooLargeError instead of growing the Lambda's memory until it dies.
+   */
+  maxReplyBytes?: number;
   /** Observability hook: called before each connection attempt (1, then 2 on the single retry). */
   onConnectAttempt?: (attempt: number) => void;
   /** Epoch ms after which the batch must not be written any more (a fenced plan): StalePlanError instead. */
   notAfter?: number;
 }
+
+/**
+ * Default per-reply cap: 4 MiB. The largest reply sent is `show stat <backend>` at about 0.6 KiB per server row on
+ * 3.x (140 columns), so this fits a backend of ~6,000 slots; raise it per host for more.
+ */
+export const DEFAULT_MAX_REPLY_BYTES = 4 * 1024 * 1024;
 
 const DELIMITER = '\n> ';
 const RETRY_PAUSE_MS = 50;
@@ -34,8 +51,14 @@ export async function sendBatch(
 ): Promise<string[]> {
   if (lines.length === 0) return [];
   const deadline = Date.now() + options.deadlineMs;
+  const limit = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
   const start = (socket: Socket) =>
-    exchange(hostName, socket, lines, deadline, endpoint.kind === 'tcp' && !!endpoint.tls, options.notAfter);
+    exchange(hostName, socket, lines, {
+      deadline,
+      limit,
+      tls: endpoint.kind === 'tcp' && !!endpoint.tls,
+      notAfter: options.notAfter,
+    });
   const { replies } = await connectWithRetry(hostName, endpoint, options, deadline, start);
   return replies;
 }
@@ -108,14 +131,10 @@ function exchange(
   host: string,
   socket: Socket,
   commands: readonly string[],
-  deadline: number,
-  tls: boolean,
-  notAfter?: number,
+  { deadline, limit, tls, notAfter }: { deadline: number; limit: number; tls: boolean; notAfter?: number },
 ): Promise<string[]> {
   const expected = commands.length + 1; // the first prompt answers `prompt` itself
   const segments: string[] = [];
-  let buffer = '';
-  let scanFrom = 0;
   return new Promise((resolve, reject) => {
     let settled = false;
     const finish = (error?: Error) => {
@@ -132,22 +151,20 @@ function exchange(
       () => finish(new HostTimeoutError(host, `deadline passed with ${answered()} received`)),
       Math.max(0, deadline - Date.now()),
     );
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      let from = 0;
-      for (let at = buffer.indexOf(DELIMITER, scanFrom); at !== -1; at = buffer.indexOf(DELIMITER, from)) {
-        segments.push(buffer.slice(from, at));
-        from = at + DELIMITER.length;
-        if (segments.length === 1 && segments[0] !== '') {
-          const got = JSON.stringify(segments[0]?.slice(0, 120));
-          return finish(new ProtocolError(host, `unexpected answer to 'prompt': ${got}`));
-        }
-        if (segments.length === expected) return finish();
+    const framer = new Framer(limit, (segment) => {
+      segments.push(segment);
+      if (segments.length === 1 && segment !== '') {
+        finish(new ProtocolError(host, `unexpected answer to 'prompt': ${JSON.stringify(segment.slice(0, 120))}`));
+        return false;
       }
-      buffer = buffer.slice(from);
-      // A delimiter may straddle two chunks: rescan the last two characters next time.
-      scanFrom = Math.max(0, buffer.length - (DELIMITER.length - 1));
+      if (segments.length === expected) {
+        finish();
+        return false;
+      }
+      return true;
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (!settled && !framer.push(chunk)) finish(new ReplyTooLargeError(host, limit, answered()));
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       // TLS 1.3 reports a rejected client certificate only now, on the first read after the handshake.
@@ -170,6 +187,70 @@ function exchange(
     if (late > 0) return finish(new StalePlanError(host, late));
     socket.write(`prompt\n${commands.map((c) => `${c}\n`).join('')}`);
   });
+}
+
+const DELIMITER_BYTES = Buffer.from(DELIMITER);
+const CARRY = DELIMITER_BYTES.length - 1;
+
+/**
+ * Splits a byte stream on the prompt. Each chunk is searched once from where the last delimiter ended and kept as a
+ * slice (joined only when its reply is complete), so a large reply costs linear time and memory, never a rescan of
+ * everything received so far. Bytes, not strings: the cap counts bytes, and a UTF-8 character split across two
+ * chunks is decoded whole. `emit` returns false to stop framing (enough replies, or a bad first one).
+ */
+class Framer {
+  private parts: Buffer[] = [];
+  private size = 0;
+  /** The current reply's last CARRY bytes, wherever they were received: a delimiter may begin there. */
+  private tail = Buffer.alloc(0);
+
+  constructor(
+    private readonly limit: number,
+    private readonly emit: (segment: string) => boolean,
+  ) {}
+
+  /** Feeds one chunk; false when the current reply went past the cap (nothing more is framed then). */
+  push(chunk: Buffer): boolean {
+    let from = this.straddling(chunk);
+    if (from < 0) return true;
+    for (let at = chunk.indexOf(DELIMITER_BYTES, from); at !== -1; at = chunk.indexOf(DELIMITER_BYTES, from)) {
+      if (!this.keep(chunk.subarray(from, at))) return false;
+      from = at + DELIMITER_BYTES.length;
+      if (!this.flush(0)) return true;
+    }
+    const rest = chunk.subarray(from);
+    if (!this.keep(rest)) return false;
+    this.tail = Buffer.concat([this.tail, rest]).subarray(-CARRY);
+    return true;
+  }
+
+  private keep(piece: Buffer): boolean {
+    this.size += piece.length;
+    if (this.size > this.limit) return false;
+    if (piece.length > 0) this.parts.push(piece);
+    return true;
+  }
+
+  /**
+   * A delimiter that began in the current reply's last bytes: completes that reply and returns where this chunk's
+   * own bytes start (-1 when framing stopped). Only CARRY bytes on each side of the boundary are looked at.
+   */
+  private straddling(chunk: Buffer): number {
+    if (this.tail.length === 0 || chunk.length === 0) return 0;
+    const joint = Buffer.concat([this.tail, chunk.subarray(0, CARRY)]);
+    const at = joint.indexOf(DELIMITER_BYTES);
+    if (at === -1 || at >= this.tail.length) return 0;
+    const stored = this.tail.length - at; // delimiter bytes already kept at the end of the reply
+    return this.flush(stored) ? DELIMITER_BYTES.length - stored : -1;
+  }
+
+  private flush(dropLast: number): boolean {
+    const whole = Buffer.concat(this.parts);
+    this.parts = [];
+    this.size = 0;
+    this.tail = Buffer.alloc(0);
+    return this.emit(whole.subarray(0, whole.length - dropLast).toString('utf8'));
+  }
 }
 
 const NETWORK_CODES = new Set([

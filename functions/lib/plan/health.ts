@@ -1,5 +1,6 @@
 // Planner: what counts as a passing health check, and whether a host applies `set server addr` asynchronously.
 import type { ObservedSlot } from '../domain/types.js';
+import { hasAsyncAddr, parseVersion } from '../haproxy/version.js';
 
 const PASSING = /^L[467]OK/;
 
@@ -15,14 +16,14 @@ export function checkPassing(o: ObservedSlot): boolean {
 }
 
 /**
- * From 2.9/3.0 on HAProxy applies `set server addr` in a sync task: a `state` command in the same batch can run while
- * the old address still serves, so the admin change waits for a read-back that shows the new address. Unknown
- * versions are treated as asynchronous (one more round trip, never traffic to the old address).
+ * Whether the host applies `set server addr` asynchronously (haproxy/version.ts): then a `state` command in the same
+ * batch can run while the old address still serves, so the admin change waits for a read-back that shows the new
+ * address. An unknown version is treated as asynchronous (one more round trip, never traffic to the old address).
  */
 export function addrIsAsync(version: string | undefined): boolean {
-  const match = /^(\d+)\.(\d+)/.exec(version ?? '');
-  if (!match) return true;
-  const major = Number(match[1]);
-  const minor = Number(match[2]);
-  return major > 2 || (major === 2 && minor >= 9);
+  try {
+    return hasAsyncAddr(parseVersion(version ?? ''));
+  } catch {
+    return true;
+  }
 }

@@ -39,7 +39,7 @@ export async function changeSlot(
   const decision = applied.decision;
   // Hold, unhold, ready and weight on a record always come back as a write or a no-op; `claim` only follows `register`.
   if (decision.type === 'claim' || !applied.record) throw new Error(`${input.event.kind}: no slot to change`);
-  await runEffects(decision.effects, backend.name, config, deps);
+  await runEffects(decision.effects, config, deps);
   const record = applied.record;
   const outcome = await converge([{ backend, slots: [record.slot] }], config, deps, {
     until: input.until,

@@ -72,7 +72,7 @@ export async function drainMember(
   const base = { backend: backend.name, member: memberId };
   const completions: EffectsReport['completions'][number][] = [];
   if (applied.decision.type === 'write' || applied.decision.type === 'noop')
-    completions.push(...(await runEffects(applied.decision.effects, backend.name, config, deps)).completions);
+    completions.push(...(await runEffects(applied.decision.effects, config, deps)).completions);
   const record = applied.record;
   if (!record) return { ...base, status: 'not-registered', hosts: [], completions };
   // Our own write's completion, not the decision's time, starts the fence we wait out (a slow write must not shorten it).

@@ -102,10 +102,9 @@ export interface EffectsReport {
   readonly heartbeats: number;
 }
 
-/** Runs the effects of one decision made for a slot of `backend`. */
+/** Runs the effects of one decision: retirements, heartbeats, and settling the completions the change owed. */
 export async function runEffects(
   effects: readonly Effect[],
-  backend: string,
   config: Pick<ConfigDocument, 'backends' | 'timeouts'>,
   deps: ServiceDeps,
 ): Promise<EffectsReport> {

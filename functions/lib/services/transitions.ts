@@ -33,7 +33,7 @@ export async function applyTransition(
   if (applied.decision.type !== 'write') return { transition: t, applied: false, completions: [], heartbeats: 0 };
   // A launch given up in one backend is given up everywhere: the instance is going, so its other slots drain out too.
   if (t.kind === 'launch-timeout') await abandonElsewhere(t, config, deps, now);
-  const effects = await runEffects(applied.decision.effects, t.backend, config, deps);
+  const effects = await runEffects(applied.decision.effects, config, deps);
   return { transition: t, applied: true, ...effects };
 }
 
@@ -46,6 +46,6 @@ async function abandonElsewhere(
   const event = { kind: 'terminate', now, deadline: now, reason: 'abandon' } as const;
   for (const b of config.backends.filter((x) => x.name !== t.backend)) {
     const out = await deps.store.apply(b.name, { member: t.member }, event);
-    if (out.decision.type === 'write') await runEffects(out.decision.effects, b.name, config, deps);
+    if (out.decision.type === 'write') await runEffects(out.decision.effects, config, deps);
   }
 }

@@ -68,6 +68,7 @@ const NAME = '[A-Za-z0-9._:-]+';
 const GRAMMAR = [
   /^prompt$/,
   /^quit$/,
+  // Every observation asks which HAProxy answers (the version rides in the observation).
   /^show info$/,
   new RegExp(`^show stat ${NAME} 4 -1$`),
   new RegExp(`^show servers state ${NAME}$`),

@@ -1,6 +1,5 @@
 // Transport framing against loopback fake CLI servers: chunking, early close, black hole, refused, empty batch.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { HostTimeoutError, HostUnreachableError, ProtocolError } from '../../../
 import { renderCommand } from '../../../functions/lib/haproxy/commands.js';
 import { type Endpoint, sendBatch } from '../../../functions/lib/haproxy/transport.js';
 import { startBlackHole } from '../../support/black-hole.js';
+import { type FakeCli, fakeCli as startFakeCli, writeChunks } from '../../support/fake-cli.js';
 import { waitFor } from '../../support/wait.js';
 
 const OPTIONS = { connectTimeoutMs: 500, deadlineMs: 1_500 };
@@ -22,54 +22,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-interface FakeCli {
-  endpoint: Endpoint;
-  connections: number;
-  requests: string[];
-  closedByClient: number;
-}
-
-/** A fake CLI: once a connection has sent `lines` newline-terminated lines, `respond` writes whatever the test wants. */
-async function fakeCli(
-  lines: number,
-  respond: (socket: Socket) => Promise<void> | void,
-  path?: string,
-): Promise<FakeCli> {
-  const fake: FakeCli = {
-    endpoint: { kind: 'tcp', host: '127.0.0.1', port: 0 },
-    connections: 0,
-    requests: [],
-    closedByClient: 0,
-  };
-  const server: Server = createServer((socket) => {
-    fake.connections++;
-    socket.setNoDelay(true);
-    let request = '';
-    socket.on('error', () => {});
-    socket.on('end', () => fake.closedByClient++);
-    socket.on('data', (chunk) => {
-      request += chunk.toString('utf8');
-      if (request.split('\n').length - 1 === lines) {
-        fake.requests.push(request);
-        void respond(socket);
-      }
-    });
-  });
-  await new Promise<void>((resolve) => (path ? server.listen(path, resolve) : server.listen(0, '127.0.0.1', resolve)));
-  const address = server.address();
-  fake.endpoint = path
-    ? { kind: 'unix', path }
-    : { kind: 'tcp', host: '127.0.0.1', port: (address as { port: number }).port };
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+async function fakeCli(...args: Parameters<typeof startFakeCli>): Promise<FakeCli> {
+  const fake = await startFakeCli(...args);
+  cleanups.push(() => fake.close());
   return fake;
-}
-
-async function writeChunks(socket: Socket, chunks: readonly string[]): Promise<void> {
-  for (const chunk of chunks) {
-    socket.write(chunk);
-    // Separate segments so the client really sees the stream in pieces.
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
 }
 
 const WIRE = '\n> ' + '1 (initial 1)\n\n> ' + '\n> ' + '\n> ';
