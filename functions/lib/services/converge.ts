@@ -137,10 +137,13 @@ async function readRecords(
   targets: readonly ConvergeTarget[],
   deps: ServiceDeps,
 ): Promise<{ slots: SlotRecord[]; readAt: number }> {
-  const reads = targets.flatMap((t) => t.slots.map((slot) => deps.store.get(t.backend.name, slot)));
-  // The fence starts when the reads were sent: anything they show was written before then.
+  // The fence starts before the reads are sent: a plan built on them expires no later than one built on a read at
+  // that moment (ARCHITECTURE.md, fencing). Taken first, nothing can throw between starting the reads and awaiting
+  // them, so no read is ever left without a handler.
   const readAt = deps.clock.now();
-  const slots = (await Promise.all(reads)).filter((r): r is SlotRecord => r !== undefined);
+  const slots = (
+    await Promise.all(targets.flatMap((t) => t.slots.map((slot) => deps.store.get(t.backend.name, slot))))
+  ).filter((r): r is SlotRecord => r !== undefined);
   return { slots, readAt };
 }
 
