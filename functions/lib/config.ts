@@ -39,6 +39,11 @@ const backendSchema = z.strictObject({
   weight: z.number().int().min(0).max(256).default(1),
   drainSeconds: z.number().int().min(0).max(86_400).default(300),
   healthGate: healthGateSchema.optional(),
+  /**
+   * What an EC2 rebalance recommendation does to this backend's members: `ignore` (default: capacity rebalancing
+   * launches a replacement and terminates through the hook, which drains then) or `drain` (leave at once, retired).
+   */
+  onRebalance: z.enum(['ignore', 'drain']).default('ignore'),
 });
 
 export const configDocumentSchema = z
@@ -76,8 +81,19 @@ export const configDocumentSchema = z
         hookTimeoutSeconds: z.number().int().min(30).max(7_200).default(600),
         /** A launch that is not READY everywhere this long after its event is ABANDONed (the instance is replaced). */
         launchTimeoutSeconds: z.number().int().min(5).max(7_200).default(300),
+        /** Drain deadline after an EC2 `stopping` / `shutting-down` notice (the instance has seconds, not minutes). */
+        stateChangeDrainSeconds: z.number().int().min(0).max(600).default(30),
+        /** A Spot warning's drain ends this long before the stated action time, so MAINT lands before EC2 acts. */
+        spotMarginSeconds: z.number().int().min(0).max(110).default(10),
       })
-      .default({ onNoSlot: 'ABANDON', heartbeatSeconds: 300, hookTimeoutSeconds: 600, launchTimeoutSeconds: 300 }),
+      .default({
+        onNoSlot: 'ABANDON',
+        heartbeatSeconds: 300,
+        hookTimeoutSeconds: 600,
+        launchTimeoutSeconds: 300,
+        stateChangeDrainSeconds: 30,
+        spotMarginSeconds: 10,
+      }),
     quorum: z.enum(['all', 'majority', 'any']).default('all'),
     reconcile: z
       .strictObject({

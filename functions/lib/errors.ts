@@ -192,6 +192,18 @@ export class MemberRetiredError extends SlotSyncError {
  * The member is draining out of the backend (terminated, abandoned or deregistered): `ready`, holds, weights and
  * re-registration are refused until its slot is free (terminate always wins). Maps to 409.
  */
+// Why a member drains out, as the refusal says it (keys: the domain's drain reasons).
+const LEAVING_WORDS: Readonly<Record<string, string>> = {
+  deregister: 'was deregistered',
+  abandon: 'had its launch abandoned',
+  'warm-pool': 'is going back to the warm pool',
+  terminate: 'is being terminated',
+  'spot-interruption': 'received a Spot interruption warning',
+  rebalance: 'received a rebalance recommendation',
+  'instance-stopping': 'is stopping',
+  'instance-terminating': 'is shutting down',
+};
+
 export class MemberLeavingError extends SlotSyncError {
   readonly code = 'MEMBER_LEAVING' as const;
   constructor(
@@ -201,14 +213,7 @@ export class MemberLeavingError extends SlotSyncError {
     readonly deadline?: number,
   ) {
     const until = deadline === undefined ? '' : ` (drain deadline ${new Date(deadline).toISOString()})`;
-    const why =
-      reason === 'deregister'
-        ? 'was deregistered'
-        : reason === 'abandon'
-          ? 'had its launch abandoned'
-          : reason === 'warm-pool'
-            ? 'is going back to the warm pool'
-            : 'is being terminated';
+    const why = LEAVING_WORDS[reason] ?? 'is being terminated';
     super(
       `member ${member} ${why} and is draining out of backend ${backend}${until}; its slot frees when the drain ends`,
     );

@@ -1,42 +1,44 @@
-// Lambda entry: EventBridge Auto Scaling lifecycle actions (launch / terminate) → slots on every HAProxy host.
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+// Lambda entry: lifecycle events → slots on every HAProxy host. They come as SQS batches (EventBridge rules → the
+// lifecycle queue → the event source mapping) or, for a stack wired the old way, as one direct EventBridge event; both
+// shapes take the same path per event (ARCHITECTURE.md, "Triggers").
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { configMiddlewares, type SlotSyncContext } from '../shared/config-middleware.js';
 import { eventErrors, type Ignored } from '../shared/event-errors.js';
-import { idempotencyStore, logger, metrics } from '../shared/runtime.js';
-import { type LifecycleEvent, lifecycleEventSchema } from './schema.js';
-import { handleLifecycleEvent, type LifecycleSummary } from './summary.js';
+import { logger, metrics } from '../shared/runtime.js';
+import { type Delivered, deliver, deliverRecord } from './deliver.js';
 
-const idempotency = new IdempotencyConfig({
-  eventKeyJmesPath: 'detail.LifecycleActionToken',
-  // A lifecycle action lives at most 48 h; a redelivery after that has nothing left to complete.
-  expiresAfterSeconds: 48 * 3600,
-});
-// Once per lifecycle token: a duplicate delivery answers the stored summary and changes nothing.
-let once: ((event: LifecycleEvent, context: SlotSyncContext) => Promise<LifecycleSummary>) | undefined;
+const processor = new BatchProcessor(EventType.SQS);
 
-/** Validates the event, runs it once per lifecycle token; throws (redelivery) only what a retry can fix. */
-export const handler = middy<unknown, LifecycleSummary | Ignored, Error, SlotSyncContext>()
+/** An SQS event source batch: every record from SQS (anything else is one EventBridge event). */
+function isSqsBatch(event: unknown): event is SQSEvent {
+  const records = (event as { Records?: unknown } | null)?.Records;
+  return (
+    Array.isArray(records) &&
+    records.length > 0 &&
+    records.every((r) => (r as { eventSource?: unknown })?.eventSource === 'aws:sqs')
+  );
+}
+
+/**
+ * A batch: every record in parallel (one invocation's records share its HAProxy connections, ARCHITECTURE.md,
+ * "Connections"), a record that a retry can fix is reported in `batchItemFailures` and comes again after the
+ * visibility timeout, one that cannot is acknowledged. A direct event: handled alone, a retryable failure thrown.
+ */
+export const handler = middy<unknown, SQSBatchResponse | Delivered | Ignored, Error, SlotSyncContext>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics, { captureColdStartMetric: true }))
-  .use({ before: () => void metrics.addMetric('lifecycleEvents', MetricUnit.Count, 1) })
   .use(eventErrors())
   .use(configMiddlewares())
-  .use(parser({ schema: lifecycleEventSchema }))
   .handler(async (event, context) => {
-    const parsed = event as unknown as LifecycleEvent;
-    logger.appendKeys({ instanceId: parsed.detail.EC2InstanceId, asg: parsed.detail.AutoScalingGroupName });
-    // An in-progress record of a crashed invocation expires with that invocation's own deadline, not after hours.
-    idempotency.registerLambdaContext(context);
-    once ??= makeIdempotent(handleLifecycleEvent, {
-      persistenceStore: idempotencyStore('lifecycle'),
-      config: idempotency,
+    if (!isSqsBatch(event)) return deliver(event, context);
+    return processPartialResponse(event, (record: SQSRecord) => deliverRecord(record, context), processor, {
+      context,
+      processInParallel: true,
+      // Every record failed: answer them all as failures (each comes again) rather than fail the invocation.
+      throwOnFullBatchFailure: false,
     });
-    const summary = await once(parsed, context);
-    logger.info('lifecycle action handled', { summary });
-    return summary;
   });

@@ -8,7 +8,15 @@ import {
   type SlotSyncError,
 } from '../errors.js';
 import { DRAIN_FIELDS, HOLD_FIELDS, LAUNCH_FIELDS, OWNER_FIELDS, type SlotPatch } from './patch.js';
-import type { DrainReason, LifecycleRef, Member, Owner, SlotRecord, SlotState } from './types.js';
+import {
+  type DrainReason,
+  type LifecycleRef,
+  type Member,
+  type Owner,
+  RETIRING_REASONS,
+  type SlotRecord,
+  type SlotState,
+} from './types.js';
 import { type AdminState, canonicalAddress, validAddress, validName, validPort, validWeight } from './values.js';
 
 /**
@@ -181,7 +189,7 @@ function drain(
   };
   const effects: Effect[] = [];
   // A member that leaves for good never comes back; one on its way to the warm pool (or deregistered) may.
-  if ((reason === 'terminate' || reason === 'abandon') && r.member) effects.push({ kind: 'retire', member: r.member });
+  if (RETIRING_REASONS.has(reason) && r.member) effects.push({ kind: 'retire', member: r.member });
   return write('draining', patch, 'draining', effects);
 }
 
@@ -366,7 +374,17 @@ const RULES: { readonly [P in SlotPhase]: Row } = {
 };
 
 // A drain's reason only ever hardens: a deregistered member that is then terminated is retired.
-const STRENGTH: Readonly<Record<DrainReason, number>> = { deregister: 0, 'warm-pool': 1, abandon: 2, terminate: 2 };
+// A stop may still turn into a termination (then the member is retired); nothing turns a termination back.
+const STRENGTH: Readonly<Record<DrainReason, number>> = {
+  deregister: 0,
+  'warm-pool': 1,
+  'instance-stopping': 1,
+  abandon: 2,
+  terminate: 2,
+  'spot-interruption': 2,
+  rebalance: 2,
+  'instance-terminating': 2,
+};
 function stronger(was: DrainReason | undefined, now: DrainReason): DrainReason {
   return was !== undefined && STRENGTH[was] >= STRENGTH[now] ? was : now;
 }

@@ -11,11 +11,34 @@ export const OWNERS = ['asg', 'webhook'] as const;
 export type Owner = (typeof OWNERS)[number];
 
 /**
- * Why a slot drains: the instance is terminated, its launch was abandoned, it goes back to the warm pool (it will
- * return, so it is not retired), or a deploy tool deregistered it.
+ * Why a slot drains: the instance is terminated (ASG hook), its launch was abandoned, it goes back to the warm pool,
+ * a deploy tool deregistered it, or EC2 said it is going (ARCHITECTURE.md, "Every way an instance leaves"): a Spot
+ * interruption warning, a rebalance recommendation the backend drains on, a stop (`stopping`/`stopped`, or a Spot
+ * stop/hibernate) or a termination (`shutting-down`/`terminated`) seen as an EC2 state change.
  */
-export const DRAIN_REASONS = ['terminate', 'abandon', 'warm-pool', 'deregister'] as const;
+export const DRAIN_REASONS = [
+  'terminate',
+  'abandon',
+  'warm-pool',
+  'deregister',
+  'spot-interruption',
+  'rebalance',
+  'instance-stopping',
+  'instance-terminating',
+] as const;
 export type DrainReason = (typeof DRAIN_REASONS)[number];
+
+/**
+ * The reasons after which the member never gets a slot again (retired): the instance is gone for good. A stopped
+ * instance may be started again, a warm-pool one returns, a deregistered member may be registered again.
+ */
+export const RETIRING_REASONS: ReadonlySet<DrainReason> = new Set([
+  'terminate',
+  'abandon',
+  'spot-interruption',
+  'rebalance',
+  'instance-terminating',
+]);
 
 /** What an instance (or a webhook member) contributes: its id and where it serves. */
 export interface Member {

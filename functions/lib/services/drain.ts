@@ -1,7 +1,7 @@
 // Use case: a member leaves its slot — drain on every host, wait for sessions to end (bounded), MAINT, free, complete.
 import type { BackendConfig, ConfigDocument } from '../config.js';
 import type { SlotEvent } from '../domain/lifecycle.js';
-import type { LifecycleRef } from '../domain/types.js';
+import type { DrainReason, LifecycleRef } from '../domain/types.js';
 import type { SlotTransition } from '../plan/types.js';
 import { converge, type HostSlotOutcome } from './converge.js';
 import { planPolicy, type ServiceDeps } from './deps.js';
@@ -19,7 +19,7 @@ export type Leave =
   | {
       readonly kind: 'terminate';
       readonly lifecycle?: LifecycleRef;
-      readonly reason?: 'terminate' | 'abandon' | 'warm-pool';
+      readonly reason?: Exclude<DrainReason, 'deregister'>;
     }
   | { readonly kind: 'deregister' };
 
