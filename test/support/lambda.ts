@@ -57,3 +57,39 @@ export function lifecycleEvent(
   const detail = { ...(fixture.detail as Record<string, unknown>), ...patch };
   return { ...fixture, id: randomUUID(), detail };
 }
+
+/** An EC2 notice from a fixture (spot-interruption / rebalance-recommendation / instance-state-change). */
+export function instanceEvent(
+  fixture: Record<string, unknown>,
+  detail: Record<string, unknown>,
+  time = new Date(),
+): Record<string, unknown> {
+  return {
+    ...fixture,
+    id: randomUUID(),
+    time: time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    detail: { ...(fixture.detail as Record<string, unknown>), ...detail },
+  };
+}
+
+/** The SQS event source's batch around EventBridge events (or raw bodies), as the lifecycle queue delivers them. */
+export function sqsBatch(bodies: readonly unknown[]): { Records: Record<string, unknown>[] } {
+  return {
+    Records: bodies.map((b) => ({
+      messageId: randomUUID(),
+      receiptHandle: randomUUID(),
+      body: typeof b === 'string' ? b : JSON.stringify(b),
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(Date.now()),
+        SenderId: 'AIDAEXAMPLE',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:haproxy-slot-sync-test-lifecycle-events',
+      awsRegion: 'us-east-1',
+    })),
+  };
+}
