@@ -31,6 +31,8 @@ export interface LifecycleStack {
   readonly slotTable: string;
   readonly store: DynamoDbSlotStore;
   readonly fleet: HaproxyFleet;
+  /** Every CompleteLifecycleAction the handler sent, with when (performance.now()). */
+  readonly completions: { readonly token: string; readonly result: string; readonly at: number }[];
   /** Set to decorate the ports of the invocations that follow; undefined = the handler's own ports. */
   seam?: DepsSeam;
   stop(): Promise<void>;
@@ -72,7 +74,15 @@ export async function startLifecycleStack(options: {
       const id = input.InstanceIds?.[0] ?? '';
       return { Reservations: [{ Instances: [{ InstanceId: id, PrivateIpAddress: options.addressOf(id) }] }] };
     });
-    asg.on(CompleteLifecycleActionCommand).resolves({});
+    const completions: LifecycleStack['completions'] = [];
+    asg.on(CompleteLifecycleActionCommand).callsFake((input) => {
+      completions.push({
+        token: input.LifecycleActionToken ?? '',
+        result: input.LifecycleActionResult ?? '',
+        at: performance.now(),
+      });
+      return {};
+    });
     asg.on(RecordLifecycleActionHeartbeatCommand).resolves({});
     const mod = await import('../functions/lifecycle/handler.js');
     const stack: LifecycleStack = {
@@ -80,6 +90,7 @@ export async function startLifecycleStack(options: {
       hosts,
       ddb,
       slotTable: tables.slotTable,
+      completions,
       store: new DynamoDbSlotStore({ tableName: tables.slotTable, client: ddb.client }),
       fleet: createFleet({ hosts: config.hosts, timeouts: { connectMs: 1_000, commandMs: 10_000 } }),
       async stop() {

@@ -15,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<object>> = {
   reconcileLarge: () => isolated('reconcile.ts', 'benchReconcileLarge'),
   eventToReady: () => isolated('event-to-ready.ts', 'benchEventToReady'),
   burst: () => isolated('burst.ts', 'benchBurst'),
+  storm: () => isolated('storm.ts', 'benchStorm'),
   coldStart: () => isolated('cold-start.ts', 'benchColdStart'),
 };
 

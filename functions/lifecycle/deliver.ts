@@ -119,7 +119,11 @@ export async function deliverRecord(record: SQSRecord, context: SlotSyncContext)
       return { ignored: codeOf(error) };
     }
     metrics.addMetric(METRICS.batchRecordFailures, MetricUnit.Count, 1);
-    logger.warn('record failed: SQS delivers it again', { code: codeOf(error), messageId: record.messageId });
+    logger.warn('record failed: SQS delivers it again', {
+      code: codeOf(error),
+      messageId: record.messageId,
+      error: error as Error,
+    });
     throw error;
   }
 }

@@ -2,9 +2,12 @@
 // going down and up), each through the real handlers, with faults when the step asks for them.
 import { main } from '../../bin/cli/main.js';
 import type { SlotRecord } from '../../functions/lib/domain/types.js';
+import stateFixture from '../fixtures/events/instance-state-change.json' with { type: 'json' };
 import launchFixture from '../fixtures/events/launch.json' with { type: 'json' };
+import rebalanceFixture from '../fixtures/events/rebalance-recommendation.json' with { type: 'json' };
+import spotFixture from '../fixtures/events/spot-interruption.json' with { type: 'json' };
 import terminateFixture from '../fixtures/events/terminate.json' with { type: 'json' };
-import { lambdaContext, lifecycleEvent } from '../support/lambda.js';
+import { instanceEvent, lambdaContext, lifecycleEvent } from '../support/lambda.js';
 import { webhookEvent } from '../support/webhook-request.js';
 import { check, note, type SeqState } from './state.js';
 import { ASG, type Faults, INSTANCES, type Invoke, MEMBERS, SECRET, type World, withFaults } from './world.js';
@@ -66,6 +69,46 @@ export async function deliver(
     const now = Date.now();
     state.stoppedAt.set(instance, Math.min(state.stoppedAt.get(instance) ?? now, now));
   }
+}
+
+/** The EC2 notices a step may deliver (issue 14). */
+export type NoticeKind = 'spot' | 'spot-stop' | 'rebalance' | 'stopping' | 'shutting-down' | 'terminated';
+
+function noticeEvent(kind: NoticeKind, instance: string): Record<string, unknown> {
+  switch (kind) {
+    case 'spot':
+    case 'spot-stop':
+      return instanceEvent(spotFixture, {
+        'instance-id': instance,
+        'instance-action': kind === 'spot' ? 'terminate' : 'stop',
+      });
+    case 'rebalance':
+      return instanceEvent(rebalanceFixture, { 'instance-id': instance });
+    default:
+      return instanceEvent(stateFixture, { 'instance-id': instance, state: kind });
+  }
+}
+
+/**
+ * Delivers an EC2 notice to the lifecycle handler. From its normal return on, an
+ * instance that is going for good gets no new request; a stop may come back (the launch path owns that), so it is
+ * held to the other invariants only.
+ */
+export async function notice(
+  world: World,
+  state: SeqState,
+  kind: NoticeKind,
+  instance: string,
+  faults?: StepFaults,
+): Promise<void> {
+  // Direct (one EventBridge event): its answer says whether the instance held a slot. A notice for an instance that
+  // holds none changes nothing, so a launch delivered after it is the launch path's to decide.
+  const out = await invoke(world, world.handlers.lifecycle, noticeEvent(kind, instance), faults);
+  note(state, `notice ${kind} ${instance} ${JSON.stringify(faults ?? {})} → ${JSON.stringify(out).slice(0, 300)}`);
+  const leaving = out.kind === 'done' && (out.value as { effect?: string }).effect === 'leaving';
+  if (!leaving || kind === 'spot-stop' || kind === 'stopping') return;
+  const now = Date.now();
+  state.stoppedAt.set(instance, Math.min(state.stoppedAt.get(instance) ?? now, now));
 }
 
 /** A reconcile pass through its handler. */
@@ -158,7 +201,15 @@ async function judgeAnswer(
   if (c.action === 'ready') expect(after?.state === 'active', `the table has ${after?.state}`);
   if (c.action === 'weight') expect(after?.weight === c.weight, `the table has weight ${after?.weight}`);
   if (!after) return;
-  const wanted = c.action === 'drain' || c.action === 'maint' ? c.action : c.action === 'weight' ? undefined : 'ready';
+  // An operator's hold outlives a register or weight change at the same place: the hosts keep the held admin state.
+  const wanted =
+    c.action === 'drain' || c.action === 'maint'
+      ? c.action
+      : after.state === 'held'
+        ? after.heldAdmin
+        : c.action === 'weight'
+          ? undefined
+          : 'ready';
   for (const [h, o] of (await world.fleet.observe(['app'])).entries()) {
     if (!o.ok) continue;
     const row = o.backends.get('app')?.find((x) => x.server === after.slot);

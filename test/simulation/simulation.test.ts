@@ -7,7 +7,18 @@ import { writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { checkAgreement, checkLogs, checkTable, checkTokens, judgeCompletion } from './checks.js';
-import { type Change, cli, deliver, desiredSet, host, reconcile, type StepFaults, webhookChange } from './ops.js';
+import {
+  type Change,
+  cli,
+  deliver,
+  desiredSet,
+  host,
+  type NoticeKind,
+  notice,
+  reconcile,
+  type StepFaults,
+  webhookChange,
+} from './ops.js';
 import { newState, type SeqState } from './state.js';
 import { INSTANCES, MEMBERS, resetWorld, startWorld, type World } from './world.js';
 
@@ -18,6 +29,7 @@ const MIN_STEPS = 20;
 /** One thing a step does. */
 type Op =
   | { readonly op: 'launch' | 'terminate'; readonly i: number; readonly faults: StepFaults }
+  | { readonly op: 'notice'; readonly kind: NoticeKind; readonly i: number; readonly faults: StepFaults }
   | { readonly op: 'replay'; readonly pick: number; readonly faults: StepFaults }
   | { readonly op: 'webhook'; readonly change: Change; readonly faults: StepFaults }
   | { readonly op: 'desired'; readonly picks: readonly (readonly [number, number])[] }
@@ -45,6 +57,15 @@ const changeArb: fc.Arbitrary<Change> = fc.oneof(
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ op: fc.constant('launch' as const), i: instance, faults: faultsArb }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('terminate' as const), i: instance, faults: faultsArb }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('notice' as const),
+      kind: fc.constantFrom<NoticeKind>('spot', 'spot-stop', 'rebalance', 'stopping', 'shutting-down', 'terminated'),
+      i: instance,
+      faults: faultsArb,
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('replay' as const), pick: fc.nat(), faults: faultsArb }) },
   { weight: 5, arbitrary: fc.record({ op: fc.constant('webhook' as const), change: changeArb, faults: faultsArb }) },
   {
@@ -90,6 +111,8 @@ async function run(o: Op, alone: boolean): Promise<void> {
     case 'launch':
     case 'terminate':
       return deliver(world, state, o.op, INSTANCES[o.i] as string, o.faults);
+    case 'notice':
+      return notice(world, state, o.kind, INSTANCES[o.i] as string, o.faults);
     case 'replay': {
       // A duplicate: any event delivered before comes again, as SQS and EventBridge may deliver it twice, late.
       const tokens = [...state.delivered];

@@ -110,11 +110,19 @@ export async function startWorld(): Promise<World> {
         autoScalingGroups: [ASG],
         drainSeconds: 1,
         healthGate: { enabled: true, timeoutSeconds: 3 },
+        onRebalance: 'drain',
       },
-      { name: 'app', slotPrefix: 'app', port, autoScalingGroups: [ASG], drainSeconds: 1 },
+      { name: 'app', slotPrefix: 'app', port, autoScalingGroups: [ASG], drainSeconds: 1, onRebalance: 'drain' },
     ],
     timeouts: { connectMs: 100, commandMs: 1_000, planTtlMs: 100, clockSkewMs: 50, pollMs: 25, drainPollMs: 50 },
-    lifecycle: { onNoSlot: 'ABANDON', heartbeatSeconds: 10, hookTimeoutSeconds: 120, launchTimeoutSeconds: 5 },
+    lifecycle: {
+      onNoSlot: 'ABANDON',
+      heartbeatSeconds: 10,
+      hookTimeoutSeconds: 120,
+      launchTimeoutSeconds: 5,
+      stateChangeDrainSeconds: 1,
+      spotMarginSeconds: 10,
+    },
     quorum: 'all',
   };
   const config = parseConfig(document);

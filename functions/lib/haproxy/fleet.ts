@@ -1,10 +1,12 @@
-// The HAProxy fleet: one batch per host over its own connection, all hosts in parallel, one outcome per host.
+// The HAProxy fleet: all hosts in parallel, one outcome per host; per host one lane (lane.ts): a single connection at
+// a time, with concurrent callers' commands merged into its pipelined batch.
 import type { HostConfig } from '../config.js';
 import { type Command, showInfo, showServersState, showStat } from '../domain/commands.js';
 import type { HostBatch, HostObservation, HostResult, ObservedSlot } from '../domain/types.js';
 import { UnsupportedVersionError } from '../errors.js';
 import type { HaproxyFleet } from '../ports.js';
 import { type ClientTimeouts, classifyAll, createHostClient, errorShape, type HostClient } from './client.js';
+import { type Lane, laneOf } from './lane.js';
 import { mergeObserved } from './observe.js';
 import { parseShowInfo } from './parse-info.js';
 import { parseServersState } from './parse-servers-state.js';
@@ -18,10 +20,10 @@ export function createFleet(config: { hosts: readonly HostConfig[]; timeouts: Cl
 
 /** A fleet over ready-made clients (e.g. unix-socket clients on a host). Host names must be unique. */
 export function fleetOf(clients: readonly HostClient[]): HaproxyFleet {
-  const byName = new Map(clients.map((c) => [c.name, c]));
-  const run = (batch: HostBatch): Promise<HostResult> => {
-    const client = byName.get(batch.host);
-    if (!client) {
+  const byName = new Map(clients.map((c) => [c.name, laneOf(c)]));
+  const run = async (batch: HostBatch): Promise<HostResult> => {
+    const lane = byName.get(batch.host);
+    if (!lane) {
       return Promise.resolve({
         host: batch.host,
         ok: false,
@@ -30,28 +32,33 @@ export function fleetOf(clients: readonly HostClient[]): HaproxyFleet {
       });
     }
     // Nothing to say: no connection at all (a host that is down must not fail an empty batch).
-    if (batch.commands.length === 0) return Promise.resolve({ host: batch.host, ok: true, replies: [] });
-    return client.run(batch.commands, { notAfter: batch.notAfter });
+    if (batch.commands.length === 0) return { host: batch.host, ok: true, replies: [] };
+    try {
+      return classifyAll(batch.host, batch.commands, await lane.exchange(batch.commands, { notAfter: batch.notAfter }));
+    } catch (error) {
+      return { host: batch.host, ok: false, replies: [], error: errorShape(error) };
+    }
   };
   return {
     hosts: clients.map((c) => c.name),
     run: (batches) => Promise.all(batches.map(run)),
     broadcast: (commands) => Promise.all(clients.map((c) => run({ host: c.name, commands }))),
-    observe: (backends, options) => Promise.all(clients.map((c) => observeHost(c, backends, options?.servers))),
+    observe: (backends, options) =>
+      Promise.all(clients.map((c) => observeHost(c.name, byName.get(c.name) as Lane, backends, options?.servers))),
   };
 }
 
 async function observeHost(
-  client: HostClient,
+  host: string,
+  lane: Lane,
   backends: readonly string[],
   servers?: ReadonlySet<string>,
 ): Promise<HostObservation> {
-  const host = client.name;
   if (backends.length === 0) return { host, ok: true, backends: new Map() };
   try {
     // `show info` rides along (~2 KiB): every observation says which HAProxy answered, and a too-old one is refused.
     const commands: Command[] = [showInfo(), ...backends.flatMap((be) => [showStat(be), showServersState(be)])];
-    const raw = await client.exchange(commands);
+    const raw = await lane.exchange(commands);
     const classified = classifyAll(host, commands, raw);
     if (!classified.ok)
       return { host, ok: false, error: classified.error ?? { code: 'COMMAND_FAILED', message: host } };

@@ -112,9 +112,17 @@ export async function converge(
     if (p.batches.length > 0 && commandRounds < MAX_COMMAND_ROUNDS && !readBackOnly) {
       commandRounds++;
       const notAfter = readAt + config.timeouts.planTtlMs;
-      const sent = await deps.fleet.run(p.batches.map((b) => ({ ...b, notAfter })));
+      // Read back in the same round trip: issued together, the commands and the one-slot `show` share each host's
+      // pipelined batch (lane.ts), and the table is read meanwhile for the next plan. "Applied" is what hosts report.
+      const [sent, readBack, records] = await Promise.all([
+        deps.fleet.run(p.batches.map((b) => ({ ...b, notAfter }))),
+        deps.fleet.observe(backends, { servers }),
+        readRecords(targets, deps),
+      ]);
       for (const r of sent) results.set(r.host, [...(results.get(r.host) ?? []), r]);
-      // Read back at once: "applied" is what the hosts report. Past `until`, that look is the last round.
+      observedFirst = readBack;
+      recordsFirst = records;
+      // Past `until`, that look is the last round.
       readBackOnly = deps.clock.now() >= options.until;
       continue;
     }

@@ -52,13 +52,17 @@ export async function registerMember(
   validAddress(member.address);
   validPort(member.port);
   // The observation runs beside the claim: it seeds a fresh backend and shows whether any host answers at all.
+  // What the claim returns is the slot as written: the plan uses it as its table read, fenced from before the claim.
+  let readAt = deps.clock.now();
   const [claim, observed] = await Promise.all([
     claimOrFind(input, deps).catch((error: unknown) => error as Error),
     deps.fleet.observe([backend.name]),
   ]);
   let claimed: Claimed;
-  if (claim instanceof NoFreeSlotError) claimed = await claimAfterSeeding(input, deps, observed, claim);
-  else if (claim instanceof Error) throw claim;
+  if (claim instanceof NoFreeSlotError) {
+    readAt = deps.clock.now();
+    claimed = await claimAfterSeeding(input, deps, observed, claim);
+  } else if (claim instanceof Error) throw claim;
   else claimed = claim;
   if (!observed.some((o) => o.ok)) {
     if (claimed.claimed)
@@ -72,6 +76,7 @@ export async function registerMember(
   let answer: Answer = 'claimed';
   if (!claimed.claimed) {
     if (await deps.store.isRetired(backend.name, member.id)) throw new MemberRetiredError(backend.name, member.id);
+    readAt = deps.clock.now();
     const applied = await deps.store.apply(backend.name, { member: member.id }, { kind: 'register', member });
     answer = applied.decision.type === 'claim' ? 'claimed' : applied.decision.answer;
     record = applied.record ?? record;
@@ -82,6 +87,9 @@ export async function registerMember(
     until: Math.min(input.until, gateUntil),
     pollMs: config.timeouts.pollMs,
     observed,
+    // Still fresh (the observation beside it came back quickly): no second read. A slow host makes it stale, and
+    // converge reads the table again rather than plan from a read whose fence has nearly run out.
+    ...(deps.clock.now() - readAt < config.timeouts.planTtlMs / 2 ? { records: { slots: [record], readAt } } : {}),
   });
   const slot = outcome.slots[0];
   const hosts = slot?.hosts ?? [];

@@ -23,6 +23,12 @@ export interface ClaimContext {
   readonly findByMember: (backend: string, memberId: string) => Promise<SlotRecord | undefined>;
   /** Whether the member has a live tombstone (strongly consistent). */
   readonly isRetired: (backend: string, memberId: string) => Promise<boolean>;
+  /**
+   * Free slots per backend as this store last read them, kept across claims: a launch then costs the transaction
+   * alone, no query (issue 10's "one table write"). Only a hint: the transaction's version condition decides, and a
+   * few misses in a row read the free set again.
+   */
+  readonly freeHint?: Map<string, Item[]>;
 }
 
 // Re-reading the free set costs a query over the whole partition; a few misses in a row mean the list has gone stale.
@@ -57,8 +63,15 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
   // returns its item, so a new member (the common case) costs one query and one transaction instead of four calls.
   let checkMember = false;
   // Free slots from the last consistent read; a lost race drops one and tries another before reading again.
-  let candidates: Item[] = [];
+  const hint = ctx.freeHint;
+  let candidates: Item[] = (hint?.get(backend) ?? []).filter((i) => !init.avoid?.has(String(i.slot)));
   let misses = 0;
+  // The hint loses what this claim takes or finds taken, whatever happens next.
+  const forget = (slot: unknown) =>
+    hint?.set(
+      backend,
+      (hint.get(backend) ?? []).filter((i) => i.slot !== slot),
+    );
   for (let attempt = 0; attempt < ctx.maxAttempts; attempt++) {
     if (attempt > 0) await ctx.sleep(backoffMs(attempt, ctx.random));
     if (checkMember) {
@@ -67,7 +80,9 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
       checkMember = false;
     }
     if (candidates.length === 0 || misses >= REFRESH_AFTER_MISSES) {
-      candidates = (await ctx.table.slotItems(backend, true)).filter((i) => !init.avoid?.has(String(i.slot)));
+      const free = await ctx.table.slotItems(backend, true);
+      hint?.set(backend, free);
+      candidates = free.filter((i) => !init.avoid?.has(String(i.slot)));
       misses = 0;
       if (candidates.length === 0) {
         // A duplicate claim of the same member may have taken the last slot while we looked.
@@ -80,6 +95,7 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
     const pick = candidates[index] as Item;
     candidates[index] = candidates[candidates.length - 1] as Item;
     candidates.pop();
+    forget(pick.slot);
     const free = itemToRecord(pick);
     const decision = decide(free, { kind: 'claim', member, weight: init.weight, owner: init.owner });
     // Candidates come from a query for free slots, so only a bug could make the machine refuse here.

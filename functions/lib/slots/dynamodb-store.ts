@@ -9,7 +9,7 @@ import { applyEvent } from './apply.js';
 import { type ClaimInit, claimSlot } from './claim.js';
 import { leaseCompletion, oweCompletion, owedCompletions, settleCompletion } from './completion.js';
 import { naturalCompare, slotKey } from './keys.js';
-import { itemToRecord } from './mapping.js';
+import { type Item, itemToRecord } from './mapping.js';
 import { isMemberRetired, retireMember } from './retired.js';
 import { SlotTableIo } from './table-io.js';
 
@@ -38,6 +38,8 @@ export class DynamoDbSlotStore implements SlotStore {
   private readonly maxAttempts: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
+  /** Free slots per backend from the last read (claim.ts, `freeHint`): a hint the claim transaction checks. */
+  private readonly freeHint = new Map<string, Item[]>();
 
   constructor(options: DynamoDbSlotStoreOptions) {
     const client = options.client ?? new DynamoDBClient({});
@@ -73,6 +75,7 @@ export class DynamoDbSlotStore implements SlotStore {
         now: this.now,
         findByMember: (b, m) => this.findByMember(b, m),
         isRetired: (b, m) => this.isRetired(b, m),
+        freeHint: this.freeHint,
       },
       backend,
       member,

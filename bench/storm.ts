@@ -1,0 +1,207 @@
+// Benchmark (issue 10 §2): a scale-out storm. 1,000 launch events into 3 real hosts × 1,024 slots, delivered as the
+// lifecycle queue's SQS batches to `CONCURRENCY` simulated Lambda containers (each with its own ports, as each
+// container has), through the real handler. Counted at the sockets: the most concurrent stats connections any host saw.
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { freePort } from '../bin/harness/ports.js';
+import { parseConfig } from '../functions/lib/config.js';
+import type { ServiceDeps } from '../functions/lib/services/deps.js';
+import { slotNamesFromHosts } from '../functions/lib/slots/seed.js';
+import { createDeps } from '../functions/shared/compose.js';
+import { runtimeEnv } from '../functions/shared/runtime.js';
+import launch from '../test/fixtures/events/launch.json' with { type: 'json' };
+import { lambdaContext, lifecycleEvent, sqsBatch } from '../test/support/lambda.js';
+import { log } from './lib.js';
+import { type LifecycleStack, startLifecycleStack } from './lifecycle-stack.js';
+import { allPass, atMost, distribution, exactly, info, type MetricRow } from './report.js';
+
+const EVENTS = 1_000;
+const HOSTS = 3;
+const SLOTS = 1_024;
+const BATCH = 10;
+/** Reserved concurrency of the lifecycle function in the stack's defaults (infra/concurrency.cjs). */
+const CONCURRENCY = 10;
+/** The stage's per-host connection budget (serverless.yml `hostConnections`): lifecycle + webhook + reconcile. */
+const HOST_CONNECTION_BUDGET = 20;
+const GOAL_MS = 5_000;
+/** The stage's `lifecycleMaxReceiveCount` default: receives before a record goes to the DLQ. */
+const MAX_RECEIVES = 5;
+const BACKEND = 'storm';
+
+const idOf = (i: number) => `i-05${(i + 1).toString(16).padStart(15, '0')}`;
+const addressOf = (i: number) => `127.3.${Math.floor(i / 250) + 1}.${(i % 250) + 1}`;
+
+/** A TCP relay in front of a stats socket that counts the connections open through it at once. */
+async function countingRelay(target: number): Promise<{ port: number; max: () => number; close(): Promise<void> }> {
+  let open = 0;
+  let max = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    open++;
+    max = Math.max(max, open);
+    const upstream = tcpConnect({ host: '127.0.0.1', port: target });
+    sockets.add(client).add(upstream);
+    const done = () => {
+      if (!sockets.delete(client)) return;
+      sockets.delete(upstream);
+      open--;
+      client.destroy();
+      upstream.destroy();
+    };
+    client.pipe(upstream).pipe(client);
+    client.on('close', done).on('error', done);
+    upstream.on('close', done).on('error', done);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    port,
+    max: () => max,
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export async function benchStorm(): Promise<object> {
+  const index = new Map(Array.from({ length: EVENTS }, (_, i) => [idOf(i), i]));
+  const stack: LifecycleStack = await startLifecycleStack({
+    hosts: HOSTS,
+    specs: [{ name: BACKEND, slotPrefix: 's', slots: SLOTS }],
+    backends: [{ name: BACKEND, slotPrefix: 's', port: 8080, autoScalingGroups: ['web-asg'], drainSeconds: 30 }],
+    addressOf: (id) => {
+      const i = index.get(id);
+      return i === undefined ? undefined : addressOf(i);
+    },
+  });
+  const relays = await Promise.all(stack.hosts.map((h) => countingRelay(h.statsPort)));
+  const clients: DynamoDBClient[] = [];
+  try {
+    // A deployed table is seeded by the first reconcile; seeding is not what this measures.
+    await stack.store.seed(BACKEND, slotNamesFromHosts(await stack.fleet.observe([BACKEND]), BACKEND, 's').names);
+    // Each simulated container has its own ports, reaching the hosts through the counting relays.
+    const config = parseConfig({
+      hosts: stack.hosts.map((h, i) => ({ ...h.hostConfig(), port: relays[i]?.port ?? 0 })),
+      backends: [{ name: BACKEND, slotPrefix: 's', port: 8080, autoScalingGroups: ['web-asg'], drainSeconds: 30 }],
+      lifecycle: { onNoSlot: 'ABANDON', heartbeatSeconds: 60 },
+    });
+    const containers: ServiceDeps[] = Array.from({ length: CONCURRENCY }, () => {
+      const dynamodb = new DynamoDBClient({});
+      clients.push(dynamodb);
+      return createDeps({ config, env: runtimeEnv(), clients: { dynamodb } });
+    });
+    stack.seam = (deps, context) => ({
+      ...(containers[Number(context.functionName.slice(1))] as ServiceDeps),
+      lifecycle: deps.lifecycle,
+      instances: deps.instances,
+      log: deps.log,
+    });
+    const sentAt = new Map<string, number>();
+    const events = Array.from({ length: EVENTS }, (_, i) => {
+      const token = randomUUID();
+      return { token, event: lifecycleEvent(launch, { EC2InstanceId: idOf(i), LifecycleActionToken: token }) };
+    });
+    // The queue: records SQS hands out in batches; a record reported as failed comes back (as after its visibility
+    // timeout), up to the stage's maxReceiveCount, then it is lost to the DLQ.
+    const queue = [...events];
+    const receives = new Map<string, number>();
+    log(`storm: ${EVENTS} launch events in batches of ${BATCH}, ${CONCURRENCY} containers`);
+    const failures: string[] = [];
+    const start = performance.now();
+    let busy = 0;
+    await Promise.all(
+      containers.map(async (_deps, c) => {
+        for (;;) {
+          const batch = queue.splice(0, BATCH);
+          if (batch.length === 0) {
+            // Others may still hand records back: wait for them, as a poller would.
+            if (busy === 0) return;
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            continue;
+          }
+          busy++;
+          const t = performance.now();
+          for (const e of batch) if (!sentAt.has(e.token)) sentAt.set(e.token, t);
+          const sqs = sqsBatch(batch.map((e) => e.event));
+          const answer = (await stack.handler(sqs, lambdaContext(60_000, `c${c}`))) as {
+            batchItemFailures?: { itemIdentifier: string }[];
+          };
+          const failed = new Set((answer.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+          sqs.Records.forEach((r, i) => {
+            const e = batch[i];
+            if (!e || !failed.has(String(r.messageId))) return;
+            failures.push(e.token);
+            const n = (receives.get(e.token) ?? 1) + 1;
+            receives.set(e.token, n);
+            if (n <= MAX_RECEIVES) queue.push(e);
+          });
+          busy--;
+        }
+      }),
+    );
+    const wallMs = performance.now() - start;
+    const completions = stack.completions.filter((c) => sentAt.has(c.token));
+    const byToken = new Map<string, number>();
+    for (const c of completions) byToken.set(c.token, (byToken.get(c.token) ?? 0) + 1);
+    const lost = events.filter((e) => !byToken.has(e.token)).length;
+    const completedTwice = [...byToken.values()].filter((n) => n > 1).length;
+    const notContinue = completions.filter((c) => c.result !== 'CONTINUE').length;
+    const latency = distribution(
+      completions.filter((c) => sentAt.has(c.token)).map((c) => c.at - (sentAt.get(c.token) ?? 0)),
+    );
+    const active = (await stack.store.list(BACKEND)).filter((s) => s.state === 'active');
+    const owners = new Map<string, number>();
+    for (const s of active) owners.set(s.member ?? '', (owners.get(s.member ?? '') ?? 0) + 1);
+    let duplicates = [...owners.values()].reduce((n, k) => n + k - 1, 0);
+    for (const host of await stack.fleet.observe([BACKEND])) {
+      if (!host.ok) throw new Error(`storm audit: ${host.host} did not answer`);
+      const ready = new Map<string, number>();
+      for (const row of (host.backends.get(BACKEND) ?? []).filter((r) => r.admin === 'ready'))
+        ready.set(`${row.address}:${row.port}`, (ready.get(`${row.address}:${row.port}`) ?? 0) + 1);
+      duplicates += [...ready.values()].reduce((n, k) => n + k - 1, 0);
+    }
+    const maxHostConnections = Math.max(...relays.map((r) => r.max()));
+    const metrics: MetricRow[] = [
+      atMost(
+        `wall time, ${EVENTS} launch events (SQS batches of ${BATCH}, ${CONCURRENCY} containers)`,
+        wallMs,
+        GOAL_MS,
+      ),
+      info('event → CONTINUE completed (READY on every host), p50 / p99', `${latency.p50} / ${latency.p99}`, 'ms'),
+      exactly('duplicates (member in 2 slots, or address in 2 ready slots on a host)', duplicates, 0),
+      exactly('events lost (token never completed)', lost, 0),
+      exactly('tokens completed more than once', completedTwice, 0),
+      exactly('completions other than CONTINUE', notContinue, 0),
+      exactly('active slots in the table', active.length, EVENTS),
+      atMost(
+        'most concurrent stats connections on any host (at the socket)',
+        maxHostConnections,
+        HOST_CONNECTION_BUDGET,
+      ),
+      info('records reported failed to SQS (delivered again)', failures.length),
+    ];
+    return {
+      events: EVENTS,
+      hosts: HOSTS,
+      slots: SLOTS,
+      batchSize: BATCH,
+      concurrency: CONCURRENCY,
+      wallMs,
+      latency,
+      duplicates,
+      lost,
+      completedTwice,
+      maxHostConnections,
+      hostConnectionBudget: HOST_CONNECTION_BUDGET,
+      metrics,
+      pass: allPass(metrics),
+    };
+  } finally {
+    for (const c of clients) c.destroy();
+    await Promise.all(relays.map((r) => r.close()));
+    await stack.stop();
+  }
+}
