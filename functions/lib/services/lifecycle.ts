@@ -1,7 +1,14 @@
 // Use case: one Auto Scaling lifecycle action (launch or terminate) → slots on every host, then complete the action.
 import type { BackendConfig, ConfigDocument } from '../config.js';
 import type { LifecycleRef } from '../domain/types.js';
-import { ConfigError, MemberLeavingError, MemberRetiredError, NoFreeSlotError, NotFoundError } from '../errors.js';
+import {
+  ConfigError,
+  MemberLeavingError,
+  MemberRetiredError,
+  NoFreeSlotError,
+  NotFoundError,
+  QuorumNotMetError,
+} from '../errors.js';
 import type { ServiceDeps } from './deps.js';
 import { type DrainResult, drainMember } from './drain.js';
 import { type Completion, completeOnce, RETIRED_FOR_MS } from './effects.js';
@@ -159,6 +166,12 @@ async function launch(
     }),
   );
   const registered = attempts.filter((a) => !(a instanceof Error)) as RegisterResult[];
+  // Nothing reached any host and the claim was undone: the table is as before, so the event is worth a redelivery.
+  const undone = registered.filter((r) => r.rolledBack);
+  if (undone.length > 0)
+    throw new QuorumNotMetError(
+      `no host applied the slot of ${id} in ${undone.map((r) => r.backend).join(', ')}; nothing was changed there`,
+    );
   const errors = attempts.filter((a) => a instanceof Error);
   const out = { ...base, registered };
   // The terminate won a race with this launch: the slots claimed here are drained by that terminate.

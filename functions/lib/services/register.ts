@@ -95,7 +95,7 @@ export async function registerMember(
   const hosts = slot?.hosts ?? [];
   const applied = hosts.filter((h) => h.applied).length;
   let rolledBack = false;
-  if (claimed.claimed && hosts.every((h) => !h.applied && !h.awaitingHealth && !h.blocked)) {
+  if (claimed.claimed && hosts.every((h) => !h.applied && !h.awaitingHealth && !h.blocked && !mayHaveWritten(h))) {
     const r = await deps.store.apply(backend.name, { slot: record.slot, member: member.id }, { kind: 'release' });
     rolledBack = r.decision.type === 'write';
     deps.log.warn('no host applied the new slot; claim rolled back', { backend: backend.name, slot: record.slot });
@@ -120,6 +120,18 @@ export async function registerMember(
     rolledBack,
     record: slot?.record,
   };
+}
+
+// Failures that happen before a command reaches the host: nothing was written there.
+const NOT_WRITTEN = new Set(['HOST_UNREACHABLE', 'STALE_PLAN', 'CONFIG_ERROR']);
+
+/**
+ * Whether a batch may have landed on the host although its outcome is not "applied": a timeout or a broken reply
+ * after the write means HAProxy may well have run the commands. Such a claim is kept (the intent stays recorded and
+ * reconcile converges it); rolling it back would leave the address serving in a slot the table calls free.
+ */
+function mayHaveWritten(h: HostSlotOutcome): boolean {
+  return h.results.some((r) => r.ok || !NOT_WRITTEN.has(r.error?.code ?? ''));
 }
 
 function claimOrFind(input: RegisterInput, deps: ServiceDeps): Promise<Claimed> {
