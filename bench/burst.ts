@@ -15,7 +15,8 @@ const EVENTS = 200;
 const HOSTS = 3;
 const SLOTS = 256;
 const BACKEND = 'burst';
-const GOAL_MS = 10_000;
+// Issue 10: 200 concurrent launches in 2 s (8.4 s before batching and one connection per host per invocation).
+const GOAL_MS = 2_000;
 const WARM_ID = 'i-0fffffffffffffff1';
 
 const idOf = (i: number) => `i-0b${(i + 1).toString(16).padStart(15, '0')}`;

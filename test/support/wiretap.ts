@@ -7,6 +7,10 @@ export interface Wiretap {
   sent(): string[];
   /** The same lines with the time (epoch ms) the relay received the chunk that completed each. */
   timed(): { readonly at: number; readonly line: string }[];
+  /** Connections made through the relay, and the most that were open at once. */
+  connections(): { readonly total: number; readonly maxOpen: number };
+  /** What each connection carried (its text, in order of connection). */
+  perConnection(): string[];
   close(): Promise<void>;
 }
 
@@ -16,7 +20,26 @@ export async function startWiretap(targetPort: number): Promise<Wiretap> {
   let partial = '';
   const lines: { at: number; line: string }[] = [];
   const sockets = new Set<Socket>();
+  let total = 0;
+  let open = 0;
+  let maxOpen = 0;
+  const carried: string[] = [];
   const server = createServer((client) => {
+    total++;
+    open++;
+    maxOpen = Math.max(maxOpen, open);
+    // Closed when the client is done sending (its FIN), not when the relay has torn both sides down: the client's
+    // next connection may be accepted before this one's teardown has run.
+    let counted = true;
+    const done = () => {
+      if (counted) open--;
+      counted = false;
+    };
+    client.once('end', done).once('close', done);
+    const mine = carried.push('') - 1;
+    client.on('data', (chunk) => {
+      carried[mine] += chunk.toString('utf8');
+    });
     const upstream = connect(targetPort, '127.0.0.1');
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -44,6 +67,8 @@ export async function startWiretap(targetPort: number): Promise<Wiretap> {
     port: address.port,
     sent: () => recorded.split('\n').filter((line) => line.length > 0),
     timed: () => [...lines],
+    connections: () => ({ total, maxOpen }),
+    perConnection: () => [...carried],
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
