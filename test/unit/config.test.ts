@@ -25,8 +25,15 @@ describe('parseConfig', () => {
       heartbeatSeconds: 300,
       hookTimeoutSeconds: 600,
       launchTimeoutSeconds: 300,
+      stateChangeDrainSeconds: 30,
+      spotMarginSeconds: 10,
     });
-    expect(config.backends[0]).toMatchObject({ weight: 1, drainSeconds: 300, autoScalingGroups: [] });
+    expect(config.backends[0]).toMatchObject({
+      weight: 1,
+      drainSeconds: 300,
+      autoScalingGroups: [],
+      onRebalance: 'ignore',
+    });
     expect(Object.isFrozen(config.backends[0])).toBe(true);
   });
 
