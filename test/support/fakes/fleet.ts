@@ -206,27 +206,32 @@ export class FakeFleet implements HaproxyFleet {
   }
 
   async run(batches: readonly HostBatch[]): Promise<readonly HostResult[]> {
+    // In parallel, each host on its own connection: a batch reaches its host after that host's latency, and the call
+    // returns after the slowest one.
+    const start = this.clock.now();
+    const results = batches.map((b) => this.runOne(b, start));
     this.wait(batches.filter((b) => b.commands.length > 0 && this.byName.has(b.host)).map((b) => this.host(b.host)));
-    return batches.map((b) => this.runOne(b));
+    return results;
   }
 
   async broadcast(commands: readonly Command[]): Promise<readonly HostResult[]> {
     return this.run(this.hosts.map((host) => ({ host, commands })));
   }
 
-  private runOne(batch: HostBatch): HostResult {
+  private runOne(batch: HostBatch, start: number): HostResult {
     const h = this.byName.get(batch.host);
     if (!h) return { host: batch.host, ok: false, replies: [], error: { code: 'CONFIG_ERROR', message: 'unknown' } };
     if (batch.commands.length === 0) return { host: h.name, ok: true, replies: [] };
     const down = this.outage(h);
     if (down) return { host: h.name, ok: false, replies: [], error: down };
-    const late = batch.notAfter === undefined ? 0 : this.clock.now() - batch.notAfter;
+    const at = start + h.latencyMs;
+    const late = batch.notAfter === undefined ? 0 : at - batch.notAfter;
     if (late > 0) {
       const error = new StalePlanError(h.name, late);
       return { host: h.name, ok: false, replies: [], error: { code: error.code, message: error.message } };
     }
     const replies = batch.commands.map((c) => classifyReply(c, this.apply(h, c)));
-    this.sent.push({ host: h.name, at: this.clock.now(), lines: batch.commands.map(renderCommand) });
+    this.sent.push({ host: h.name, at, lines: batch.commands.map(renderCommand) });
     const failed = replies.find((r) => !r.ok);
     if (!failed) return { host: h.name, ok: true, replies };
     const error = new CommandFailedError(h.name, failed.command, failed.reply);
@@ -283,6 +288,11 @@ export class FakeFleet implements HaproxyFleet {
   /** The host restarts without a state file: every slot is back in MAINT with no address and weight 1. */
   restart(host: string): void {
     this.host(host).servers = this.freshServers();
+  }
+
+  /** The host's config lacks this slot (a half-rolled-out template): it reports no such server. */
+  dropServer(host: string, backend: string, slot: string): void {
+    this.host(host).servers.get(backend)?.delete(slot);
   }
 
   /** What the health check of `address` answers from now on (default passing). */
