@@ -1,17 +1,20 @@
 // The webhook Lambda, invoked in-process with HTTP API v2 events, against 2 real HAProxy hosts (behind wiretaps that
-// record every byte sent to their stats sockets) and DynamoDB Local; only SSM is faked, at the SDK boundary.
+// record every byte sent to their stats sockets) and DynamoDB Local; only SSM is faked, at the SDK boundary. The
+// handler reads its environment once per file, so the hosts are shared; every test has a backend of its own and
+// registers the members it needs itself: no test depends on another.
 import { isIP } from 'node:net';
 import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type HaproxyHandle, startFleet, stopAll } from '../../../bin/harness/haproxy.js';
 import { httpGet, type Instance, startInstanceAt } from '../../../bin/harness/instances.js';
 import { freePort } from '../../../bin/harness/ports.js';
 import type { SlotRecord } from '../../../functions/lib/domain/types.js';
 import { createFleet } from '../../../functions/lib/haproxy/fleet.js';
 import { DynamoDbSlotStore } from '../../../functions/lib/slots/dynamodb-store.js';
+import type { SlotSyncContext } from '../../../functions/shared/config-middleware.js';
 import { signBody } from '../../../functions/webhook/signature.js';
 import { connectDynamoDbLocal, type DynamoDbLocal } from '../../support/dynamodb-local.js';
 import { handlerEnv, lambdaContext } from '../../support/lambda.js';
@@ -21,19 +24,35 @@ const SECRET = 'test-webhook-secret';
 const SECRET_PARAMETER = '/slot-sync/test/webhook-secret';
 const ssm = mockClient(SSMClient);
 
+const BACKENDS = 12;
+/** The backend of test `t`. */
+const be = (t: number) => `wh${t}`;
+
 let ddb: DynamoDbLocal;
 let hosts: HaproxyHandle[];
 let taps: Wiretap[];
-let instances: Instance[];
 let store: DynamoDbSlotStore;
 let fleet: ReturnType<typeof createFleet>;
 let port: number;
-let handler: (
+let handler: ((
   event: APIGatewayProxyEventV2,
   context: ReturnType<typeof lambdaContext>,
-) => Promise<{ statusCode: number; body: string }>;
+) => Promise<{ statusCode: number; body: string }>) & {
+  before: (fn: (request: { context: unknown }) => void) => unknown;
+};
+/** Replaces the handler's ports for its next invocations (set by a test, cleared after it). */
+let seam: ((context: SlotSyncContext) => void) | undefined;
+const started: Instance[] = [];
 
-const member = (n: number) => ({ id: `m-${n}`, address: `127.0.0.${30 + n}`, port });
+/** Member `k` of test `t`, at an address of that test. */
+const member = (t: number, k: number) => ({ id: `m-${k}`, address: `127.0.${40 + t}.${k}`, port });
+
+/** Member `k` of test `t` as a running instance that answers with its id. */
+async function serving(t: number, k: number) {
+  const m = member(t, k);
+  started.push(await startInstanceAt(m.id, m.address, port));
+  return m;
+}
 
 function request(
   body: string,
@@ -89,22 +108,24 @@ function assertOnlyBuiltCommands(lines: readonly string[]) {
 }
 const socketLines = () => taps.flatMap((t) => t.sent());
 
-async function servedBy(): Promise<Set<string>> {
+async function servedBy(t: number): Promise<Set<string>> {
   const bodies = new Set<string>();
-  for (const h of hosts) for (let i = 0; i < 4; i++) bodies.add((await httpGet(h.frontendPort('web'))).body);
+  for (const h of hosts) for (let i = 0; i < 4; i++) bodies.add((await httpGet(h.frontendPort(be(t)))).body);
   return bodies;
 }
+
+const register = (t: number, k: number) => ({ action: 'register', backend: be(t), member: member(t, k) });
 
 beforeAll(async () => {
   ddb = await connectDynamoDbLocal();
   const tables = await ddb.createTables(`wh${Date.now()}`);
   port = await freePort();
-  instances = await Promise.all([1, 2, 3].map((n) => startInstanceAt(member(n).id, member(n).address, port)));
-  hosts = await startFleet(2, { backends: [{ name: 'web', slotPrefix: 'web', slots: 4 }] });
+  const backends = Array.from({ length: BACKENDS }, (_, i) => be(i + 1));
+  hosts = await startFleet(2, { backends: backends.map((name) => ({ name, slotPrefix: `${name}s`, slots: 4 })) });
   taps = await Promise.all(hosts.map((h) => startWiretap(h.statsPort)));
   const config = {
     hosts: hosts.map((h, i) => ({ ...h.hostConfig(), port: taps[i]?.port ?? 0 })),
-    backends: [{ name: 'web', slotPrefix: 'web', port, drainSeconds: 5 }],
+    backends: backends.map((name) => ({ name, slotPrefix: `${name}s`, port, drainSeconds: 5 })),
     timeouts: { connectMs: 500, commandMs: 2000 },
   };
   handlerEnv({
@@ -120,21 +141,27 @@ beforeAll(async () => {
   store = new DynamoDbSlotStore({ tableName: tables.slotTable, client: ddb.client });
   fleet = createFleet({ hosts: hosts.map((h) => h.hostConfig()), timeouts: { connectMs: 1000, commandMs: 5000 } });
   handler = (await import('../../../functions/webhook/handler.js')).handler as unknown as typeof handler;
+  // A middy `before` added after the handler's own: it sees (and may replace) the ports the config middleware built.
+  handler.before((request) => seam?.(request.context as SlotSyncContext));
 }, 60_000);
+
+afterEach(async () => {
+  seam = undefined;
+  await Promise.all(started.splice(0).map((i) => i.close()));
+});
 
 afterAll(async () => {
   await Promise.all((taps ?? []).map((t) => t.close()));
   await stopAll(hosts);
-  await Promise.all((instances ?? []).map((i) => i.close()));
+  ssm.restore();
   ddb?.client.destroy();
   await ddb?.stop();
 });
 
 describe('webhook handler POST /hooks/deploy', () => {
-  const register1 = () => ({ action: 'register', backend: 'web', member: member(1) });
-
   it('registers a member on every host and answers 200 with per-host results', async () => {
-    const res = await call(register1());
+    await serving(1, 1);
+    const res = await call(register(1, 1));
     expect(res.status).toBe(200);
     expect(res.body.results).toEqual([
       expect.objectContaining({
@@ -144,13 +171,15 @@ describe('webhook handler POST /hooks/deploy', () => {
         hosts: hosts.map((h) => ({ host: h.name, ok: true })),
       }),
     ]);
-    expect(await servedBy()).toEqual(new Set(['m-1']));
+    expect(await servedBy(1)).toEqual(new Set(['m-1']));
   });
 
   it('answers a replayed request (same signature) from the idempotency record without touching a host', async () => {
-    const body = JSON.stringify({ action: 'weight', backend: 'web', member: member(1), weight: 7 });
+    expect((await call(register(2, 1))).status).toBe(200);
+    const body = JSON.stringify({ action: 'weight', backend: be(2), member: member(2, 1), weight: 7 });
     const event = request(body);
     const first = await handler(event, lambdaContext());
+    expect(first.statusCode).toBe(200);
     const linesAfterFirst = socketLines().length;
     const replay = await handler(event, lambdaContext());
     expect(replay.statusCode).toBe(200);
@@ -159,9 +188,9 @@ describe('webhook handler POST /hooks/deploy', () => {
   });
 
   it('refuses an Idempotency-Key reused with a different body (422)', async () => {
-    const headers = { 'Idempotency-Key': 'deploy-42' };
-    expect((await call(register1(), { headers })).status).toBe(200);
-    const res = await call({ action: 'weight', backend: 'web', member: member(1), weight: 9 }, { headers });
+    const headers = { 'Idempotency-Key': `deploy-${be(3)}` };
+    expect((await call(register(3, 1), { headers })).status).toBe(200);
+    const res = await call({ action: 'weight', backend: be(3), member: member(3, 1), weight: 9 }, { headers });
     expect(res.status).toBe(422);
   });
 
@@ -171,20 +200,20 @@ describe('webhook handler POST /hooks/deploy', () => {
     ['expired (6 minutes old)', { t: Math.floor(Date.now() / 1000) - 360 }],
     ['malformed', { signature: 't=abc,v1=zz' }],
   ])('answers 401 to a %s signature and changes nothing', async (_name, options) => {
-    const before = await store.list('web');
+    const before = await store.list(be(4));
     const lines = socketLines().length;
-    const res = await call({ action: 'register', backend: 'web', member: member(2) }, options);
+    const res = await call(register(4, 2), options);
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('BAD_SIGNATURE');
-    expect(await store.list('web')).toEqual(before);
+    expect(await store.list(be(4))).toEqual(before);
     expect(socketLines()).toHaveLength(lines);
   });
 
   it('answers 400 with the schema issues for an invalid body, and 400 for an unknown backend', async () => {
-    const bad = await call({ action: 'register', backend: 'web', member: { ...member(2), port: 99999 } });
+    const bad = await call({ action: 'register', backend: be(5), member: { ...member(5, 2), port: 99999 } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.issues).toEqual([expect.objectContaining({ path: ['member', 'port'] })]);
-    const unknown = await call({ action: 'register', backend: 'nope', member: member(2) });
+    const unknown = await call({ action: 'register', backend: 'nope', member: member(5, 2) });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.issues[0].message).toMatch(/no backend nope/);
   });
@@ -194,45 +223,52 @@ describe('webhook handler POST /hooks/deploy', () => {
   });
 
   it('answers 404 for a change to a member that has no slot', async () => {
-    expect((await call({ action: 'drain', backend: 'web', member: member(3) })).status).toBe(404);
+    expect((await call(register(7, 1))).status).toBe(200);
+    expect((await call({ action: 'drain', backend: be(7), member: member(7, 3) })).status).toBe(404);
   });
 
   it('drains and readies a member as an operator hold that reconcile leaves alone', async () => {
-    const slot = (await store.findByMember('web', 'm-1'))?.slot;
-    expect((await call({ action: 'drain', backend: 'web', member: member(1) })).status).toBe(200);
-    expect((await store.findByMember('web', 'm-1'))?.state).toBe('held');
-    const observed = await fleet.observe(['web']);
-    expect(observed.map((o) => (o.ok ? o.backends.get('web')?.find((s) => s.server === slot)?.admin : 'down'))).toEqual(
+    const m = await serving(8, 1);
+    expect((await call(register(8, 1))).status).toBe(200);
+    const slot = (await store.findByMember(be(8), m.id))?.slot;
+    expect((await call({ action: 'drain', backend: be(8), member: m })).status).toBe(200);
+    expect((await store.findByMember(be(8), m.id))?.state).toBe('held');
+    const observed = await fleet.observe([be(8)]);
+    expect(observed.map((o) => (o.ok ? o.backends.get(be(8))?.find((s) => s.server === slot)?.admin : 'down'))).toEqual(
       ['drain', 'drain'],
     );
-    expect((await call({ action: 'ready', backend: 'web', member: member(1) })).status).toBe(200);
-    expect((await store.findByMember('web', 'm-1'))?.state).toBe('active');
-    expect(await servedBy()).toEqual(new Set(['m-1']));
+    expect((await call({ action: 'ready', backend: be(8), member: m })).status).toBe(200);
+    expect((await store.findByMember(be(8), m.id))?.state).toBe('active');
+    expect(await servedBy(8)).toEqual(new Set(['m-1']));
   });
 
   it('converges a desired member set: listed members registered, the others deregistered', async () => {
-    const res = await call({ backend: 'web', members: [member(2), member(3)] });
+    await Promise.all([1, 2, 3].map((k) => serving(9, k)));
+    expect((await call(register(9, 1))).status).toBe(200);
+    const res = await call({ backend: be(9), members: [member(9, 2), member(9, 3)] });
     expect(res.status).toBe(200);
     const byMember = Object.fromEntries(
       res.body.results.map((r: { member: string; status: string }) => [r.member, r.status]),
     );
     expect(byMember).toEqual({ 'm-1': 'released', 'm-2': 'applied', 'm-3': 'applied' });
-    expect(await servedBy()).toEqual(new Set(['m-2', 'm-3']));
+    expect(await servedBy(9)).toEqual(new Set(['m-2', 'm-3']));
   });
 
   it('answers 409 when the new members do not all fit, before writing anything', async () => {
-    const before = await store.list('web');
-    const res = await call({ backend: 'web', members: [2, 3, 4, 5, 6, 7].map(member) });
+    expect((await call({ backend: be(10), members: [member(10, 2), member(10, 3)] })).status).toBe(200);
+    const before = await store.list(be(10));
+    const res = await call({ backend: be(10), members: [2, 3, 4, 5, 6, 7].map((k) => member(10, k)) });
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('NO_FREE_SLOT');
-    expect(await store.list('web')).toEqual(before);
+    expect(await store.list(be(10))).toEqual(before);
   });
 
   it('never answers 5xx and never puts unvalidated text on a socket, whatever the body and headers (fuzz)', async () => {
+    const linesBefore = socketLines().length;
     const loopback = fc.constantFrom('127.0.0.31', '127.0.0.32', '::1');
     const hostile = fc.constantFrom(
       '127.0.0.1;show info',
-      '127.0.0.1\nset server web/web1 state ready',
+      `127.0.0.1\nset server ${be(11)}/${be(11)}s1 state ready`,
       ' 127.0.0.1',
       '１２７.0.0.1',
       'fe80::1%lo',
@@ -240,7 +276,7 @@ describe('webhook handler POST /hooks/deploy', () => {
       '127.0.0.1:80',
     );
     const name = fc.oneof(
-      fc.constantFrom('web', 'm-7', 'web/web1', 'web;quit', 'w\neb', ''),
+      fc.constantFrom(be(11), 'm-7', `${be(11)}/${be(11)}s1`, 'web;quit', 'w\neb', ''),
       fc.string({ maxLength: 12 }),
     );
     const memberArb = fc.record({
@@ -250,14 +286,14 @@ describe('webhook handler POST /hooks/deploy', () => {
     });
     const change = fc.record({
       action: fc.constantFrom('register', 'deregister', 'drain', 'ready', 'maint', 'weight', 'reboot'),
-      backend: fc.oneof(fc.constant('web'), name),
+      backend: fc.oneof(fc.constant(be(11)), name),
       member: memberArb,
       weight: fc.option(fc.oneof(fc.integer({ min: -2, max: 300 }), fc.constant(1.5)), { nil: undefined }),
     });
     const body = fc.oneof(
       change,
       fc.record({ changes: fc.array(change, { maxLength: 3 }) }),
-      fc.record({ backend: fc.constant('web'), members: fc.array(memberArb, { maxLength: 3 }) }),
+      fc.record({ backend: fc.constant(be(11)), members: fc.array(memberArb, { maxLength: 3 }) }),
       fc.jsonValue(),
       fc.string(),
     );
@@ -276,23 +312,30 @@ describe('webhook handler POST /hooks/deploy', () => {
       }),
       { numRuns: 150 },
     );
-    assertOnlyBuiltCommands(socketLines());
+    assertOnlyBuiltCommands(socketLines().slice(linesBefore));
   });
 
   it('answers 502 and leaves the table unchanged when no host applied a new member', async () => {
-    await Promise.all(taps.map((t) => t.close()));
-    const before = await store.list('web');
-    const res = await call(
-      { action: 'register', backend: 'web', member: member(9) },
-      { headers: { 'Idempotency-Key': 'dead-hosts' } },
+    expect((await call(register(12, 1))).status).toBe(200);
+    // This request's ports reach hosts that are gone: nothing listens where its fleet connects.
+    const dead = await Promise.all(
+      hosts.map(async (h) => ({ name: h.name, host: '127.0.0.1', port: await freePort() })),
     );
+    seam = (context) => {
+      context.deps = {
+        ...context.deps,
+        fleet: createFleet({ hosts: dead, timeouts: { connectMs: 300, commandMs: 1000 } }),
+      };
+    };
+    const before = await store.list(be(12));
+    const res = await call(register(12, 9), { headers: { 'Idempotency-Key': 'dead-hosts' } });
     expect(res.status).toBe(502);
     expect(res.body.error.code).toBe('QUORUM_NOT_MET');
     // The claim that ran beside the (failed) look at the hosts is rolled back: every slot holds what it held, and
     // m-9 owns nothing; only the version counters of the slot it briefly had moved on.
     const withoutVersion = (rs: readonly SlotRecord[]) => rs.map(({ version: _v, ...r }) => r);
-    expect(withoutVersion(await store.list('web'))).toEqual(withoutVersion(before));
-    expect(await store.findByMember('web', member(9).id)).toBeUndefined();
+    expect(withoutVersion(await store.list(be(12)))).toEqual(withoutVersion(before));
+    expect(await store.findByMember(be(12), member(12, 9).id)).toBeUndefined();
   });
 });
 

@@ -1,0 +1,121 @@
+// The machine's side effects with in-memory ports: every lifecycle action completed exactly once (the outbox, leases,
+// "gone"), completions that wait for the member's last slot or launch, retirements and heartbeats.
+import { describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../../../functions/lib/errors.js';
+import { completeOnce, runEffects, settle, settleOwed } from '../../../functions/lib/services/effects.js';
+import { fakeWorld, type World } from '../../support/fakes/world.js';
+
+const owedTokens = async (w: World) => (await w.store.owedCompletions()).map((o) => o.ref.token);
+
+describe('completeOnce and settle', () => {
+  it('completes an action once; every later or concurrent attempt answers duplicate and sends nothing', async () => {
+    const w = fakeWorld();
+    const ref = w.ref('i-1');
+    const out = await Promise.all([1, 2, 3].map(() => completeOnce(ref, 'CONTINUE', w.config, w.deps)));
+    expect(out.sort()).toEqual(['CONTINUE', 'duplicate', 'duplicate']);
+    expect(await completeOnce(ref, 'ABANDON', w.config, w.deps)).toBe('duplicate');
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
+    expect(await owedTokens(w)).toEqual([]);
+  });
+
+  it('takes "no active lifecycle action" as final: gone, and marked done', async () => {
+    const w = fakeWorld();
+    const ref = w.ref('i-1');
+    w.lifecycle.expire(ref.token);
+    expect(await completeOnce(ref, 'CONTINUE', w.config, w.deps)).toBe('gone');
+    expect(await owedTokens(w)).toEqual([]);
+    expect(w.log.messages('info')).toEqual(['lifecycle action already gone']);
+  });
+
+  it('gives the lease back when AWS fails, so the next attempt completes it', async () => {
+    const w = fakeWorld();
+    const ref = w.ref('i-1');
+    w.lifecycle.failNext('complete', new Error('Rate exceeded'));
+    await expect(completeOnce(ref, 'CONTINUE', w.config, w.deps)).rejects.toThrow('Rate exceeded');
+    expect(await owedTokens(w)).toEqual([ref.token]);
+    expect(await settleOwed(w.config, w.deps)).toEqual([{ token: ref.token, completion: 'CONTINUE' }]);
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
+  });
+
+  it('leaves an owed completion alone while another caller holds its lease', async () => {
+    const w = fakeWorld();
+    const ref = w.ref('i-1');
+    await w.store.owe({ ref, result: 'CONTINUE', backend: '' });
+    expect(await w.store.leaseCompletion(ref.token, 60_000)).toBeDefined();
+    expect(await settle(ref.token, w.config, w.deps)).toBe('duplicate');
+    expect(w.lifecycle.completions).toEqual([]);
+  });
+
+  it('waits with a terminate’s completion while the member still holds a slot in another backend', async () => {
+    const w = fakeWorld({ backends: [{ name: 'web' }, { name: 'api' }] });
+    await w.seed('api');
+    await w.store.claim('api', w.member('i-1', '10.0.0.1', 'api'), { weight: 1, owner: 'asg' });
+    const ref = w.ref('i-1');
+    await w.store.owe({ ref, result: 'CONTINUE', after: 'last-slot', backend: 'web' });
+    expect(await settle(ref.token, w.config, w.deps)).toBe('later');
+    expect(w.lifecycle.completions).toEqual([]);
+    expect(await owedTokens(w)).toEqual([ref.token]);
+    await w.store.apply('api', { member: 'i-1' }, { kind: 'release' });
+    expect(await settle(ref.token, w.config, w.deps)).toBe('CONTINUE');
+  });
+
+  it('waits with a launch’s CONTINUE while another backend’s slot still waits for that launch', async () => {
+    const w = fakeWorld({ backends: [{ name: 'web' }, { name: 'api' }] });
+    await w.seed('api');
+    await w.store.claim('api', w.member('i-1', '10.0.0.1', 'api'), { weight: 1, owner: 'asg' });
+    const ref = w.ref('i-1');
+    const now = w.clock.now();
+    await w.store.apply('api', { member: 'i-1' }, { kind: 'launch-pending', now, lifecycle: ref, deadline: now + 1 });
+    await w.store.owe({ ref, result: 'CONTINUE', after: 'last-launch', backend: 'web' });
+    expect(await settle(ref.token, w.config, w.deps)).toBe('later');
+    await w.store.apply('api', { member: 'i-1' }, { kind: 'launch-ready' });
+    expect(await settle(ref.token, w.config, w.deps)).toBe('CONTINUE');
+  });
+
+  it('does not swallow a store failure: the completion stays owed for reconcile', async () => {
+    const w = fakeWorld();
+    const ref = w.ref('i-1');
+    w.store.failNext('leaseCompletion', new StoreUnavailableError('throttled'));
+    await expect(completeOnce(ref, 'CONTINUE', w.config, w.deps)).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(await owedTokens(w)).toEqual([ref.token]);
+  });
+});
+
+describe('runEffects', () => {
+  it('retires a member in every backend, for as long as a lifecycle action can live', async () => {
+    const w = fakeWorld({ backends: [{ name: 'web' }, { name: 'api' }] });
+    const report = await runEffects([{ kind: 'retire', member: 'i-1' }], w.config, w.deps);
+    expect(report).toEqual({ completions: [], heartbeats: 0 });
+    expect(await w.store.isRetired('web', 'i-1')).toBe(true);
+    expect(await w.store.isRetired('api', 'i-1')).toBe(true);
+    w.clock.advance(48 * 3600 * 1000);
+    expect(await w.store.isRetired('web', 'i-1')).toBe(false);
+  });
+
+  it('counts the heartbeats sent and logs one that failed without throwing', async () => {
+    const w = fakeWorld();
+    const a = w.ref('i-1');
+    const b = w.ref('i-2');
+    w.lifecycle.failNext('heartbeat', new Error('Rate exceeded'));
+    const report = await runEffects(
+      [
+        { kind: 'heartbeat', ref: a },
+        { kind: 'heartbeat', ref: b },
+      ],
+      w.config,
+      w.deps,
+    );
+    expect(report.heartbeats).toBe(1);
+    expect(w.lifecycle.heartbeats.map((h) => h.ref.instanceId)).toEqual(['i-2']);
+    expect(w.log.messages('warn')).toEqual(['heartbeat failed']);
+  });
+
+  it('settles the completion a write owed, and only that', async () => {
+    const w = fakeWorld();
+    const ref = w.ref('i-1');
+    await w.store.owe({ ref, result: 'ABANDON', backend: 'web' });
+    const report = await runEffects([{ kind: 'complete', ref, result: 'ABANDON' }], w.config, w.deps);
+    expect(report.completions).toEqual([{ token: ref.token, completion: 'ABANDON' }]);
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['ABANDON']);
+  });
+});

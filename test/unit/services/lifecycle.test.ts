@@ -1,0 +1,202 @@
+// handleLifecycle with in-memory ports: launches complete only once served (cases 9, 10), terminates drain and complete
+// once, the warm-pool rules, and the races between a launch and its terminate.
+import { describe, expect, it } from 'vitest';
+import type { LifecycleRef } from '../../../functions/lib/domain/types.js';
+import { NotFoundError } from '../../../functions/lib/errors.js';
+import { handleLifecycle, type LifecycleInput } from '../../../functions/lib/services/lifecycle.js';
+import { reconcile } from '../../../functions/lib/services/reconcile.js';
+import { fakeWorld, type World } from '../../support/fakes/world.js';
+
+const FAR = Number.MAX_SAFE_INTEGER;
+
+function run(w: World, transition: 'launch' | 'terminate', ref: LifecycleRef, extra: Partial<LifecycleInput> = {}) {
+  return handleLifecycle({ transition, ref, until: FAR, ...extra }, w.config, w.deps);
+}
+
+function launchOf(w: World, id: string, address: string, backend?: string) {
+  w.member(id, address, backend);
+  return w.ref(id, backend);
+}
+
+/** Whether every host sends new requests to the member's slot right now (READY, at its address, check passing). */
+async function servedEverywhere(w: World, backend: string, id: string): Promise<boolean> {
+  const r = await w.store.findByMember(backend, id);
+  if (!r) return false;
+  return w.fleet.hosts.every(
+    (h) => w.fleet.serving(h, backend).includes(r.slot) && w.fleet.slot(h, backend, r.slot).address === r.address,
+  );
+}
+
+describe('handleLifecycle: launch', () => {
+  it('registers the instance on every host and completes CONTINUE once it is served everywhere', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const ref = launchOf(w, 'i-1', '10.0.0.1');
+    const seen: boolean[] = [];
+    w.lifecycle.onComplete = async () => {
+      seen.push(await servedEverywhere(w, 'web', 'i-1'));
+    };
+    const out = await run(w, 'launch', ref);
+    expect(out).toMatchObject({ action: 'register', completion: 'CONTINUE', backends: ['web'] });
+    expect(seen).toEqual([true]);
+    expect(await w.store.findByMember('web', 'i-1')).toMatchObject({ state: 'active', owner: 'asg' });
+  });
+
+  it('case 9: two concurrent launches into a fresh, unseeded backend of 8 slots both get a slot and CONTINUE', async () => {
+    const w = fakeWorld({ backends: [{ name: 'web', slots: 8 }] });
+    const refs = [launchOf(w, 'i-1', '10.0.0.1'), launchOf(w, 'i-2', '10.0.0.2')];
+    const out = await Promise.all(refs.map((r) => run(w, 'launch', r)));
+    expect(out.map((o) => o.completion)).toEqual(['CONTINUE', 'CONTINUE']);
+    expect(w.lifecycle.completions.map((c) => c.result)).toEqual(['CONTINUE', 'CONTINUE']);
+    const slots = await Promise.all(['i-1', 'i-2'].map(async (id) => (await w.store.findByMember('web', id))?.slot));
+    expect(new Set(slots).size).toBe(2);
+    expect(await w.store.list('web')).toHaveLength(8);
+  });
+
+  it('case 10: under 20 concurrent launches every CONTINUE comes only once the slot is READY everywhere', async () => {
+    const gate = { enabled: true, timeoutSeconds: 20 };
+    const w = fakeWorld({ backends: [{ name: 'web', slots: 24, check: true, healthGate: gate }] });
+    await w.seed();
+    const start = w.clock.now();
+    const ids = Array.from({ length: 20 }, (_, i) => `i-${i + 1}`);
+    const refs = ids.map((id, i) => launchOf(w, id, `10.0.1.${i + 1}`));
+    // Each instance's first check passes at its own time, up to 4 s after the launches begin: the invocations (2 s)
+    // see some of them pass and hand the others over to reconcile.
+    const passesAt = new Map(ids.map((_, i) => [`10.0.1.${i + 1}`, start + ((i * 397) % 4_000)]));
+    for (const address of passesAt.keys()) w.fleet.setHealth(address, 'pending');
+    w.fleet.onObserve = () => {
+      for (const [address, at] of passesAt) if (w.clock.now() >= at) w.fleet.setHealth(address, 'passing');
+    };
+    const atCompletion: { id: string; served: boolean }[] = [];
+    w.lifecycle.onComplete = async (ref) => {
+      atCompletion.push({ id: ref.instanceId, served: await servedEverywhere(w, 'web', ref.instanceId) });
+    };
+    const out = await Promise.all(refs.map((r) => run(w, 'launch', r, { until: start + 2_000 })));
+    const completions = out.map((o) => o.completion);
+    expect(completions.filter((c) => c === 'CONTINUE').length).toBeGreaterThan(0);
+    expect(completions.filter((c) => c === 'pending').length).toBeGreaterThan(0);
+    expect(completions.filter((c) => c !== 'CONTINUE' && c !== 'pending')).toEqual([]);
+    // Reconcile completes the handed-over ones once their checks have passed.
+    w.clock.advance(4_000);
+    await reconcile({ backends: w.config.backends, until: w.clock.now() + 10_000 }, w.config, w.deps);
+    expect(w.lifecycle.completions.map((c) => c.result)).toEqual(Array(20).fill('CONTINUE'));
+    expect(atCompletion).toHaveLength(20);
+    expect(atCompletion.filter((c) => !c.served)).toEqual([]);
+  });
+
+  it('case 10: a launch not READY within its invocation is handed to reconcile, never completed CONTINUE', async () => {
+    const gate = { enabled: true, timeoutSeconds: 60 };
+    const w = fakeWorld({ backends: [{ name: 'web', check: true, healthGate: gate }] });
+    await w.seed();
+    const ref = launchOf(w, 'i-1', '10.0.0.1');
+    w.fleet.setHealth('10.0.0.1', 'pending');
+    const out = await run(w, 'launch', ref, { until: w.clock.now() + 3_000 });
+    expect(out.completion).toBe('pending');
+    expect(w.lifecycle.completions).toEqual([]);
+    expect(await w.store.findByMember('web', 'i-1')).toMatchObject({
+      state: 'active',
+      launch: ref,
+      launchDeadline: expect.any(Number),
+    });
+    for (const h of w.fleet.hosts) expect(w.fleet.serving(h, 'web')).toEqual([]);
+  });
+
+  it('abandons a launch that finds no free slot (onNoSlot ABANDON), and continues it with onNoSlot CONTINUE', async () => {
+    for (const onNoSlot of ['ABANDON', 'CONTINUE'] as const) {
+      const w = fakeWorld({ backends: [{ name: 'web', slots: 1 }], config: { lifecycle: { onNoSlot } } });
+      await w.seed();
+      await run(w, 'launch', launchOf(w, 'i-1', '10.0.0.1'));
+      const ref = launchOf(w, 'i-2', '10.0.0.2');
+      const out = await run(w, 'launch', ref);
+      expect(out, onNoSlot).toMatchObject({ noSlot: ['web'], completion: onNoSlot });
+      expect(w.lifecycle.resultsOf(ref.token)).toEqual([onNoSlot]);
+      expect(w.log.messages('error')).toEqual([expect.stringContaining('no free slot in web for i-2')]);
+    }
+  });
+
+  it('puts nothing in service for a launch into the warm pool, and completes it at once', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const ref = launchOf(w, 'i-1', '10.0.0.1');
+    const out = await run(w, 'launch', ref, { origin: 'EC2', destination: 'WarmPool' });
+    expect(out).toMatchObject({ action: 'skip', completion: 'CONTINUE', registered: [] });
+    expect(await w.store.findByMember('web', 'i-1')).toBeUndefined();
+    expect(w.fleet.sent).toEqual([]);
+  });
+
+  it('abandons a launch delivered after its terminate, and claims nothing for it', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const launch = launchOf(w, 'i-1', '10.0.0.1');
+    const terminate = w.ref('i-1');
+    expect((await run(w, 'terminate', terminate)).completion).toBe('CONTINUE');
+    const late = await run(w, 'launch', launch);
+    expect(late.completion).toBe('ABANDON');
+    expect(await w.store.findByMember('web', 'i-1')).toBeUndefined();
+    expect(w.lifecycle.resultsOf(launch.token)).toEqual(['ABANDON']);
+  });
+
+  it('abandons a late launch EC2 has forgotten when it was terminated, and retries one it never knew', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const ref = w.ref('i-unknown');
+    await expect(run(w, 'launch', ref)).rejects.toBeInstanceOf(NotFoundError);
+    expect(w.lifecycle.completions).toEqual([]);
+    await run(w, 'terminate', w.ref('i-unknown'));
+    expect((await run(w, 'launch', ref)).completion).toBe('ABANDON');
+  });
+});
+
+describe('handleLifecycle: terminate', () => {
+  it('drains the slot everywhere, frees it and completes CONTINUE once; a duplicate delivery sends nothing more', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    await run(w, 'launch', launchOf(w, 'i-1', '10.0.0.1'));
+    const slot = (await w.store.findByMember('web', 'i-1'))?.slot ?? '';
+    w.fleet.openSession('hap2', 'web', slot, 1_500);
+    const ref = w.ref('i-1');
+    const out = await run(w, 'terminate', ref);
+    expect(out).toMatchObject({ action: 'deregister', completion: 'CONTINUE' });
+    expect(await w.store.get('web', slot)).toMatchObject({ state: 'free' });
+    expect(await w.store.isRetired('web', 'i-1')).toBe(true);
+    const again = await run(w, 'terminate', ref);
+    expect(again.completion).toBe('duplicate');
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
+  });
+
+  it('leaves the completion pending when the drain outlasts the invocation', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    await run(w, 'launch', launchOf(w, 'i-1', '10.0.0.1'));
+    const slot = (await w.store.findByMember('web', 'i-1'))?.slot ?? '';
+    w.fleet.openSession('hap1', 'web', slot);
+    const ref = w.ref('i-1');
+    const out = await run(w, 'terminate', ref, { until: w.clock.now() + 2_000 });
+    expect(out.completion).toBe('pending');
+    expect(w.lifecycle.completions.filter((c) => c.ref.token === ref.token)).toEqual([]);
+    expect(await w.store.get('web', slot)).toMatchObject({ state: 'draining', lifecycle: ref });
+  });
+
+  it('does not retire an instance that goes back to the warm pool', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    await run(w, 'launch', launchOf(w, 'i-1', '10.0.0.1'));
+    const out = await run(w, 'terminate', w.ref('i-1'), { origin: 'AutoScalingGroup', destination: 'WarmPool' });
+    expect(out.completion).toBe('CONTINUE');
+    expect(await w.store.isRetired('web', 'i-1')).toBe(false);
+    expect(await w.store.findByMember('web', 'i-1')).toBeUndefined();
+  });
+
+  it('abandons a launch still pending when its terminate arrives, and completes the terminate', async () => {
+    const gate = { enabled: true, timeoutSeconds: 60 };
+    const w = fakeWorld({ backends: [{ name: 'web', check: true, healthGate: gate }] });
+    await w.seed();
+    const launch = launchOf(w, 'i-1', '10.0.0.1');
+    w.fleet.setHealth('10.0.0.1', 'failing');
+    expect((await run(w, 'launch', launch, { until: w.clock.now() + 2_000 })).completion).toBe('pending');
+    const terminate = w.ref('i-1');
+    expect((await run(w, 'terminate', terminate)).completion).toBe('CONTINUE');
+    expect(w.lifecycle.resultsOf(launch.token)).toEqual(['ABANDON']);
+    expect(w.lifecycle.resultsOf(terminate.token)).toEqual(['CONTINUE']);
+  });
+});

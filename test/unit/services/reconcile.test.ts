@@ -1,0 +1,215 @@
+// reconcile with in-memory ports: hosts converged to the table, drains finished, handed-over launches completed,
+// heartbeats (case 4), one pass bringing a restarted host back (case 5), owed completions settled, seeding, dry runs.
+import { describe, expect, it } from 'vitest';
+import type { LifecycleRef } from '../../../functions/lib/domain/types.js';
+import { handleLifecycle } from '../../../functions/lib/services/lifecycle.js';
+import { type ReconcileInput, reconcile } from '../../../functions/lib/services/reconcile.js';
+import { fakeWorld, type World, type WorldOptions } from '../../support/fakes/world.js';
+
+const FAR = Number.MAX_SAFE_INTEGER;
+const GATED: WorldOptions = {
+  backends: [{ name: 'web', check: true, healthGate: { enabled: true, timeoutSeconds: 20 } }],
+};
+
+function pass(w: World, input: Partial<ReconcileInput> = {}) {
+  return reconcile({ backends: w.config.backends, until: w.clock.now() + 25_000, ...input }, w.config, w.deps);
+}
+
+/** An instance launched (CONTINUE) through the lifecycle service; its slot. */
+async function launched(w: World, id: string, address: string): Promise<string> {
+  w.member(id, address);
+  const out = await handleLifecycle({ transition: 'launch', ref: w.ref(id), until: FAR }, w.config, w.deps);
+  expect(out.completion).toBe('CONTINUE');
+  return (await w.store.findByMember('web', id))?.slot ?? '';
+}
+
+/** A terminate whose invocation ended `agoMs` ago with the drain still running (intent in the table only). */
+async function handedOverDrain(w: World, id: string, agoMs: number, deadlineInMs: number): Promise<LifecycleRef> {
+  const ref = w.ref(id);
+  const now = w.clock.now();
+  await w.store.apply(
+    'web',
+    { member: id },
+    { kind: 'terminate', now: now - agoMs, deadline: now + deadlineInMs, lifecycle: ref },
+  );
+  return ref;
+}
+
+const admins = (w: World, slot: string) => w.fleet.hosts.map((h) => w.fleet.slot(h, 'web', slot).admin);
+
+describe('reconcile', () => {
+  it('seeds a fresh backend from the hosts and puts every free slot in MAINT', async () => {
+    const w = fakeWorld();
+    const report = await pass(w);
+    expect(report.seeded).toEqual([{ backend: 'web', created: ['web1', 'web2', 'web3', 'web4'] }]);
+    expect(report.freeSlots).toEqual({ web: 4 });
+    expect(w.fleet.sent).toEqual([]);
+  });
+
+  it('repairs a host that lost its runtime state, and reports what it fixed', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const slot = await launched(w, 'i-1', '10.0.0.1');
+    w.fleet.restart('hap3');
+    const report = await pass(w);
+    expect(w.fleet.slot('hap3', 'web', slot)).toMatchObject({ address: '10.0.0.1', admin: 'ready' });
+    const hap3 = report.hosts.find((h) => h.host === 'hap3');
+    expect(hap3).toMatchObject({ ok: true, commandsSent: 2, fixed: 2 });
+    expect(report.drift.filter((d) => d.host === 'hap3').map((d) => d.kind)).toEqual(['address']);
+    expect(report.hosts.filter((h) => h.host !== 'hap3').map((h) => h.commandsSent)).toEqual([0, 0]);
+  });
+
+  it('case 5: one pass brings a restarted host back to serving its health-gated slot', async () => {
+    const w = fakeWorld(GATED);
+    await w.seed();
+    const slot = await launched(w, 'i-1', '10.0.0.1');
+    w.fleet.restart('hap2');
+    expect(w.fleet.slot('hap2', 'web', slot).admin).toBe('maint');
+    const report = await pass(w);
+    expect(report.promoted).toBeGreaterThanOrEqual(1);
+    expect(report.rounds).toBeGreaterThan(1);
+    expect(w.fleet.slot('hap2', 'web', slot)).toMatchObject({
+      address: '10.0.0.1',
+      admin: 'ready',
+      checkStatus: 'L7OK',
+    });
+    expect(w.fleet.serving('hap2', 'web')).toEqual([slot]);
+  });
+
+  it('case 5: stops waiting for a check that never passes at the gate’s timeout, leaving the slot in DRAIN', async () => {
+    const w = fakeWorld(GATED);
+    await w.seed();
+    const slot = await launched(w, 'i-1', '10.0.0.1');
+    w.fleet.restart('hap2');
+    w.fleet.setHealth('10.0.0.1', 'failing');
+    const started = w.clock.now();
+    const report = await pass(w, { until: started + 60_000 });
+    expect(w.clock.now() - started).toBeGreaterThanOrEqual(20_000);
+    expect(w.clock.now() - started).toBeLessThan(25_000);
+    expect(report.promoted).toBe(0);
+    expect(w.fleet.slot('hap2', 'web', slot).admin).toBe('drain');
+  });
+
+  it('case 4: heartbeats the lifecycle action of a drain handed over to it, once per period', async () => {
+    const w = fakeWorld({ config: { lifecycle: { heartbeatSeconds: 10 } } });
+    await w.seed();
+    const slot = await launched(w, 'i-1', '10.0.0.1');
+    w.fleet.openSession('hap1', 'web', slot);
+    const ref = await handedOverDrain(w, 'i-1', 20_000, 600_000);
+    const first = await pass(w);
+    expect(first.heartbeats).toBe(1);
+    expect(w.lifecycle.heartbeats.map((h) => h.ref.token)).toEqual([ref.token]);
+    expect((await w.store.get('web', slot))?.heartbeatAt).toBe(w.lifecycle.heartbeats[0]?.at);
+    expect((await pass(w)).heartbeats).toBe(0);
+    w.clock.advance(10_000);
+    expect((await pass(w)).heartbeats).toBe(1);
+    expect(w.lifecycle.heartbeats).toHaveLength(2);
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual([]);
+  });
+
+  it('frees a handed-over drain once its sessions ended and completes its action', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const slot = await launched(w, 'i-1', '10.0.0.1');
+    w.fleet.openSession('hap1', 'web', slot);
+    const ref = await handedOverDrain(w, 'i-1', 5_000, 600_000);
+    const during = await pass(w);
+    expect(during.releases).toEqual([]);
+    expect(admins(w, slot)).toEqual(['drain', 'drain', 'drain']);
+    w.fleet.closeSessions('hap1', 'web', slot);
+    const after = await pass(w);
+    expect(after.releases).toEqual([
+      { backend: 'web', slot, member: 'i-1', reason: 'drained', released: true, lifecycleCompleted: true },
+    ]);
+    expect(after.freeSlots).toEqual({ web: 4 });
+    expect(admins(w, slot)).toEqual(['maint', 'maint', 'maint']);
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
+  });
+
+  it('frees a drain at its deadline even with sessions left', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const slot = await launched(w, 'i-1', '10.0.0.1');
+    w.fleet.openSession('hap1', 'web', slot);
+    await handedOverDrain(w, 'i-1', 5_000, 1_000);
+    w.clock.advance(1_000);
+    const report = await pass(w);
+    expect(report.releases).toEqual([expect.objectContaining({ reason: 'deadline', released: true })]);
+    expect(await w.store.get('web', slot)).toMatchObject({ state: 'free' });
+  });
+
+  it('completes a handed-over launch with CONTINUE once it is served everywhere', async () => {
+    const w = fakeWorld(GATED);
+    await w.seed();
+    w.fleet.setHealth('10.0.0.1', 'pending');
+    w.member('i-1', '10.0.0.1');
+    const ref = w.ref('i-1');
+    const input = { transition: 'launch', ref, until: w.clock.now() + 2_000 } as const;
+    expect((await handleLifecycle(input, w.config, w.deps)).completion).toBe('pending');
+    w.fleet.setHealth('10.0.0.1', 'passing');
+    const report = await pass(w);
+    expect(report.launches).toEqual([expect.objectContaining({ member: 'i-1', result: 'CONTINUE' })]);
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
+    expect(await w.store.findByMember('web', 'i-1')).not.toHaveProperty('launch');
+  });
+
+  it('abandons a handed-over launch past its deadline once the instance has drained out for good', async () => {
+    const w = fakeWorld({ ...GATED, config: { lifecycle: { launchTimeoutSeconds: 30 } } });
+    await w.seed();
+    w.fleet.setHealth('10.0.0.1', 'failing');
+    w.member('i-1', '10.0.0.1');
+    const ref = w.ref('i-1');
+    const input = { transition: 'launch', ref, until: w.clock.now() + 2_000 } as const;
+    expect((await handleLifecycle(input, w.config, w.deps)).completion).toBe('pending');
+    w.clock.advance(30_000);
+    const timedOut = await pass(w);
+    expect(timedOut.launches).toEqual([expect.objectContaining({ member: 'i-1', result: 'none' })]);
+    // Draining first, retired at once: the action is completed when the drain ends (after the fence), on a later pass.
+    expect(await w.store.findByMember('web', 'i-1')).toMatchObject({ state: 'draining', drainReason: 'abandon' });
+    expect(await w.store.isRetired('web', 'i-1')).toBe(true);
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual([]);
+    w.clock.advance(w.config.timeouts.planTtlMs + w.config.timeouts.clockSkewMs);
+    await pass(w);
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['ABANDON']);
+    expect(await w.store.findByMember('web', 'i-1')).toBeUndefined();
+    expect(await w.store.isRetired('web', 'i-1')).toBe(true);
+    for (const h of w.fleet.hosts) expect(w.fleet.serving(h, 'web')).toEqual([]);
+  });
+
+  it('settles a completion an invocation owed and died before sending', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const ref = w.ref('i-9');
+    await w.store.owe({ ref, result: 'CONTINUE', backend: 'web' });
+    const report = await pass(w);
+    expect(report.settled).toEqual([{ token: ref.token, completion: 'CONTINUE' }]);
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
+    expect((await pass(w)).settled).toEqual([]);
+  });
+
+  it('reports a host that is down and converges the others', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const slot = await launched(w, 'i-1', '10.0.0.1');
+    w.fleet.restart('hap1');
+    w.fleet.setMode('hap3', 'down');
+    const report = await pass(w);
+    expect(report.failures).toEqual([{ host: 'hap3', reason: 'hap3: connect ECONNREFUSED' }]);
+    expect(w.fleet.slot('hap1', 'web', slot)).toMatchObject({ admin: 'ready', address: '10.0.0.1' });
+  });
+
+  it('with dryRun plans the commands but sends and writes nothing', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const slot = await launched(w, 'i-1', '10.0.0.1');
+    w.fleet.restart('hap2');
+    const sent = w.fleet.sent.length;
+    const before = await w.store.list('web');
+    const report = await pass(w, { dryRun: true });
+    expect(report.dryRun).toBe(true);
+    expect(report.plan.batches.map((b) => b.host)).toEqual(['hap2']);
+    expect(w.fleet.sent).toHaveLength(sent);
+    expect(await w.store.list('web')).toEqual(before);
+    expect(w.fleet.slot('hap2', 'web', slot).admin).toBe('maint');
+  });
+});
