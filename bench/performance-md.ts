@@ -10,6 +10,8 @@ const TITLES: Record<string, string> = {
   runtimeApi: 'Runtime API transport: 2,000 commands, one connection each vs one pipelined batch',
   reconcile: 'Reconcile (issue 3): 5 hosts × 500 slots, 10% drift',
   reconcileLarge: 'Reconcile (issue 6): 10 hosts × 1,000 slots, 10% drift',
+  reconcileScale:
+    'Reconcile at fleet scale (issue 10): 50 hosts × 2,000 slots, 10% drift; also 10 × 1,000 and 25 × 2,000',
   eventToReady: 'Event to ready (issue 6): 200 launch events in a row through the lifecycle handler, 3 hosts',
   burst: 'Burst (issue 6): 200 concurrent launch events, 3 hosts, 256 slots',
   coldStart: 'Cold start (issues 4 and 6): zipped bundle and cold import per function',

@@ -1,0 +1,266 @@
+// Benchmark (issue 10 §3): one reconcile pass at fleet scale — 50 real HAProxy hosts × 2,000 slots (4 backends × 500),
+// 10% drift per host — through the real handler in a child process, checked by reading `show stat` back; and the same
+// at 10 × 1,000 and 25 × 2,000 so the cost per host·slot can be compared.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { reconcile } from '../functions/lib/services/reconcile.js';
+import { handlerEnv } from '../test/support/lambda.js';
+import { log } from './lib.js';
+import { applyDirect, driftCommands, type ReconcileFixture, startReconcileFixture } from './reconcile-fixture.js';
+import type { PassResult } from './reconcile-scale-child.js';
+import { allPass, atMost, exactly, info, type MetricRow } from './report.js';
+import { type Readback, readback } from './stat-readback.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CHILD = fileURLToPath(new URL('./reconcile-scale-child.ts', import.meta.url));
+const SLOTS_PER_BACKEND = 500;
+const MAX_HOSTS = 50;
+const MAX_BACKENDS = 4;
+const DRIFT = 0.1;
+const GOAL_MS = 3_000;
+const GOAL_RSS_MB = 256;
+const CHILD_DEADLINE_MS = 120_000;
+/** Smallest first: a reader compares ms per host·slot down the list. The last one carries the goals. */
+const SHAPES = [
+  { hosts: 10, backends: 2 },
+  { hosts: 25, backends: 4 },
+  { hosts: 50, backends: 4 },
+] as const;
+
+const r1 = (v: number) => Math.round(v * 10) / 10;
+
+/** The handler in its own process, one invocation per `pass()`. */
+interface PassChild {
+  readonly startMs: number;
+  readonly rssAfterImportMb: number;
+  pass(): Promise<PassResult>;
+  stop(): Promise<void>;
+}
+
+function nextMessage<T>(child: ChildProcess, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`reconcile child: no ${what} within ${CHILD_DEADLINE_MS} ms`));
+    }, CHILD_DEADLINE_MS);
+    const onMessage = (m: T) => {
+      cleanup();
+      resolve(m);
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`reconcile child exited (${code}) before its ${what}`));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+/** Starts the child with the env the deployed function gets (this process is itself a throwaway `isolated()` child). */
+async function startChild(f: ReconcileFixture, config: object, profileName?: string): Promise<PassChild> {
+  handlerEnv({ dynamoPort: f.dynamoPort, slotTable: f.slotTable, idempotencyTable: f.idempotencyTable, config });
+  const profile = process.env.RECONCILE_SCALE_CPU_PROF;
+  const profileArgs =
+    profile && profileName ? ['--cpu-prof', '--cpu-prof-dir', profile, '--cpu-prof-name', profileName] : [];
+  const started = performance.now();
+  // stdout (the Lambda's log and EMF lines) is dropped; stderr shows anything that goes wrong.
+  const child = spawn(process.execPath, [...profileArgs, '--import', 'tsx', CHILD], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    const ready = await nextMessage<{ rssMb: number }>(child, 'ready message');
+    return {
+      startMs: performance.now() - started,
+      rssAfterImportMb: ready.rssMb,
+      async pass() {
+        const result = nextMessage<PassResult>(child, 'pass result');
+        child.send({ kind: 'pass' });
+        return result;
+      },
+      async stop() {
+        if (child.exitCode === null && child.signalCode === null) child.send({ kind: 'exit' });
+        const timer = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      },
+    };
+  } catch (error) {
+    if (child.pid) process.kill(child.pid, 'SIGKILL');
+    throw error;
+  }
+}
+
+/** VmRSS of each HAProxy process, MB. */
+function haproxyRssMb(f: ReconcileFixture): number[] {
+  return f.hosts.map((h) => {
+    const status = readFileSync(`/proc/${h.pid}/status`, 'utf8');
+    return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN) / 1024;
+  });
+}
+
+const mismatches = (r: Readback) => r.awaitingReaddress + r.other;
+
+async function runShape(f: ReconcileFixture, shape: (typeof SHAPES)[number], seed: number) {
+  const label = `${shape.hosts}×${shape.backends * SLOTS_PER_BACKEND}`;
+  const backends = f.backends.slice(0, shape.backends);
+  const hosts = f.fleet.hosts.slice(0, shape.hosts);
+  const records = (await Promise.all(backends.map((b) => f.store.list(b.name)))).flat();
+  const drift = driftCommands(hosts, records, DRIFT, seed);
+  await applyDirect(f.statsPorts, drift);
+  const driftApplied = [...drift.values()].reduce((n, c) => n + c.length, 0);
+  const before = await readback(f.statsPorts, hosts, records);
+  const config = {
+    hosts: f.config.hosts.slice(0, shape.hosts),
+    backends: backends.map((b) => ({ name: b.name, slotPrefix: b.slotPrefix, port: b.port })),
+  };
+  const child = await startChild(f, config, `reconcile-${label.replace('×', 'x')}.cpuprofile`);
+  try {
+    const first = await child.pass();
+    const afterFirst = await readback(f.statsPorts, hosts, records);
+    const second = await child.pass();
+    const afterSecond = await readback(f.statsPorts, hosts, records);
+    const hostSlots = shape.hosts * records.length;
+    log(
+      `reconcileScale ${label}: pass ${first.passMs.toFixed(0)} ms, peak RSS ${first.peakRssMb} MB, ` +
+        `${first.summary.commandsSent} commands; after it ${afterFirst.other} wrong + ${afterFirst.awaitingReaddress} ` +
+        `awaiting re-address; second pass ${second.passMs.toFixed(0)} ms, then ${mismatches(afterSecond)} wrong`,
+    );
+    return {
+      hosts: shape.hosts,
+      backends: shape.backends,
+      slots: records.length,
+      hostSlots,
+      passMs: r1(first.passMs),
+      msPerHostSlot: Math.round((first.passMs / hostSlots) * 1e5) / 1e5,
+      usPerHostSlot: r1((first.passMs * 1000) / hostSlots),
+      peakRssMb: first.peakRssMb,
+      rssBeforePassMb: first.rssBeforeMb,
+      rssAfterImportMb: child.rssAfterImportMb,
+      heapUsedAfterPassMb: first.heapUsedAfterMb,
+      childStartMs: r1(child.startMs),
+      phasesMs: first.phases,
+      driftApplied,
+      driftVisibleBefore: mismatches(before),
+      driftFound: first.summary.driftFound,
+      commandsSent: first.summary.commandsSent,
+      hostFailures: first.summary.failures.length + second.summary.failures.length,
+      failures: [...first.summary.failures, ...second.summary.failures].slice(0, 3),
+      afterPass: {
+        awaitingReaddress: afterFirst.awaitingReaddress,
+        other: afterFirst.other,
+        examples: afterFirst.examples,
+      },
+      secondPass: {
+        passMs: r1(second.passMs),
+        commandsSent: second.summary.commandsSent,
+        peakRssMb: second.peakRssMb,
+        wrongAfter: mismatches(afterSecond),
+        examples: afterSecond.examples,
+      },
+    };
+  } finally {
+    await child.stop();
+  }
+}
+
+type ShapeResult = Awaited<ReturnType<typeof runShape>>;
+
+function metricsOf(shapes: readonly ShapeResult[], setup: Record<string, number>): MetricRow[] {
+  const big = shapes.at(-1) as ShapeResult;
+  const rows: MetricRow[] = [
+    atMost(`one pass, ${big.hosts} hosts × ${big.slots.toLocaleString('en-US')} slots`, big.passMs, GOAL_MS),
+    atMost('peak RSS of the process running it', big.peakRssMb, GOAL_RSS_MB, 'MB'),
+  ];
+  for (const s of shapes) {
+    const l = `${s.hosts} × ${s.slots.toLocaleString('en-US')}`;
+    rows.push(
+      info(`${l}: pass / per host·slot / peak RSS`, `${s.passMs} ms / ${s.usPerHostSlot} µs / ${s.peakRssMb} MB`),
+      info(
+        `${l}: phases observe / list / apply`,
+        `${s.phasesMs['fleet.observe'] ?? 0} / ${s.phasesMs['store.list'] ?? 0} / ${s.phasesMs['fleet.run'] ?? 0} ms`,
+      ),
+      info(`${l}: drift applied / found / commands sent`, `${s.driftApplied} / ${s.driftFound} / ${s.commandsSent}`),
+      exactly(`${l}: drifted slots visible before the pass (show stat)`, s.driftVisibleBefore, s.driftApplied),
+      exactly(`${l}: host failures`, s.hostFailures, 0),
+      exactly(`${l}: slots still wrong after the pass (besides awaiting re-address)`, s.afterPass.other, 0),
+      info(`${l}: slots in MAINT awaiting re-address (next pass)`, s.afterPass.awaitingReaddress),
+      exactly(`${l}: slots wrong after a second pass`, s.secondPass.wrongAfter, 0),
+    );
+  }
+  rows.push(
+    info('setup: 50 HAProxy + DynamoDB Local started', setup.startMs ?? 0, 'ms'),
+    info('setup: table seeded and claimed', (setup.seedMs ?? 0) + (setup.claimsMs ?? 0), 'ms'),
+    info('setup: programming pass (every slot from the template)', setup.programmingPassMs ?? 0, 'ms'),
+    info('setup: HAProxy RSS per process (mean)', setup.haproxyRssMbMean ?? 0, 'MB'),
+  );
+  return rows;
+}
+
+/** Issue 10 §3: goals one pass ≤ 3 s and peak RSS ≤ 256 MB at 50 × 2,000; every drifted slot verified repaired. */
+export async function benchReconcileScale(): Promise<object> {
+  const started = performance.now();
+  log(`reconcileScale: starting ${MAX_HOSTS} HAProxy (${MAX_BACKENDS} × ${SLOTS_PER_BACKEND} slots) + DynamoDB Local`);
+  const f = await startReconcileFixture(
+    { hosts: MAX_HOSTS, backends: MAX_BACKENDS, slotsPerBackend: SLOTS_PER_BACKEND, occupancy: 0.8 },
+    { directClaims: true },
+  );
+  try {
+    const rss = haproxyRssMb(f);
+    const programming = performance.now();
+    const report = await reconcile({ backends: f.backends }, f.config, f.deps);
+    const programmingPassMs = performance.now() - programming;
+    if (report.failures.length > 0) throw new Error(`programming pass failed: ${JSON.stringify(report.failures)}`);
+    const all = (await Promise.all(f.backends.map((b) => f.store.list(b.name)))).flat();
+    const programmed = await readback(f.statsPorts, f.fleet.hosts, all);
+    if (mismatches(programmed) > 0)
+      throw new Error(`hosts differ after programming: ${programmed.examples.join('; ')}`);
+    const setup = {
+      startMs: r1(f.setupMs.start),
+      seedMs: r1(f.setupMs.seed),
+      claimsMs: r1(f.setupMs.claims),
+      programmingPassMs: r1(programmingPassMs),
+      totalMs: r1(performance.now() - started),
+      haproxyRssMbMean: r1(rss.reduce((a, b) => a + b, 0) / rss.length),
+      haproxyRssMbTotal: r1(rss.reduce((a, b) => a + b, 0)),
+    };
+    log(`reconcileScale: setup ${setup.totalMs} ms (${JSON.stringify(setup)})`);
+    const shapes: ShapeResult[] = [];
+    for (const [i, shape] of SHAPES.entries()) shapes.push(await runShape(f, shape, 7_001 + i));
+    const big = shapes.at(-1) as ShapeResult;
+    const metrics = metricsOf(shapes, setup);
+    const repaired = shapes.every(
+      (s) => s.afterPass.other === 0 && s.secondPass.wrongAfter === 0 && s.driftVisibleBefore === s.driftApplied,
+    );
+    return {
+      hosts: big.hosts,
+      slots: big.slots,
+      passMs: big.passMs,
+      peakRssMb: big.peakRssMb,
+      msPerHostSlot: big.msPerHostSlot,
+      goal: {
+        passMsAtMost: GOAL_MS,
+        peakRssMbAtMost: GOAL_RSS_MB,
+        repairedVerified: repaired,
+        met: big.passMs <= GOAL_MS && big.peakRssMb <= GOAL_RSS_MB && repaired && big.hostFailures === 0,
+      },
+      rssMeasured:
+        'getrusage ru_maxrss (lifetime peak) of a fresh child process that imports the reconcile handler and runs ' +
+        'only this invocation; the harness, HAProxy and DynamoDB Local are other processes',
+      shapes,
+      setup,
+      metrics,
+      pass: allPass(metrics),
+    };
+  } finally {
+    await f.stop();
+  }
+}
