@@ -2,8 +2,11 @@
 // 10% drift per host — through the real handler in a child process, checked by reading `show stat` back; and the same
 // at 10 × 1,000 and 25 × 2,000 so the cost per host·slot can be compared.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { reconcile } from '../functions/lib/services/reconcile.js';
 import { handlerEnv } from '../test/support/lambda.js';
 import { log } from './lib.js';
@@ -62,18 +65,51 @@ function nextMessage<T>(child: ChildProcess, what: string): Promise<T> {
   });
 }
 
+/**
+ * Bundles the child entry (the handler and all it imports) as serverless.yml's esbuild settings bundle a function, so
+ * the child's memory is what the Lambda's would be: no tsx, whose loader thread alone adds ~150 MB of RSS.
+ */
+async function bundleChild(dir: string): Promise<string> {
+  const outfile = join(dir, 'reconcile-scale-child.mjs');
+  await build({
+    entryPoints: [CHILD],
+    outfile,
+    bundle: true,
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    platform: 'node',
+    target: `node${process.versions.node.split('.')[0]}`,
+    format: 'esm',
+    mainFields: ['module', 'main'],
+    banner: { js: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);" },
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
 /** Starts the child with the env the deployed function gets (this process is itself a throwaway `isolated()` child). */
-async function startChild(f: ReconcileFixture, config: object, profileName?: string): Promise<PassChild> {
+async function startChild(
+  f: ReconcileFixture,
+  bundle: string,
+  config: object,
+  profileName?: string,
+): Promise<PassChild> {
   handlerEnv({ dynamoPort: f.dynamoPort, slotTable: f.slotTable, idempotencyTable: f.idempotencyTable, config });
   const profile = process.env.RECONCILE_SCALE_CPU_PROF;
   const profileArgs =
     profile && profileName ? ['--cpu-prof', '--cpu-prof-dir', profile, '--cpu-prof-name', profileName] : [];
   const started = performance.now();
   // stdout (the Lambda's log and EMF lines) is dropped; stderr shows anything that goes wrong.
-  const child = spawn(process.execPath, [...profileArgs, '--import', 'tsx', CHILD], {
+  const child = spawn(process.execPath, [...profileArgs, bundle], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // As serverless.yml sets it for every function.
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '--enable-source-maps',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
@@ -109,7 +145,7 @@ function haproxyRssMb(f: ReconcileFixture): number[] {
 
 const mismatches = (r: Readback) => r.awaitingReaddress + r.other;
 
-async function runShape(f: ReconcileFixture, shape: (typeof SHAPES)[number], seed: number) {
+async function runShape(f: ReconcileFixture, bundle: string, shape: (typeof SHAPES)[number], seed: number) {
   const label = `${shape.hosts}×${shape.backends * SLOTS_PER_BACKEND}`;
   const backends = f.backends.slice(0, shape.backends);
   const hosts = f.fleet.hosts.slice(0, shape.hosts);
@@ -122,7 +158,7 @@ async function runShape(f: ReconcileFixture, shape: (typeof SHAPES)[number], see
     hosts: f.config.hosts.slice(0, shape.hosts),
     backends: backends.map((b) => ({ name: b.name, slotPrefix: b.slotPrefix, port: b.port })),
   };
-  const child = await startChild(f, config, `reconcile-${label.replace('×', 'x')}.cpuprofile`);
+  const child = await startChild(f, bundle, config, `reconcile-${label.replace('×', 'x')}.cpuprofile`);
   try {
     const first = await child.pass();
     const afterFirst = await readback(f.statsPorts, hosts, records);
@@ -209,10 +245,20 @@ function metricsOf(shapes: readonly ShapeResult[], setup: Record<string, number>
 export async function benchReconcileScale(): Promise<object> {
   const started = performance.now();
   log(`reconcileScale: starting ${MAX_HOSTS} HAProxy (${MAX_BACKENDS} × ${SLOTS_PER_BACKEND} slots) + DynamoDB Local`);
-  const f = await startReconcileFixture(
-    { hosts: MAX_HOSTS, backends: MAX_BACKENDS, slotsPerBackend: SLOTS_PER_BACKEND, occupancy: 0.8 },
-    { directClaims: true },
-  );
+  const dir = mkdtempSync(join(tmpdir(), 'reconcile-scale-'));
+  const [fixture, bundled] = await Promise.allSettled([
+    startReconcileFixture(
+      { hosts: MAX_HOSTS, backends: MAX_BACKENDS, slotsPerBackend: SLOTS_PER_BACKEND, occupancy: 0.8 },
+      { directClaims: true },
+    ),
+    bundleChild(dir),
+  ]);
+  if (fixture.status === 'rejected' || bundled.status === 'rejected') {
+    if (fixture.status === 'fulfilled') await fixture.value.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw fixture.status === 'rejected' ? fixture.reason : (bundled as PromiseRejectedResult).reason;
+  }
+  const [f, bundle] = [fixture.value, bundled.value];
   try {
     const rss = haproxyRssMb(f);
     const programming = performance.now();
@@ -234,7 +280,7 @@ export async function benchReconcileScale(): Promise<object> {
     };
     log(`reconcileScale: setup ${setup.totalMs} ms (${JSON.stringify(setup)})`);
     const shapes: ShapeResult[] = [];
-    for (const [i, shape] of SHAPES.entries()) shapes.push(await runShape(f, shape, 7_001 + i));
+    for (const [i, shape] of SHAPES.entries()) shapes.push(await runShape(f, bundle, shape, 7_001 + i));
     const big = shapes.at(-1) as ShapeResult;
     const metrics = metricsOf(shapes, setup);
     const repaired = shapes.every(
@@ -253,8 +299,8 @@ export async function benchReconcileScale(): Promise<object> {
         met: big.passMs <= GOAL_MS && big.peakRssMb <= GOAL_RSS_MB && repaired && big.hostFailures === 0,
       },
       rssMeasured:
-        'getrusage ru_maxrss (lifetime peak) of a fresh child process that imports the reconcile handler and runs ' +
-        'only this invocation; the harness, HAProxy and DynamoDB Local are other processes',
+        'getrusage ru_maxrss (lifetime peak) of a fresh node process running the esbuild bundle of the reconcile ' +
+        'handler (as packaged) for this one invocation; the harness, HAProxy and DynamoDB Local are other processes',
       shapes,
       setup,
       metrics,
@@ -262,5 +308,6 @@ export async function benchReconcileScale(): Promise<object> {
     };
   } finally {
     await f.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
