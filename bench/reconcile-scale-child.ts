@@ -1,5 +1,8 @@
 // Child of the reconcileScale benchmark: the real reconcile Lambda handler alone in a fresh process (env as deployed),
 // so its peak RSS is the pass's and not the harness's. Driven over IPC: {kind:'pass'} runs one invocation.
+// A static import, as the function's own entry: esbuild tree-shakes it like the packaged bundle (a dynamic import
+// would keep every module whole, ~0.5 MB more). The parent sets the env before this process starts.
+import { handler } from '../functions/reconcile/handler.js';
 import type { SlotSyncContext } from '../functions/shared/config-middleware.js';
 import { lambdaContext } from '../test/support/lambda.js';
 import { CallLog, timedPort } from './timing-ports.js';
@@ -12,6 +15,8 @@ export interface PassResult {
   readonly rssBeforeMb: number;
   readonly peakRssMb: number;
   readonly heapUsedAfterMb: number;
+  /** CPU time this process spent in the invocation (user + system): the rest of passMs is waiting on the peers. */
+  readonly cpuMs: number;
   /** Wall time of each port method, first call's start to last call's end (calls of one method overlap). */
   readonly phases: Readonly<Record<string, number>>;
   readonly summary: {
@@ -39,7 +44,6 @@ function spans(log: CallLog): Record<string, number> {
 
 // Nothing here may print to stdout before the result: the parent ignores it, the Powertools logger writes there.
 if (!process.send) throw new Error('reconcile-scale-child.ts runs under the benchmark (IPC channel expected)');
-const { handler } = await import('../functions/reconcile/handler.js');
 let log = new CallLog();
 handler.before((request) => {
   const context = request.context as SlotSyncContext;
@@ -56,15 +60,18 @@ process.on('message', async (message: { kind: string }) => {
   if (message.kind !== 'pass') return;
   log = new CallLog();
   const rssBeforeMb = mb(process.memoryUsage().rss);
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const out = (await handler({}, lambdaContext(60_000, 'reconcile') as SlotSyncContext)) as PassResult['summary'];
   const passMs = performance.now() - start;
+  const used = process.cpuUsage(cpu);
   const result: PassResult = {
     kind: 'result',
     passMs,
     rssBeforeMb,
     peakRssMb: peakMb(),
     heapUsedAfterMb: mb(process.memoryUsage().heapUsed),
+    cpuMs: Math.round((used.user + used.system) / 100) / 10,
     phases: spans(log),
     summary: {
       driftFound: out.driftFound,
