@@ -29,7 +29,10 @@ function sameEndpoint(target: HostTarget, o: ObservedSlot): boolean {
   const e = target.endpoint;
   return (
     e === undefined ||
-    (o.address !== null && canonicalAddress(e.address) === canonicalAddress(o.address) && e.port === o.port)
+    (o.address !== null &&
+      e.port === o.port &&
+      // The same text is the same address; only different texts need the canonical form (an IPv6 spelling).
+      (e.address === o.address || canonicalAddress(e.address) === canonicalAddress(o.address)))
   );
 }
 
