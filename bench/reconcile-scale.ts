@@ -145,6 +145,40 @@ function haproxyRssMb(f: ReconcileFixture): number[] {
 
 const mismatches = (r: Readback) => r.awaitingReaddress + r.other;
 
+// USER_HZ: /proc reports CPU time in ticks of 1/100 s on Linux.
+const TICK_MS = 10;
+
+/** CPU time (user + system) the given processes have used so far, ms, from /proc/<pid>/stat. */
+function processCpuMs(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After "pid (comm) ": state is field 3, utime 14 and stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks * TICK_MS;
+}
+
+/** CPU time the whole machine has spent busy so far (every core, every process), ms, from /proc/stat. */
+function machineBusyMs(): number {
+  const [, ...values] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = values.map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * TICK_MS;
+}
+
+/** One pass with the CPU the hosts and the machine spent meanwhile (they share this machine's cores with it). */
+async function measuredPass(child: PassChild, hostPids: readonly number[]) {
+  const hostsBefore = processCpuMs(hostPids);
+  const machineBefore = machineBusyMs();
+  const result = await child.pass();
+  return {
+    result,
+    haproxyCpuMs: processCpuMs(hostPids) - hostsBefore,
+    machineBusyMs: machineBusyMs() - machineBefore,
+  };
+}
+
 async function runShape(f: ReconcileFixture, bundle: string, shape: (typeof SHAPES)[number], seed: number) {
   const label = `${shape.hosts}×${shape.backends * SLOTS_PER_BACKEND}`;
   const backends = f.backends.slice(0, shape.backends);
@@ -160,7 +194,9 @@ async function runShape(f: ReconcileFixture, bundle: string, shape: (typeof SHAP
   };
   const child = await startChild(f, bundle, config, `reconcile-${label.replace('×', 'x')}.cpuprofile`);
   try {
-    const first = await child.pass();
+    const hostPids = f.hosts.slice(0, shape.hosts).map((h) => h.pid);
+    const measured = await measuredPass(child, hostPids);
+    const first = measured.result;
     const afterFirst = await readback(f.statsPorts, hosts, records);
     const second = await child.pass();
     const afterSecond = await readback(f.statsPorts, hosts, records);
@@ -177,6 +213,8 @@ async function runShape(f: ReconcileFixture, bundle: string, shape: (typeof SHAP
       hostSlots,
       passMs: r1(first.passMs),
       cpuMs: first.cpuMs,
+      haproxyCpuMs: measured.haproxyCpuMs,
+      machineBusyMs: measured.machineBusyMs,
       msPerHostSlot: Math.round((first.passMs / hostSlots) * 1e5) / 1e5,
       usPerHostSlot: r1((first.passMs * 1000) / hostSlots),
       peakRssMb: first.peakRssMb,
@@ -225,6 +263,10 @@ function metricsOf(shapes: readonly ShapeResult[], setup: Record<string, number>
       info(
         `${l}: phases observe / list / apply`,
         `${s.phasesMs['fleet.observe'] ?? 0} / ${s.phasesMs['store.list'] ?? 0} / ${s.phasesMs['fleet.run'] ?? 0} ms`,
+      ),
+      info(
+        `${l}: CPU during the pass: reconcile process / HAProxy hosts / whole machine (2 cores)`,
+        `${s.cpuMs} / ${s.haproxyCpuMs} / ${s.machineBusyMs} ms`,
       ),
       info(`${l}: drift applied / found / commands sent`, `${s.driftApplied} / ${s.driftFound} / ${s.commandsSent}`),
       exactly(`${l}: drifted slots visible before the pass (show stat)`, s.driftVisibleBefore, s.driftApplied),
