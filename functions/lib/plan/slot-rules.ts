@@ -50,9 +50,10 @@ function drift(t: SlotOnHost, kind: DriftKind, expected: string, actual: string)
 export function planSlotOnHost(t: SlotOnHost): SlotOutcome {
   const { observed: o, target, backend: b } = t;
   const slot = t.record.slot;
-  const expected = target.endpoint ? formatEndpoint(target.endpoint.address, target.endpoint.port) : 'any';
-  const actual = formatEndpoint(o.address, o.port);
   if (!sameEndpoint(target, o)) {
+    // Only a slot at another address reports endpoints: formatted here, not for each of 100,000 slots that match.
+    const expected = target.endpoint ? formatEndpoint(target.endpoint.address, target.endpoint.port) : 'any';
+    const actual = formatEndpoint(o.address, o.port);
     if (target.pinned) {
       return o.admin === 'maint'
         ? NOTHING
