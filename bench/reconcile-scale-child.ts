@@ -32,6 +32,17 @@ const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 // ru_maxrss is in KiB on Linux.
 const peakMb = () => Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
 
+/**
+ * From the end of the first observation to the first batch handed to the fleet: the table read and the plan. The
+ * fence allows `timeouts.planTtlMs` (default 1,000 ms) from the read to the write; the transport renders and connects
+ * on top of this before it checks.
+ */
+function readToRun(log: CallLog): number | undefined {
+  const observed = log.calls.find((c) => c.port === 'fleet' && c.method === 'observe');
+  const run = log.calls.find((c) => c.port === 'fleet' && c.method === 'run');
+  return observed && run ? Math.round((run.start - observed.end) * 10) / 10 : undefined;
+}
+
 function spans(log: CallLog): Record<string, number> {
   const out: Record<string, { start: number; end: number }> = {};
   for (const c of log.calls) {
@@ -72,7 +83,7 @@ process.on('message', async (message: { kind: string }) => {
     peakRssMb: peakMb(),
     heapUsedAfterMb: mb(process.memoryUsage().heapUsed),
     cpuMs: Math.round((used.user + used.system) / 100) / 10,
-    phases: spans(log),
+    phases: { ...spans(log), observeEndToRunStart: readToRun(log) ?? -1 },
     summary: {
       driftFound: out.driftFound,
       commandsSent: out.commandsSent,

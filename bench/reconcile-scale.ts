@@ -14,6 +14,7 @@ import { applyDirect, driftCommands, type ReconcileFixture, startReconcileFixtur
 import type { PassResult } from './reconcile-scale-child.js';
 import { allPass, atMost, exactly, info, type MetricRow } from './report.js';
 import { type Readback, readback } from './stat-readback.js';
+import { CallLog, timedPort } from './timing-ports.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHILD = fileURLToPath(new URL('./reconcile-scale-child.ts', import.meta.url));
@@ -217,6 +218,7 @@ async function runShape(f: ReconcileFixture, bundle: string, shape: (typeof SHAP
       machineBusyMs: measured.machineBusyMs,
       msPerHostSlot: Math.round((first.passMs / hostSlots) * 1e5) / 1e5,
       usPerHostSlot: r1((first.passMs * 1000) / hostSlots),
+      cpuUsPerHostSlot: r1((first.cpuMs * 1000) / hostSlots),
       peakRssMb: first.peakRssMb,
       rssBeforePassMb: first.rssBeforeMb,
       rssAfterImportMb: child.rssAfterImportMb,
@@ -250,7 +252,9 @@ async function runShape(f: ReconcileFixture, bundle: string, shape: (typeof SHAP
 
 type ShapeResult = Awaited<ReturnType<typeof runShape>>;
 
-function metricsOf(shapes: readonly ShapeResult[], setup: Record<string, number>): MetricRow[] {
+type Marginal = { from: string; to: string; usPerHostSlot: number; cpuUsPerHostSlot: number };
+
+function metricsOf(shapes: readonly ShapeResult[], marginal: readonly Marginal[], setup: Record<string, number>) {
   const big = shapes.at(-1) as ShapeResult;
   const rows: MetricRow[] = [
     atMost(`one pass, ${big.hosts} hosts × ${big.slots.toLocaleString('en-US')} slots`, big.passMs, GOAL_MS),
@@ -268,18 +272,39 @@ function metricsOf(shapes: readonly ShapeResult[], setup: Record<string, number>
         `${l}: CPU during the pass: reconcile process / HAProxy hosts / whole machine (2 cores)`,
         `${s.cpuMs} / ${s.haproxyCpuMs} / ${s.machineBusyMs} ms`,
       ),
+      info(
+        `${l}: observe end → first batch handed to the fleet (plan TTL 1,000 ms)`,
+        s.phasesMs.observeEndToRunStart ?? -1,
+        'ms',
+      ),
       info(`${l}: drift applied / found / commands sent`, `${s.driftApplied} / ${s.driftFound} / ${s.commandsSent}`),
       exactly(`${l}: drifted slots visible before the pass (show stat)`, s.driftVisibleBefore, s.driftApplied),
       exactly(`${l}: host failures`, s.hostFailures, 0),
       exactly(`${l}: slots still wrong after the pass (besides awaiting re-address)`, s.afterPass.other, 0),
       info(`${l}: slots in MAINT awaiting re-address (next pass)`, s.afterPass.awaitingReaddress),
       exactly(`${l}: slots wrong after a second pass`, s.secondPass.wrongAfter, 0),
+      info(
+        `${l}: second pass / its peak RSS (same process)`,
+        `${s.secondPass.passMs} ms / ${s.secondPass.peakRssMb} MB`,
+      ),
     );
   }
+  for (const m of marginal)
+    rows.push(
+      info(
+        `from ${m.from} to ${m.to}: each further host·slot, wall / CPU`,
+        `${m.usPerHostSlot} / ${m.cpuUsPerHostSlot} µs`,
+      ),
+    );
   rows.push(
     info('setup: 50 HAProxy + DynamoDB Local started', setup.startMs ?? 0, 'ms'),
     info('setup: table seeded and claimed', (setup.seedMs ?? 0) + (setup.claimsMs ?? 0), 'ms'),
     info('setup: programming pass (every slot from the template)', setup.programmingPassMs ?? 0, 'ms'),
+    info(
+      'setup: its observe end → first batch (default plan TTL 1,000 ms; run with 10,000)',
+      setup.programmingObserveEndToRunStartMs ?? -1,
+      'ms',
+    ),
     info('setup: HAProxy RSS per process (mean)', setup.haproxyRssMbMean ?? 0, 'MB'),
   );
   return rows;
@@ -308,7 +333,11 @@ export async function benchReconcileScale(): Promise<object> {
     const programming = performance.now();
     // Setup, untimed: every slot from the template (213k commands) takes longer to plan than the default plan TTL.
     const setupConfig = { ...f.config, timeouts: { ...f.config.timeouts, planTtlMs: 10_000 } };
-    const report = await reconcile({ backends: f.backends }, setupConfig, f.deps);
+    const calls = new CallLog();
+    const timed = { ...f.deps, fleet: timedPort(f.fleet, 'fleet', () => calls) };
+    const report = await reconcile({ backends: f.backends }, setupConfig, timed);
+    const observed = calls.calls.find((c) => c.method === 'observe');
+    const run = calls.calls.find((c) => c.method === 'run');
     const programmingPassMs = performance.now() - programming;
     if (report.failures.length > 0) throw new Error(`programming pass failed: ${JSON.stringify(report.failures)}`);
     const all = (await Promise.all(f.backends.map((b) => f.store.list(b.name)))).flat();
@@ -320,6 +349,8 @@ export async function benchReconcileScale(): Promise<object> {
       seedMs: r1(f.setupMs.seed),
       claimsMs: r1(f.setupMs.claims),
       programmingPassMs: r1(programmingPassMs),
+      // Every slot from the template: 213,200 commands. Beyond the default plan TTL (1,000 ms) it would be refused.
+      programmingObserveEndToRunStartMs: observed && run ? r1(run.start - observed.end) : -1,
       totalMs: r1(performance.now() - started),
       haproxyRssMbMean: r1(rss.reduce((a, b) => a + b, 0) / rss.length),
       haproxyRssMbTotal: r1(rss.reduce((a, b) => a + b, 0)),
@@ -327,8 +358,19 @@ export async function benchReconcileScale(): Promise<object> {
     log(`reconcileScale: setup ${setup.totalMs} ms (${JSON.stringify(setup)})`);
     const shapes: ShapeResult[] = [];
     for (const [i, shape] of SHAPES.entries()) shapes.push(await runShape(f, bundle, shape, 7_001 + i));
+    // The fixed part (table read, handler, connections) weighs on small shapes: the step from one shape to the next
+    // shows what one more host·slot costs.
+    const marginal = shapes.slice(1).map((s, i) => {
+      const prev = shapes[i] as ShapeResult;
+      return {
+        from: `${prev.hosts}×${prev.slots}`,
+        to: `${s.hosts}×${s.slots}`,
+        usPerHostSlot: r1(((s.passMs - prev.passMs) * 1000) / (s.hostSlots - prev.hostSlots)),
+        cpuUsPerHostSlot: r1(((s.cpuMs - prev.cpuMs) * 1000) / (s.hostSlots - prev.hostSlots)),
+      };
+    });
     const big = shapes.at(-1) as ShapeResult;
-    const metrics = metricsOf(shapes, setup);
+    const metrics = metricsOf(shapes, marginal, setup);
     const repaired = shapes.every(
       (s) => s.afterPass.other === 0 && s.secondPass.wrongAfter === 0 && s.driftVisibleBefore === s.driftApplied,
     );
@@ -348,6 +390,7 @@ export async function benchReconcileScale(): Promise<object> {
         'getrusage ru_maxrss (lifetime peak) of a fresh node process running the esbuild bundle of the reconcile ' +
         'handler (as packaged) for this one invocation; the harness, HAProxy and DynamoDB Local are other processes',
       shapes,
+      marginal,
       setup,
       metrics,
       pass: allPass(metrics),
