@@ -1,30 +1,23 @@
 // Benchmark (issue 10 §3): one reconcile pass at fleet scale — 50 real HAProxy hosts × 2,000 slots (4 backends × 500),
 // 10% drift per host — through the real handler in a child process, checked by reading `show stat` back; and the same
 // at 10 × 1,000 and 25 × 2,000 so the cost per host·slot can be compared.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { reconcile } from '../functions/lib/services/reconcile.js';
-import { handlerEnv } from '../test/support/lambda.js';
 import { log } from './lib.js';
 import { applyDirect, driftCommands, type ReconcileFixture, startReconcileFixture } from './reconcile-fixture.js';
-import type { PassResult } from './reconcile-scale-child.js';
+import { bundleChild, measuredPass, rssMb, startChild } from './reconcile-scale-runner.js';
 import { allPass, atMost, exactly, info, type MetricRow } from './report.js';
 import { type Readback, readback } from './stat-readback.js';
 import { CallLog, timedPort } from './timing-ports.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CHILD = fileURLToPath(new URL('./reconcile-scale-child.ts', import.meta.url));
 const SLOTS_PER_BACKEND = 500;
 const MAX_HOSTS = 50;
 const MAX_BACKENDS = 4;
 const DRIFT = 0.1;
 const GOAL_MS = 3_000;
 const GOAL_RSS_MB = 256;
-const CHILD_DEADLINE_MS = 120_000;
 /** Smallest first: a reader compares ms per host·slot down the list. The last one carries the goals. */
 const SHAPES = [
   { hosts: 10, backends: 2 },
@@ -34,151 +27,7 @@ const SHAPES = [
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
 
-/** The handler in its own process, one invocation per `pass()`. */
-interface PassChild {
-  readonly startMs: number;
-  readonly rssAfterImportMb: number;
-  pass(): Promise<PassResult>;
-  stop(): Promise<void>;
-}
-
-function nextMessage<T>(child: ChildProcess, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`reconcile child: no ${what} within ${CHILD_DEADLINE_MS} ms`));
-    }, CHILD_DEADLINE_MS);
-    const onMessage = (m: T) => {
-      cleanup();
-      resolve(m);
-    };
-    const onExit = (code: number | null) => {
-      cleanup();
-      reject(new Error(`reconcile child exited (${code}) before its ${what}`));
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
-/**
- * Bundles the child entry (the handler and all it imports) as serverless.yml's esbuild settings bundle a function, so
- * the child's memory is what the Lambda's would be: no tsx, whose loader thread alone adds ~150 MB of RSS.
- */
-async function bundleChild(dir: string): Promise<string> {
-  const outfile = join(dir, 'reconcile-scale-child.mjs');
-  await build({
-    entryPoints: [CHILD],
-    outfile,
-    bundle: true,
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    platform: 'node',
-    target: `node${process.versions.node.split('.')[0]}`,
-    format: 'esm',
-    mainFields: ['module', 'main'],
-    banner: { js: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);" },
-    logLevel: 'error',
-  });
-  return outfile;
-}
-
-/** Starts the child with the env the deployed function gets (this process is itself a throwaway `isolated()` child). */
-async function startChild(
-  f: ReconcileFixture,
-  bundle: string,
-  config: object,
-  profileName?: string,
-): Promise<PassChild> {
-  handlerEnv({ dynamoPort: f.dynamoPort, slotTable: f.slotTable, idempotencyTable: f.idempotencyTable, config });
-  const profile = process.env.RECONCILE_SCALE_CPU_PROF;
-  const profileArgs =
-    profile && profileName ? ['--cpu-prof', '--cpu-prof-dir', profile, '--cpu-prof-name', profileName] : [];
-  const started = performance.now();
-  // stdout (the Lambda's log and EMF lines) is dropped; stderr shows anything that goes wrong.
-  const child = spawn(process.execPath, [...profileArgs, bundle], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    // As serverless.yml sets it for every function.
-    env: {
-      ...process.env,
-      NODE_OPTIONS: '--enable-source-maps',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    },
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  try {
-    const ready = await nextMessage<{ rssMb: number }>(child, 'ready message');
-    return {
-      startMs: performance.now() - started,
-      rssAfterImportMb: ready.rssMb,
-      async pass() {
-        const result = nextMessage<PassResult>(child, 'pass result');
-        child.send({ kind: 'pass' });
-        return result;
-      },
-      async stop() {
-        if (child.exitCode === null && child.signalCode === null) child.send({ kind: 'exit' });
-        const timer = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      },
-    };
-  } catch (error) {
-    if (child.pid) process.kill(child.pid, 'SIGKILL');
-    throw error;
-  }
-}
-
-/** VmRSS of each HAProxy process, MB. */
-function haproxyRssMb(f: ReconcileFixture): number[] {
-  return f.hosts.map((h) => {
-    const status = readFileSync(`/proc/${h.pid}/status`, 'utf8');
-    return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN) / 1024;
-  });
-}
-
 const mismatches = (r: Readback) => r.awaitingReaddress + r.other;
-
-// USER_HZ: /proc reports CPU time in ticks of 1/100 s on Linux.
-const TICK_MS = 10;
-
-/** CPU time (user + system) the given processes have used so far, ms, from /proc/<pid>/stat. */
-function processCpuMs(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // After "pid (comm) ": state is field 3, utime 14 and stime 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks * TICK_MS;
-}
-
-/** CPU time the whole machine has spent busy so far (every core, every process), ms, from /proc/stat. */
-function machineBusyMs(): number {
-  const [, ...values] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
-  const [user, nice, system, , , irq, softirq, steal] = values.map(Number);
-  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * TICK_MS;
-}
-
-/** One pass with the CPU the hosts and the machine spent meanwhile (they share this machine's cores with it). */
-async function measuredPass(child: PassChild, hostPids: readonly number[]) {
-  const hostsBefore = processCpuMs(hostPids);
-  const machineBefore = machineBusyMs();
-  const result = await child.pass();
-  return {
-    result,
-    haproxyCpuMs: processCpuMs(hostPids) - hostsBefore,
-    machineBusyMs: machineBusyMs() - machineBefore,
-  };
-}
 
 async function runShape(f: ReconcileFixture, bundle: string, shape: (typeof SHAPES)[number], seed: number) {
   const label = `${shape.hosts}×${shape.backends * SLOTS_PER_BACKEND}`;
@@ -329,7 +178,7 @@ export async function benchReconcileScale(): Promise<object> {
   }
   const [f, bundle] = [fixture.value, bundled.value];
   try {
-    const rss = haproxyRssMb(f);
+    const rss = rssMb(f.hosts.map((h) => h.pid));
     const programming = performance.now();
     // Setup, untimed: every slot from the template (213k commands) takes longer to plan than the default plan TTL.
     const setupConfig = { ...f.config, timeouts: { ...f.config.timeouts, planTtlMs: 10_000 } };
