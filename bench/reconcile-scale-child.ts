@@ -92,6 +92,8 @@ process.on('message', async (message: { kind: string }) => {
       slots: out.slots,
     },
   };
+  // The log holds this pass's observations and table reads (call arguments and results): let them go before the next.
+  log = new CallLog();
   process.send?.(result);
 });
 process.send({ kind: 'ready', rssMb: mb(process.memoryUsage().rss), peakRssMb: peakMb() });
