@@ -14,7 +14,8 @@ const TITLES: Record<string, string> = {
     'Event to ready (issues 6, 10): 200 launch events in a row through the lifecycle handler, 3 hosts, with the limit and the seed-style baseline measured in the same run',
   burst: 'Burst (issues 6, 10): 200 concurrent launch events, 3 hosts, 256 slots',
   storm: 'Storm (issue 10): 1,000 launch events in SQS batches of 10 through 10 containers, 3 hosts × 1,024 slots',
-  reconcileScale: 'Reconcile at fleet scale (issue 10): up to 50 hosts × 2,000 slots, 10% drift',
+  reconcileScale:
+    'Reconcile at fleet scale (issue 10): 50 hosts × 2,000 slots, 10% drift; also 10 × 1,000 and 25 × 2,000',
   coldStart: 'Cold start (issues 4 and 6): zipped bundle and cold import per function',
 };
 

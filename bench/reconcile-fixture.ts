@@ -1,17 +1,22 @@
 // Reconcile benchmark fixture: H real HAProxy hosts × B backends × S slots, a populated table, and seeded random drift.
 
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../bin/harness/dynamodb-local.js';
 import { type HaproxyHandle, startFleet, stopAll } from '../bin/harness/haproxy.js';
 import { type BackendConfig, type ConfigDocument, parseConfig } from '../functions/lib/config.js';
 import { type Command, setAddr, setState, setWeight } from '../functions/lib/domain/commands.js';
-import type { SlotRecord } from '../functions/lib/domain/types.js';
+import { decide } from '../functions/lib/domain/lifecycle.js';
+import type { Member, SlotRecord } from '../functions/lib/domain/types.js';
 import { renderCommand } from '../functions/lib/haproxy/commands.js';
 import { createFleet } from '../functions/lib/haproxy/fleet.js';
 import { sendBatch } from '../functions/lib/haproxy/transport.js';
 import type { HaproxyFleet } from '../functions/lib/ports.js';
 import type { ServiceDeps } from '../functions/lib/services/deps.js';
 import { DynamoDbSlotStore } from '../functions/lib/slots/dynamodb-store.js';
+import { memberKey, slotKey } from '../functions/lib/slots/keys.js';
 import { slotNamesFromHosts } from '../functions/lib/slots/seed.js';
+import { SlotTableIo } from '../functions/lib/slots/table-io.js';
+import { slotUpdate } from '../functions/lib/slots/update-expression.js';
 import { createDeps } from '../functions/shared/compose.js';
 import { seededRandom } from '../test/support/random.js';
 
@@ -32,6 +37,13 @@ export interface ReconcileFixture {
   readonly fleet: HaproxyFleet;
   readonly statsPorts: ReadonlyMap<string, number>;
   readonly deps: ServiceDeps;
+  /** The running HAProxy processes (their pids, for memory readings) and DynamoDB Local's port and tables. */
+  readonly hosts: readonly HaproxyHandle[];
+  readonly dynamoPort: number;
+  readonly slotTable: string;
+  readonly idempotencyTable: string;
+  /** Wall time of each setup step, ms: hosts and DynamoDB Local (started together), seeding, claims. */
+  readonly setupMs: { readonly start: number; readonly seed: number; readonly claims: number };
   stop(): Promise<void>;
 }
 
@@ -47,8 +59,21 @@ export async function inPool<T>(items: readonly T[], limit: number, fn: (item: T
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/** How the fixture fills the table. */
+export interface FixtureOptions {
+  /**
+   * Member i takes the i-th slot, written as the claim transaction writes it (the lifecycle machine's claim patch and
+   * the member item), instead of `store.claim`'s random pick: each real claim first queries the backend's free slots,
+   * and with 500-slot backends those 1,600 queries make DynamoDB Local take ~15 s. Default false (`store.claim`).
+   */
+  readonly directClaims?: boolean;
+}
+
 /** Starts the hosts and DynamoDB Local, seeds the table from the hosts and gives `occupancy` of the slots a member. */
-export async function startReconcileFixture(shape: ReconcileShape): Promise<ReconcileFixture> {
+export async function startReconcileFixture(
+  shape: ReconcileShape,
+  options: FixtureOptions = {},
+): Promise<ReconcileFixture> {
   const specs = Array.from({ length: shape.backends }, (_, b) => ({
     name: `be${b + 1}`,
     slotPrefix: `s${b + 1}x`,
@@ -57,8 +82,10 @@ export async function startReconcileFixture(shape: ReconcileShape): Promise<Reco
   let hosts: HaproxyHandle[] = [];
   let ddb: DynamoDbLocal | undefined;
   try {
+    const started = performance.now();
     [hosts, ddb] = await Promise.all([startFleet(shape.hosts, { backends: specs }, 'rc-hap'), startDynamoDbLocal()]);
-    const { slotTable } = await ddb.createTables(`rc${Date.now()}`);
+    const { slotTable, idempotencyTable } = await ddb.createTables(`rc${Date.now()}`);
+    const startMs = performance.now() - started;
     const store = new DynamoDbSlotStore({ tableName: slotTable, client: ddb.client });
     const config = parseConfig({
       hosts: hosts.map((h) => h.hostConfig()),
@@ -69,28 +96,37 @@ export async function startReconcileFixture(shape: ReconcileShape): Promise<Reco
     const backends = config.backends;
     const observed = await fleet.observe(backends.map((b) => b.name));
     const claims: Array<{ backend: string; id: string; address: string; weight: number }> = [];
-    for (const [b, backend] of backends.entries()) {
-      const names = slotNamesFromHosts(observed, backend.name, backend.slotPrefix).names;
-      if (names.length !== shape.slotsPerBackend)
-        throw new Error(`${backend.name}: hosts report ${names.length} slots`);
-      await store.seed(backend.name, names);
-      const members = Math.round(shape.slotsPerBackend * shape.occupancy);
-      for (let i = 0; i < members; i++) {
-        claims.push({
-          backend: backend.name,
-          id: `m-${b + 1}-${i + 1}`,
-          address: `127.0.${b + 1}.${i + 1}`,
-          weight: 1 + (i % 3),
-        });
-      }
-    }
-    await inPool(claims, CLAIM_CONCURRENCY, (c) =>
-      store.claim(
-        c.backend,
-        { id: c.id, address: c.address, port: MEMBER_PORT },
-        { weight: c.weight, owner: 'webhook' },
-      ),
+    const seeding = performance.now();
+    const slotNames = new Map<string, string[]>();
+    await Promise.all(
+      backends.map(async (backend, b) => {
+        const names = slotNamesFromHosts(observed, backend.name, backend.slotPrefix).names;
+        if (names.length !== shape.slotsPerBackend)
+          throw new Error(`${backend.name}: hosts report ${names.length} slots`);
+        slotNames.set(backend.name, names);
+        await store.seed(backend.name, names);
+        const members = Math.round(shape.slotsPerBackend * shape.occupancy);
+        for (let i = 0; i < members; i++) {
+          claims.push({
+            backend: backend.name,
+            id: `m-${b + 1}-${i + 1}`,
+            // 127.0.b.1-250 for the first 250 members (as before), then 127.1.b.…: every address stays on loopback.
+            address: `127.${Math.floor(i / 250)}.${b + 1}.${(i % 250) + 1}`,
+            weight: 1 + (i % 3),
+          });
+        }
+      }),
     );
+    const seedMs = performance.now() - seeding;
+    const claiming = performance.now();
+    const table = new SlotTableIo(DynamoDBDocumentClient.from(ddb.client), slotTable);
+    await inPool(claims, CLAIM_CONCURRENCY, (c) => {
+      const member = { id: c.id, address: c.address, port: MEMBER_PORT };
+      if (!options.directClaims) return store.claim(c.backend, member, { weight: c.weight, owner: 'webhook' });
+      const index = Number(c.id.slice(c.id.lastIndexOf('-') + 1)) - 1;
+      return claimDirect(table, c.backend, slotNames.get(c.backend)?.[index] ?? '', member, c.weight);
+    });
+    const claimsMs = performance.now() - claiming;
     const deps: ServiceDeps = {
       ...createDeps({ config, env: { SLOT_TABLE: slotTable }, clients: { dynamodb: ddb.client }, fleet }),
       store,
@@ -104,6 +140,11 @@ export async function startReconcileFixture(shape: ReconcileShape): Promise<Reco
       fleet,
       statsPorts,
       deps,
+      hosts,
+      dynamoPort: ddb.port,
+      slotTable,
+      idempotencyTable,
+      setupMs: { start: startMs, seed: seedMs, claims: claimsMs },
       async stop() {
         await stopAll(running.hosts);
         await running.ddb.stop();
@@ -114,6 +155,30 @@ export async function startReconcileFixture(shape: ReconcileShape): Promise<Reco
     await ddb?.stop();
     throw error;
   }
+}
+
+/** The claim transaction for a given free slot (version 1, as seeded): the machine's patch and the member item. */
+async function claimDirect(table: SlotTableIo, backend: string, slot: string, member: Member, weight: number) {
+  const free: SlotRecord = { backend, slot, state: 'free', version: 1 };
+  const decision = decide(free, { kind: 'claim', member, weight, owner: 'webhook' });
+  if (decision.type !== 'write') throw new Error(`claim of ${backend}/${slot}: the machine answers ${decision.type}`);
+  const rejected = await table.transact(`claim ${backend}/${slot}`, [
+    {
+      Update: {
+        TableName: table.tableName,
+        Key: slotKey(backend, slot),
+        ...slotUpdate(decision.patch, { state: 'free', version: 1 }),
+      },
+    },
+    {
+      Put: {
+        TableName: table.tableName,
+        Item: { ...memberKey(backend, member.id), member: member.id, slot },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+  ]);
+  if (rejected) throw new Error(`claim of ${backend}/${slot} for ${member.id} was rejected`);
 }
 
 /**

@@ -13,6 +13,7 @@ const BENCHMARKS: Record<string, () => Promise<object>> = {
   runtimeApi: benchRuntimeApi,
   reconcile: () => isolated('reconcile.ts', 'benchReconcile'),
   reconcileLarge: () => isolated('reconcile.ts', 'benchReconcileLarge'),
+  reconcileScale: () => isolated('reconcile-scale.ts', 'benchReconcileScale'),
   eventToReady: () => isolated('event-to-ready.ts', 'benchEventToReady'),
   burst: () => isolated('burst.ts', 'benchBurst'),
   storm: () => isolated('storm.ts', 'benchStorm'),

@@ -2,7 +2,7 @@
 import type { Command } from '../domain/commands.js';
 import { hostTarget } from '../domain/host-target.js';
 import { naturalCompare } from '../domain/natural-order.js';
-import type { HostBatch, ObservedSlot } from '../domain/types.js';
+import type { HostBatch, ObservedSlot, SlotRecord } from '../domain/types.js';
 import { formatEndpoint } from '../domain/values.js';
 import { addrIsAsync } from './health.js';
 import { planSlotOnHost, type SlotOutcome } from './slot-rules.js';
@@ -34,6 +34,8 @@ export function plan(input: PlanInput): Plan {
         over.add(`${b.config.name}/${r.slot}`);
     }
   }
+  // Per backend once, not once per host: the records by slot, already in natural order (desired is sorted above).
+  const tables = desired.map((b) => ({ ...b, records: new Map(b.slots.map((r) => [r.slot, r])) }));
   const batches: HostBatch[] = [];
   const drift: Drift[] = [];
   const unreachable: { host: string; code: string; message: string }[] = [];
@@ -44,7 +46,7 @@ export function plan(input: PlanInput): Plan {
     }
     const asyncAddr = addrIsAsync(h.version);
     const commands: Command[] = [];
-    for (const b of desired) {
+    for (const b of tables) {
       for (const o of planBackend(h.host, b, h.backends.get(b.config.name) ?? [], over, asyncAddr)) {
         commands.push(...o.commands);
         drift.push(...o.drift);
@@ -57,7 +59,7 @@ export function plan(input: PlanInput): Plan {
 
 function planBackend(
   host: string,
-  b: DesiredBackend,
+  b: DesiredBackend & { readonly records: ReadonlyMap<string, SlotRecord> },
   servers: readonly ObservedSlot[],
   over: ReadonlySet<string>,
   asyncAddr: boolean,
@@ -65,11 +67,13 @@ function planBackend(
   const backend = b.config.name;
   const byName = new Map<string, ObservedSlot>();
   for (const o of servers) if (!byName.has(o.server)) byName.set(o.server, o);
-  const records = new Map(b.slots.map((r) => [r.slot, r]));
+  const records = b.records;
   const unknown = [...byName.keys()].filter((n) => !records.has(n) && isSlotName(n, b.config.slotPrefix));
   const gate = b.config.healthGate?.enabled === true;
   const outcomes: SlotOutcome[] = [];
-  for (const slot of [...records.keys(), ...unknown].sort(naturalCompare)) {
+  // The records' keys are in natural order already; only slots the table does not know need a sort with them.
+  const slots = unknown.length === 0 ? records.keys() : [...records.keys(), ...unknown].sort(naturalCompare);
+  for (const slot of slots) {
     const record = records.get(slot);
     const observed = byName.get(slot);
     if (!record) {

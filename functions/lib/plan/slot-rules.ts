@@ -29,7 +29,10 @@ function sameEndpoint(target: HostTarget, o: ObservedSlot): boolean {
   const e = target.endpoint;
   return (
     e === undefined ||
-    (o.address !== null && canonicalAddress(e.address) === canonicalAddress(o.address) && e.port === o.port)
+    (o.address !== null &&
+      e.port === o.port &&
+      // The same text is the same address; only different texts need the canonical form (an IPv6 spelling).
+      (e.address === o.address || canonicalAddress(e.address) === canonicalAddress(o.address)))
   );
 }
 
@@ -47,9 +50,10 @@ function drift(t: SlotOnHost, kind: DriftKind, expected: string, actual: string)
 export function planSlotOnHost(t: SlotOnHost): SlotOutcome {
   const { observed: o, target, backend: b } = t;
   const slot = t.record.slot;
-  const expected = target.endpoint ? formatEndpoint(target.endpoint.address, target.endpoint.port) : 'any';
-  const actual = formatEndpoint(o.address, o.port);
   if (!sameEndpoint(target, o)) {
+    // Only a slot at another address reports endpoints: formatted here, not for each of 100,000 slots that match.
+    const expected = target.endpoint ? formatEndpoint(target.endpoint.address, target.endpoint.port) : 'any';
+    const actual = formatEndpoint(o.address, o.port);
     if (target.pinned) {
       return o.admin === 'maint'
         ? NOTHING

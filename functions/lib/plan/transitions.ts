@@ -5,8 +5,23 @@ import { canonicalAddress } from '../domain/values.js';
 import { checkPassing } from './health.js';
 import type { PlanPolicy, SlotTransition } from './types.js';
 
+// Rows by server name per observed backend, built on first look: a fleet-wide decision looks at every host for every
+// draining or launching slot, and a scan of the backend's rows each time grows with hosts × slots × slots.
+const indexes = new WeakMap<readonly ObservedSlot[], ReadonlyMap<string, ObservedSlot>>();
+
 function rowOn(h: HostObservation, backend: string, slot: string): ObservedSlot | undefined {
-  return h.ok ? (h.backends.get(backend) ?? []).find((o) => o.server === slot) : undefined;
+  if (!h.ok) return undefined;
+  const rows = h.backends.get(backend);
+  if (rows === undefined) return undefined;
+  let index = indexes.get(rows);
+  if (index === undefined) {
+    const byServer = new Map<string, ObservedSlot>();
+    // The first row of a name wins, as a scan would find it.
+    for (const o of rows) if (!byServer.has(o.server)) byServer.set(o.server, o);
+    indexes.set(rows, byServer);
+    index = byServer;
+  }
+  return index.get(slot);
 }
 
 /**
@@ -32,7 +47,8 @@ export function drainOver(
 export function servingOn(h: HostObservation, backend: string, r: SlotRecord, gate: boolean): boolean {
   const o = rowOn(h, backend, r.slot);
   if (!o || o.address === null || r.address === undefined) return false;
-  const there = canonicalAddress(o.address) === canonicalAddress(r.address) && o.port === r.port;
+  const there =
+    o.port === r.port && (o.address === r.address || canonicalAddress(o.address) === canonicalAddress(r.address));
   return there && o.admin === 'ready' && (!gate || !o.hasCheck || checkPassing(o));
 }
 

@@ -165,11 +165,20 @@ function waitingSlots(p: Plan, desired: readonly DesiredBackend[]): Map<string, 
   const out = new Map<string, Set<string>>();
   const add = (backend: string, slot: string) => out.set(backend, (out.get(backend) ?? new Set()).add(slot));
   for (const d of p.drift) if (d.kind === 'awaiting-health') add(d.backend, d.slot);
+  // Looked up by name, first record of a name as a scan finds it: a fleet-wide pass sends 10,000s of commands.
+  const byBackend = new Map<string, { d: DesiredBackend; slots: Map<string, SlotRecord> }>();
+  for (const d of desired) {
+    if (byBackend.has(d.config.name)) continue;
+    const slots = new Map<string, SlotRecord>();
+    for (const r of d.slots) if (!slots.has(r.slot)) slots.set(r.slot, r);
+    byBackend.set(d.config.name, { d, slots });
+  }
   for (const b of p.batches)
     for (const c of b.commands) {
       if (c.kind !== 'set-state' && c.kind !== 'set-addr') continue;
-      const d = desired.find((x) => x.config.name === c.backend);
-      const r = d?.slots.find((s) => s.slot === c.server);
+      const found = byBackend.get(c.backend);
+      const d = found?.d;
+      const r = found?.slots.get(c.server);
       const gated = d?.config.healthGate?.enabled === true && r?.state === 'active';
       if (gated || (r?.state === 'draining' && c.kind === 'set-state' && c.state === 'maint')) add(c.backend, c.server);
     }
@@ -229,6 +238,8 @@ function report(
       member: t.transition.member,
       result: t.completions[0]?.completion ?? 'none',
     }));
+  const driftOn = new Map<string, number>();
+  for (const d of first.drift) driftOn.set(d.host, (driftOn.get(d.host) ?? 0) + 1);
   const hosts = observed.map((o): HostReport => {
     const results = tally.results.get(o.host) ?? [];
     const failed = results.find((r) => !r.ok);
@@ -236,7 +247,7 @@ function report(
       host: o.host,
       ok: o.ok && !failed,
       version: o.ok ? o.version : undefined,
-      driftFound: first.drift.filter((d) => d.host === o.host).length,
+      driftFound: driftOn.get(o.host) ?? 0,
       commandsSent: tally.commands.get(o.host) ?? 0,
       fixed: results.reduce((n, r) => n + r.replies.filter((x) => x.ok).length, 0),
       error: o.ok ? failed?.error : o.error,

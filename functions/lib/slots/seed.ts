@@ -33,13 +33,24 @@ export function slotNamesFromHosts(
   slotPrefix: string,
 ): HostSlotNames {
   const pattern = new RegExp(`^${escapeRegExp(slotPrefix)}[0-9]+$`);
+  // Every host reports the same names: each is tested once, not once per host.
+  const isSlot = new Map<string, boolean>();
+  const test = (name: string): boolean => {
+    const known = isSlot.get(name);
+    if (known !== undefined) return known;
+    const yes = pattern.test(name);
+    isSlot.set(name, yes);
+    return yes;
+  };
   const perHost: Array<{ host: string; names: Set<string> }> = [];
+  const union = new Set<string>();
   for (const o of observations) {
     if (!o.ok) continue;
-    const rows = o.backends.get(backend) ?? [];
-    perHost.push({ host: o.host, names: new Set(rows.map((r) => r.server).filter((s) => pattern.test(s))) });
+    const names = new Set<string>();
+    for (const r of o.backends.get(backend) ?? []) if (test(r.server)) names.add(r.server);
+    perHost.push({ host: o.host, names });
   }
-  const union = new Set(perHost.flatMap((h) => [...h.names]));
+  for (const h of perHost) for (const name of h.names) union.add(name);
   const common = [...union].filter((name) => perHost.every((h) => h.names.has(name)));
   const commonSet = new Set(common);
   const disagreements: SlotSetDisagreement[] = [];
