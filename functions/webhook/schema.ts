@@ -132,17 +132,6 @@ export function parseWebhookBody(raw: string): WebhookRequest {
   return { kind: 'changes', changes: [check(changeSchema, value)] };
 }
 
-/** An `Idempotency-Key` header: absent → undefined; else 1-255 visible ASCII characters, or ValidationError. */
-export function parseIdempotencyKey(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  if (!/^[\x21-\x7e]{1,255}$/.test(value)) {
-    throw new ValidationError('invalid Idempotency-Key header', [
-      { path: ['headers', 'idempotency-key'], message: 'must be 1-255 visible ASCII characters' },
-    ]);
-  }
-  return value;
-}
-
 /**
  * The HTTP API event as the handler needs it after `verifyWebhook`: the body parsed into a WebhookRequest (with the
  * same messages as parseWebhookBody), and the canonical key the signature check put on the event. Only these two are
