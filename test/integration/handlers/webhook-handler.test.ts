@@ -13,11 +13,15 @@ import type { SlotRecord } from '../../../functions/lib/domain/types.js';
 import { createFleet } from '../../../functions/lib/haproxy/fleet.js';
 import { DynamoDbSlotStore } from '../../../functions/lib/slots/dynamodb-store.js';
 import { signBody } from '../../../functions/webhook/signature.js';
+import { signStandard } from '../../../functions/webhook/standard-signature.js';
 import { connectDynamoDbLocal, type DynamoDbLocal } from '../../support/dynamodb-local.js';
 import { handlerEnv, lambdaContext } from '../../support/lambda.js';
+import { rawWebhookEvent, signatureHeaders } from '../../support/webhook-request.js';
 import { startWiretap, type Wiretap } from '../../support/wiretap.js';
 
-const SECRET = 'test-webhook-secret';
+// One Standard Webhooks secret and one for the deprecated scheme, one per line, as during a migration.
+const SECRET = 'whsec_dGVzdC13ZWJob29rLXNlY3JldC1zdGFuZGFyZA==';
+const LEGACY_SECRET = 'test-webhook-secret';
 const SECRET_PARAMETER = '/slot-sync/test/webhook-secret';
 const ssm = mockClient(SSMClient);
 
@@ -35,26 +39,26 @@ let handler: (
 
 const member = (n: number) => ({ id: `m-${n}`, address: `127.0.0.${30 + n}`, port });
 
-function request(
-  body: string,
-  options: { t?: number; secret?: string; signature?: string | null; headers?: Record<string, string> } = {},
-): APIGatewayProxyEventV2 {
-  const t = options.t ?? Math.floor(Date.now() / 1000);
-  const signature = options.signature === undefined ? signBody(options.secret ?? SECRET, body, t) : options.signature;
-  return {
-    version: '2.0',
-    routeKey: 'POST /hooks/deploy',
-    rawPath: '/hooks/deploy',
-    rawQueryString: '',
-    headers: {
-      'Content-Type': 'application/json',
-      ...(signature === null ? {} : { 'X-Slot-Sync-Signature': signature }),
-      ...options.headers,
-    },
-    body,
-    isBase64Encoded: false,
-    requestContext: { http: { method: 'POST', path: '/hooks/deploy' } } as APIGatewayProxyEventV2['requestContext'],
-  } as APIGatewayProxyEventV2;
+interface RequestOptions {
+  t?: number;
+  secret?: string;
+  /** `null`: no signature at all; a string: this X-Slot-Sync-Signature instead of a computed one. */
+  signature?: string | null;
+  scheme?: 'standard' | 'legacy';
+  id?: string;
+  headers?: Record<string, string>;
+}
+
+function request(body: string, options: RequestOptions = {}): APIGatewayProxyEventV2 {
+  const scheme = options.scheme ?? 'standard';
+  const secret = options.secret ?? (scheme === 'standard' ? SECRET : LEGACY_SECRET);
+  const signature =
+    options.signature === null
+      ? {}
+      : options.signature !== undefined
+        ? { 'X-Slot-Sync-Signature': options.signature }
+        : signatureHeaders(body, secret, { scheme, t: options.t, id: options.id });
+  return rawWebhookEvent(body, { ...signature, ...options.headers });
 }
 
 async function call(body: unknown, options?: Parameters<typeof request>[1]) {
@@ -114,9 +118,10 @@ beforeAll(async () => {
     config,
     webhookSecretParameter: SECRET_PARAMETER,
   });
-  ssm
-    .on(GetParametersCommand)
-    .resolves({ Parameters: [{ Name: SECRET_PARAMETER, Value: SECRET }], InvalidParameters: [] });
+  ssm.on(GetParametersCommand).resolves({
+    Parameters: [{ Name: SECRET_PARAMETER, Value: `${SECRET}\n${LEGACY_SECRET}` }],
+    InvalidParameters: [],
+  });
   store = new DynamoDbSlotStore({ tableName: tables.slotTable, client: ddb.client });
   fleet = createFleet({ hosts: hosts.map((h) => h.hostConfig()), timeouts: { connectMs: 1000, commandMs: 5000 } });
   handler = (await import('../../../functions/webhook/handler.js')).handler as unknown as typeof handler;
@@ -147,7 +152,7 @@ describe('webhook handler POST /hooks/deploy', () => {
     expect(await servedBy()).toEqual(new Set(['m-1']));
   });
 
-  it('answers a replayed request (same signature) from the idempotency record without touching a host', async () => {
+  it('answers a replayed request (same headers) from the idempotency record without touching a host', async () => {
     const body = JSON.stringify({ action: 'weight', backend: 'web', member: member(1), weight: 7 });
     const event = request(body);
     const first = await handler(event, lambdaContext());
@@ -158,19 +163,105 @@ describe('webhook handler POST /hooks/deploy', () => {
     expect(socketLines()).toHaveLength(linesAfterFirst);
   });
 
-  it('refuses an Idempotency-Key reused with a different body (422)', async () => {
-    const headers = { 'Idempotency-Key': 'deploy-42' };
-    expect((await call(register1(), { headers })).status).toBe(200);
-    const res = await call({ action: 'weight', backend: 'web', member: member(1), weight: 9 }, { headers });
+  it('makes every respelling of a captured Standard Webhooks request one request: one effect, one answer', async () => {
+    const body = JSON.stringify({ action: 'weight', backend: 'web', member: member(1), weight: 5 });
+    const t = Math.floor(Date.now() / 1000);
+    const id = `msg_respell_${t}`;
+    const genuine = signStandard(SECRET, id, t, body);
+    const first = await handler(request(body, { id, t }), lambdaContext());
+    expect(first.statusCode).toBe(200);
+    const lines = socketLines().length;
+    const tableBefore = await store.list('web');
+    const junk = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => `v1,${Buffer.from(b).toString('base64')}`);
+    const other = fc.constantFrom(`v2,${Buffer.from('future').toString('base64')}`, `v1a,${'A'.repeat(86)}==`);
+    const spell = fc.constantFrom(
+      (h: string) => h,
+      (h: string) => h.toUpperCase(),
+      (h: string) => h.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase()),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.oneof(junk, other), { maxLength: 4 }),
+        fc.nat(),
+        spell,
+        fc.option(fc.uuid(), { nil: undefined }),
+        async (extra, seed, name, idempotencyKey) => {
+          const entries = [genuine, ...extra]
+            .map((e, i) => ({ e, k: (seed * (i + 5)) % 89 }))
+            .sort((a, b) => a.k - b.k)
+            .map((x) => x.e);
+          const headers: Record<string, string> = {
+            [name('webhook-id')]: id,
+            [name('webhook-timestamp')]: String(t),
+            [name('webhook-signature')]: entries.join(' '),
+            // Unsigned: a replay that adds a fresh one is still the same request.
+            ...(idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {}),
+          };
+          const res = await handler(rawWebhookEvent(body, headers), lambdaContext());
+          expect(res.statusCode).toBe(200);
+          expect(JSON.parse(res.body)).toEqual(JSON.parse(first.body));
+        },
+      ),
+      { numRuns: 25 },
+    );
+    expect(socketLines()).toHaveLength(lines);
+    expect(await store.list('web')).toEqual(tableBefore);
+  });
+
+  it('makes every respelling of a captured X-Slot-Sync-Signature request one request (deprecated scheme)', async () => {
+    const body = JSON.stringify({ action: 'weight', backend: 'web', member: member(1), weight: 6 });
+    const t = Math.floor(Date.now() / 1000);
+    const hex = signBody(LEGACY_SECRET, body, t).split('v1=')[1] as string;
+    const first = await handler(request(body, { scheme: 'legacy', t }), lambdaContext());
+    expect(first.statusCode).toBe(200);
+    const lines = socketLines().length;
+    const respellings: Record<string, string>[] = [
+      { 'X-Slot-Sync-Signature': `t=${t},v1=${hex.toUpperCase()}` },
+      { 'X-Slot-Sync-Signature': `v1=${hex},t=${t}` },
+      { 'X-Slot-Sync-Signature': `t=${t},v1=${'0'.repeat(64)},v1=${hex}` },
+      { 'X-Slot-Sync-Signature': `t=${t},v1=${hex},v2=${'f'.repeat(64)}` },
+      { 'x-slot-sync-signature': ` t=${t} , v1=${hex} ` },
+      { 'X-SLOT-SYNC-SIGNATURE': `t=${t},v1=${hex}`, 'Idempotency-Key': 'a-fresh-key-does-not-make-it-new' },
+    ];
+    for (const headers of respellings) {
+      const res = await handler(rawWebhookEvent(body, headers), lambdaContext());
+      expect(res.statusCode, JSON.stringify(headers)).toBe(200);
+      expect(JSON.parse(res.body)).toEqual(JSON.parse(first.body));
+    }
+    expect(socketLines()).toHaveLength(lines);
+  });
+
+  it('refuses a request carrying both signature schemes (401), so a captured one cannot be split in two', async () => {
+    const body = JSON.stringify({ action: 'weight', backend: 'web', member: member(1), weight: 8 });
+    const lines = socketLines().length;
+    const headers = {
+      ...signatureHeaders(body, SECRET, { scheme: 'standard' }),
+      ...signatureHeaders(body, LEGACY_SECRET, { scheme: 'legacy' }),
+    };
+    const res = await handler(rawWebhookEvent(body, headers), lambdaContext());
+    expect(res.statusCode).toBe(401);
+    expect(JSON.parse(res.body).error.message).toMatch(/send one scheme/);
+    expect(socketLines()).toHaveLength(lines);
+  });
+
+  it('refuses a webhook-id reused with a different body (422)', async () => {
+    const id = `msg_reused_${Date.now()}`;
+    expect((await call(register1(), { id })).status).toBe(200);
+    const res = await call({ action: 'weight', backend: 'web', member: member(1), weight: 9 }, { id });
     expect(res.status).toBe(422);
   });
 
   it.each([
     ['missing', { signature: null }],
-    ['made with another secret', { secret: 'not-the-secret' }],
+    ['made with another secret', { secret: `whsec_${Buffer.from('not-the-secret').toString('base64')}` }],
+    ['made with another secret (deprecated scheme)', { scheme: 'legacy', secret: 'not-the-secret' }],
     ['expired (6 minutes old)', { t: Math.floor(Date.now() / 1000) - 360 }],
     ['malformed', { signature: 't=abc,v1=zz' }],
-  ])('answers 401 to a %s signature and changes nothing', async (_name, options) => {
+    [
+      'malformed (Standard Webhooks)',
+      { headers: { 'webhook-id': 'msg_1', 'webhook-timestamp': '12', 'webhook-signature': 'x' } },
+    ],
+  ] as [string, RequestOptions][])('answers 401 to a %s signature and changes nothing', async (_name, options) => {
     const before = await store.list('web');
     const lines = socketLines().length;
     const res = await call({ action: 'register', backend: 'web', member: member(2) }, options);
@@ -228,6 +319,24 @@ describe('webhook handler POST /hooks/deploy', () => {
     expect(await store.list('web')).toEqual(before);
   });
 
+  it('answers a replayed refusal with the stored refusal, even once the state would let it through', async () => {
+    expect(await store.findByMember('web', 'm-1')).toBeUndefined();
+    const captured = request(JSON.stringify({ action: 'drain', backend: 'web', member: member(1) }));
+    const refused = await handler(captured, lambdaContext());
+    expect(refused.statusCode).toBe(404);
+    expect((await call(register1())).status).toBe(200);
+    const lines = socketLines().length;
+    const replay = await handler(captured, lambdaContext());
+    expect(replay.statusCode).toBe(404);
+    expect(JSON.parse(replay.body)).toEqual(JSON.parse(refused.body));
+    expect((await store.findByMember('web', 'm-1'))?.state).toBe('active');
+    expect(socketLines()).toHaveLength(lines);
+    // Leave the slot free again for the tests below.
+    expect((await call({ action: 'deregister', backend: 'web', member: member(1) })).body.results[0].status).toBe(
+      'released',
+    );
+  });
+
   it('never answers 5xx and never puts unvalidated text on a socket, whatever the body and headers (fuzz)', async () => {
     const loopback = fc.constantFrom('127.0.0.31', '127.0.0.32', '::1');
     const hostile = fc.constantFrom(
@@ -262,7 +371,15 @@ describe('webhook handler POST /hooks/deploy', () => {
       fc.string(),
     );
     const headers = fc.dictionary(
-      fc.constantFrom('Idempotency-Key', 'X-Slot-Sync-Signature', 'x-forwarded-for', 'Content-Type'),
+      fc.constantFrom(
+        'Idempotency-Key',
+        'X-Slot-Sync-Signature',
+        'Webhook-Id',
+        'Webhook-Timestamp',
+        'Webhook-Signature',
+        'x-forwarded-for',
+        'Content-Type',
+      ),
       fc.string({ maxLength: 40 }),
     );
     await fc.assert(
@@ -282,10 +399,7 @@ describe('webhook handler POST /hooks/deploy', () => {
   it('answers 502 and leaves the table unchanged when no host applied a new member', async () => {
     await Promise.all(taps.map((t) => t.close()));
     const before = await store.list('web');
-    const res = await call(
-      { action: 'register', backend: 'web', member: member(9) },
-      { headers: { 'Idempotency-Key': 'dead-hosts' } },
-    );
+    const res = await call({ action: 'register', backend: 'web', member: member(9) });
     expect(res.status).toBe(502);
     expect(res.body.error.code).toBe('QUORUM_NOT_MET');
     // The claim that ran beside the (failed) look at the hosts is rolled back: every slot holds what it held, and
@@ -296,7 +410,7 @@ describe('webhook handler POST /hooks/deploy', () => {
   });
 });
 
+const SIGNATURE_HEADERS = ['X-Slot-Sync-Signature', 'Webhook-Id', 'Webhook-Timestamp', 'Webhook-Signature'];
 function withoutSignature(h: Record<string, string>): Record<string, string> {
-  const { 'X-Slot-Sync-Signature': _drop, ...rest } = h;
-  return rest;
+  return Object.fromEntries(Object.entries(h).filter(([k]) => !SIGNATURE_HEADERS.includes(k)));
 }
