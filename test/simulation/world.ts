@@ -26,7 +26,8 @@ import { type InFlight, killableDeps } from './faults.js';
 import { type SimInstance, startSimInstance } from './instances.js';
 import { type InspectingRelay, startInspectingRelay } from './relay.js';
 
-export const SECRET = 'simulation-secret';
+// A Standard Webhooks secret: every call gets its own webhook-id, so equal bodies in one second are distinct requests.
+export const SECRET = `whsec_${Buffer.from('simulation-secret').toString('base64')}`;
 const SECRET_PARAMETER = '/slot-sync/sim/webhook-secret';
 export const ASG = 'sim-asg';
 /** Instances i-1…i-8 (Auto Scaling, both backends) and deploy-tool members m-1…m-6 (backend app, two addresses). */
