@@ -103,6 +103,8 @@ export async function startWorld(): Promise<World> {
   const relays = await Promise.all(hosts.map((h) => startInspectingRelay(h.statsPort)));
   const document = {
     hosts: hosts.map((h, i) => ({ ...h.hostConfig(), port: relays[i]?.port ?? 0 })),
+    // Every member is a loopback address (127.0.0.x), which the address policy refuses unless told.
+    allowLoopback: true,
     backends: [
       {
         name: 'web',
