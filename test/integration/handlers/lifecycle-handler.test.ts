@@ -42,6 +42,12 @@ const addresses: Record<string, string> = {
   [ids.f]: '127.0.0.26',
 };
 
+// Instances EC2 reports at addresses the address policy refuses (no server listens there: nothing may be sent).
+const refusedAddresses: Record<string, string> = {
+  'i-0000000000000aa07': '::ffff:169.254.169.254',
+  'i-0000000000000aa08': '224.0.0.1',
+};
+
 let ddb: DynamoDbLocal;
 let hosts: HaproxyHandle[];
 let instances: Instance[];
@@ -113,7 +119,8 @@ beforeAll(async () => {
   fleet = createFleet({ hosts: config.hosts, timeouts: { connectMs: 1000, commandMs: 5000 } });
   ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => {
     const id = input.InstanceIds?.[0] ?? '';
-    return { Reservations: [{ Instances: [{ InstanceId: id, PrivateIpAddress: addresses[id] }] }] };
+    const address = addresses[id] ?? refusedAddresses[id];
+    return { Reservations: [{ Instances: [{ InstanceId: id, PrivateIpAddress: address }] }] };
   });
   asg.on(CompleteLifecycleActionCommand).resolves({});
   asg.on(RecordLifecycleActionHeartbeatCommand).resolves({});
@@ -148,6 +155,29 @@ describe('lifecycle handler', () => {
       }),
     ]);
   });
+
+  it.each(Object.entries(refusedAddresses))(
+    'claims nothing and sends nothing for %s at %s (address policy), and completes ABANDON (onNoSlot)',
+    async (id, address) => {
+      const table = await store.list('web');
+      const programmed = async () =>
+        (await fleet.observe(['web'])).map((o) =>
+          o.ok ? o.backends.get('web')?.map((x) => `${x.server} ${x.address}:${x.port} ${x.admin}`) : o.error.code,
+        );
+      const before = await programmed();
+      const event = lifecycleEvent(launch, { EC2InstanceId: id, LifecycleActionToken: token() });
+      const result = await lifecycle(event, lambdaContext(30_000));
+      const rule = address === '224.0.0.1' ? 'multicast' : 'metadata';
+      expect(result).toMatchObject({
+        action: 'register',
+        completion: 'ABANDON',
+        refused: [expect.stringContaining(`address ${address} refused by rule ${rule}`)],
+      });
+      expect(await store.list('web')).toEqual(table);
+      expect(await programmed()).toEqual(before);
+      expect(completions(id)).toEqual([expect.objectContaining({ LifecycleActionResult: 'ABANDON' })]);
+    },
+  );
 
   it('does nothing twice for a duplicate delivery of the same lifecycle action', async () => {
     const duplicate = { ...launchA, id: crypto.randomUUID() };
