@@ -110,7 +110,11 @@ beforeAll(async () => {
     hosts: hosts.map((h, i) => ({ ...h.hostConfig(), port: taps[i]?.port ?? 0 })),
     // Every member is a loopback address (127.0.0.x), which the address policy refuses unless told.
     allowLoopback: true,
-    backends: [{ name: 'web', slotPrefix: 'web', port, drainSeconds: 5 }],
+    backends: [
+      { name: 'web', slotPrefix: 'web', port, drainSeconds: 5 },
+      // On no host: the address policy refuses before anything is read, which is all the tests ask of it.
+      { name: 'strict', slotPrefix: 'strict', port, allowLoopback: false, allowedCidrs: ['10.0.0.0/8'] },
+    ],
     timeouts: { connectMs: 500, commandMs: 2000 },
   };
   handlerEnv({
@@ -337,6 +341,57 @@ describe('webhook handler POST /hooks/deploy', () => {
     expect((await call({ action: 'deregister', backend: 'web', member: member(1) })).body.results[0].status).toBe(
       'released',
     );
+  });
+
+  describe('address policy', () => {
+    const refused = async (body: unknown) => {
+      const before = await store.list('web');
+      const lines = socketLines().length;
+      const res = await call(body);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('ADDRESS_REFUSED');
+      expect(await store.list('web')).toEqual(before);
+      expect(socketLines()).toHaveLength(lines);
+      return res.body.error as { message: string; refusals: { index: number; rule: string; path: unknown[] }[] };
+    };
+    const at = (id: string, address: string) => ({ id, address, port });
+
+    it('refuses a batch with one refusal per refused change, each naming its rule, and changes nothing', async () => {
+      const error = await refused({
+        changes: [
+          { action: 'register', backend: 'strict', member: at('s-1', '::ffff:127.0.0.1') },
+          { action: 'register', backend: 'web', member: at('w-1', '169.254.169.254') },
+          { action: 'register', backend: 'web', member: member(2) },
+          { action: 'register', backend: 'strict', member: at('s-2', '192.168.0.7') },
+        ],
+      });
+      expect(error.refusals.map((r) => [r.index, r.rule, r.path])).toEqual([
+        [0, 'loopback', ['changes', 0, 'member', 'address']],
+        [1, 'metadata', ['changes', 1, 'member', 'address']],
+        [3, 'not-allowed', ['changes', 3, 'member', 'address']],
+      ]);
+      expect(error.message).toMatch(
+        /address ::ffff:127\.0\.0\.1 refused by rule loopback: .*IPv4-mapped form of 127\.0\.0\.1/,
+      );
+    });
+
+    it.each([
+      ['fe80::1', 'link-local'],
+      ['::ffff:224.0.0.1', 'multicast'],
+      ['255.255.255.255', 'broadcast'],
+      ['fd00:ec2::254', 'metadata'],
+      ['0.0.0.0', 'unspecified'],
+    ])('refuses a member at %s by rule %s', async (address, rule) => {
+      const error = await refused({ action: 'register', backend: 'web', member: at('w-2', address) });
+      expect(error.refusals.map((r) => r.rule)).toEqual([rule]);
+    });
+
+    it('refuses a desired set listing a refused address, naming the member', async () => {
+      const error = await refused({ backend: 'web', members: [member(2), at('w-3', '::')] });
+      expect(error.refusals).toEqual([
+        expect.objectContaining({ index: 1, rule: 'unspecified', path: ['members', 1, 'address'] }),
+      ]);
+    });
   });
 
   it('never answers 5xx and never puts unvalidated text on a socket, whatever the body and headers (fuzz)', async () => {
