@@ -61,6 +61,8 @@ export async function startLifecycleStack(options: {
     const tables = await ddb.createTables(`lc${Date.now()}`);
     const config = {
       hosts: hosts.map((h) => h.hostConfig()),
+      // Every member is a loopback address (127.0.0.x), which the address policy refuses unless told.
+      allowLoopback: true,
       backends: options.backends,
       lifecycle: { onNoSlot: 'ABANDON', heartbeatSeconds: 60 },
     };

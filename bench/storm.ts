@@ -85,6 +85,8 @@ export async function benchStorm(): Promise<object> {
     // Each simulated container has its own ports, reaching the hosts through the counting relays.
     const config = parseConfig({
       hosts: stack.hosts.map((h, i) => ({ ...h.hostConfig(), port: relays[i]?.port ?? 0 })),
+      // Every member is a loopback address, which the address policy refuses unless told.
+      allowLoopback: true,
       backends: [{ name: BACKEND, slotPrefix: 's', port: 8080, autoScalingGroups: ['web-asg'], drainSeconds: 30 }],
       lifecycle: { onNoSlot: 'ABANDON', heartbeatSeconds: 60 },
     });

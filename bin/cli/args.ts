@@ -1,5 +1,6 @@
 // Operator CLI: turns argv into one validated command (node:util parseArgs over the spec); anything off is a UsageError.
 import { parseArgs } from 'node:util';
+import { type HookArgs, parseHookArgs } from './hook-args.js';
 import {
   COMMAND_NAMES,
   COMMANDS,
@@ -13,11 +14,12 @@ import { UsageError } from './usage.js';
 
 export type { CommandName } from './spec.js';
 
-/** A parsed command line. `target` is set for drain/disable/enable only, `shell` for completion. */
+/** A parsed command line. `target` is set for drain/disable/enable only, `shell` for completion, `hook` for hook. */
 export interface CliArgs {
   readonly command: CommandName | 'help' | 'version';
   readonly target?: string;
   readonly shell?: 'bash' | 'zsh';
+  readonly hook?: HookArgs;
   readonly backend?: string;
   readonly json: boolean;
   readonly dryRun: boolean;
@@ -79,7 +81,8 @@ export function parseCommandLine(argv: readonly string[]): CliArgs {
   if (values.timeout !== undefined && !values.wait) throw new UsageError('--timeout only makes sense with --wait');
   return {
     command,
-    target: command === 'completion' ? undefined : operand,
+    target: command === 'completion' || command === 'hook' ? undefined : operand,
+    hook: command === 'hook' ? parseHookArgs(operand as string, values) : undefined,
     shell: command === 'completion' ? (operand as 'bash' | 'zsh') : undefined,
     backend: values.backend as string | undefined,
     json: values.json === true,

@@ -45,6 +45,14 @@ export async function main(
     return EXIT.ok;
   }
   if (args.command === 'completion') return (await import('./completion.js')).runCompletion(args, io);
+  // The sender needs no table, config or AWS: only the URL and the secret.
+  if (args.command === 'hook') {
+    try {
+      return await (await import('./hook.js')).runHook(args, env, io);
+    } catch (error) {
+      return fail(error, { env }, kind, args.json, io);
+    }
+  }
   const context: ExplainContext = { env, service: 'SSM', configSource: configSource(env, args.configFile) };
   let ctx: CliContext | undefined;
   try {

@@ -55,6 +55,7 @@ export const USAGE = [
     ['NO_COLOR', 'no colour even on a terminal (colour is only ever used on a terminal)'],
   ]),
   '  Config precedence: --config FILE, then CONFIG_JSON, then CONFIG_PARAMETER.',
+  '  hook needs none of these: only --url and the variable --secret-env names (a whsec_ secret).',
   '',
   'Exit codes:',
   '  status (Nagios plugin convention, so it runs as a monitoring check unchanged):',

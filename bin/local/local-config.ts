@@ -15,6 +15,8 @@ export interface LocalConfigInput {
 export function localConfig(input: LocalConfigInput): Readonly<ConfigDocument> {
   return parseConfig({
     hosts: input.hosts.map((h) => ({ name: h.name, host: '127.0.0.1', port: h.statsPort })),
+    // The sample instances listen on loopback; a deployment never sets this.
+    allowLoopback: true,
     backends: [
       {
         name: BACKEND.name,

@@ -1,5 +1,7 @@
 // Local stack: what `npm run local -- …` and the e2e test do to a running stack — launch, terminate, webhook, look.
+import { randomUUID } from 'node:crypto';
 import { signBody } from '../../functions/webhook/signature.js';
+import { SECRET_PREFIX, standardHeaders } from '../../functions/webhook/standard-signature.js';
 import { httpGet } from '../harness/instances.js';
 import { lifecycleEvent } from './events.js';
 import { type InvokeResult, invokeFunction } from './offline.js';
@@ -70,25 +72,34 @@ export function terminate(state: StackState, instanceId: string): Promise<Lifecy
   return sendLifecycle(state, 'terminate', instanceId);
 }
 
+/**
+ * The signature headers for `body`, signed now: Standard Webhooks for a `whsec_` secret (the stack's), the deprecated
+ * X-Slot-Sync-Signature for any other (how the e2e test shows a wrong secret getting a 401).
+ */
+function signedHeaders(secret: string, body: string): Record<string, string> {
+  const now = Math.floor(Date.now() / 1000);
+  if (!secret.startsWith(SECRET_PREFIX)) return { 'x-slot-sync-signature': signBody(secret, body, now) };
+  return standardHeaders(secret, body, `msg_${randomUUID()}`, now);
+}
+
 /** POSTs a webhook body signed with the stack's secret (or `secret`, to see a 401). */
 export async function sendWebhook(
   state: StackState,
   body: string,
   secret = state.secret,
 ): Promise<{ status: number; body: string }> {
-  const signature = signBody(secret, body, Math.floor(Date.now() / 1000));
   const res = await fetch(state.endpoints.webhook, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-slot-sync-signature': signature },
+    headers: { 'content-type': 'application/json', ...signedHeaders(secret, body) },
     body,
   });
   return { status: res.status, body: await res.text() };
 }
 
-/** A curl line that sends `body` signed now (valid for the signature's five-minute window). */
+/** A curl line that sends `body` signed now (valid for the signature's five-minute window, once: the id is fixed). */
 export function webhookCurl(state: StackState, body: string): string {
-  const signature = signBody(state.secret, body, Math.floor(Date.now() / 1000));
-  return `curl -s -X POST ${state.endpoints.webhook} -H 'content-type: application/json' -H 'x-slot-sync-signature: ${signature}' -d '${body}'`;
+  const headers = Object.entries(signedHeaders(state.secret, body)).map(([k, v]) => `-H '${k}: ${v}'`);
+  return `curl -s -X POST ${state.endpoints.webhook} -H 'content-type: application/json' ${headers.join(' ')} -d '${body}'`;
 }
 
 /**

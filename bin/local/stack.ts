@@ -112,7 +112,8 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       asgCrossCheck: options.asgCrossCheck ?? true,
     });
     const parameters = { config: `/${SERVICE}/${STAGE}/config`, webhookSecret: `/${SERVICE}/${STAGE}/webhook-secret` };
-    const secret = randomBytes(24).toString('hex');
+    // A Standard Webhooks secret (`whsec_` + base64 key); the deprecated scheme uses the same line as its text key.
+    const secret = `whsec_${randomBytes(24).toString('base64')}`;
     ssm.parameters.set(parameters.config, { type: 'String', value: JSON.stringify(config) });
     ssm.parameters.set(parameters.webhookSecret, { type: 'SecureString', value: secret });
     const endpoints = {

@@ -1,5 +1,6 @@
 // The configuration contract (DESIGN §6): env and config document, validated once into a frozen object.
 import { z } from 'zod';
+import { parseCidr } from './domain/address-policy.js';
 import { ConfigError } from './errors.js';
 
 const name = z
@@ -29,6 +30,17 @@ const healthGateSchema = z.strictObject({
   timeoutSeconds: z.number().int().min(1).max(900).default(60),
 });
 
+const cidrSchema = z
+  .string()
+  .max(64)
+  .superRefine((text, ctx) => {
+    try {
+      parseCidr(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  });
+
 const backendSchema = z.strictObject({
   name,
   /** Server names of this backend's `server-template` slots start with this (e.g. `web` for web1..web20). */
@@ -44,6 +56,10 @@ const backendSchema = z.strictObject({
    * launches a replacement and terminates through the hook, which drains then) or `drain` (leave at once, retired).
    */
   onRebalance: z.enum(['ignore', 'drain']).default('ignore'),
+  /** Members' addresses must be inside one of these (after the fixed refusals); absent = any unicast address. */
+  allowedCidrs: z.array(cidrSchema).min(1).max(100).optional(),
+  /** Loopback members for this backend (overrides the document's `allowLoopback`). */
+  allowLoopback: z.boolean().optional(),
 });
 
 export const configDocumentSchema = z
@@ -101,6 +117,11 @@ export const configDocumentSchema = z
         asgCrossCheck: z.boolean().default(false),
       })
       .default({ asgCrossCheck: false }),
+    /**
+     * Members may be loopback addresses (the HAProxy host itself): only for the local stack and tests, never a
+     * deployment, where a webhook caller could otherwise point a public frontend at services local to the host.
+     */
+    allowLoopback: z.boolean().default(false),
   })
   .superRefine((doc, ctx) => {
     const dup = (values: string[]) => values.find((v, i) => values.indexOf(v) !== i);

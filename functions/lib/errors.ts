@@ -150,6 +150,7 @@ export type ErrorCode = InstanceType<
   | typeof NothingAppliedError
   | typeof ReplyTooLargeError
   | typeof UnsupportedVersionError
+  | typeof AddressRefusedError
 >['code'];
 
 /** Why a webhook signature was refused. Safe to return in a 401: none of it depends on the secret. */
@@ -285,5 +286,44 @@ export class UnsupportedVersionError extends SlotSyncError {
     readonly minimum: string,
   ) {
     super(`${host}: HAProxy ${version} is older than ${minimum}, the oldest version slot-sync supports`);
+  }
+}
+
+/** The rules of the address policy (functions/lib/domain/address-policy.ts); each refusal names one. */
+export const ADDRESS_RULES = [
+  'not-an-address',
+  'unspecified',
+  'this-network',
+  'loopback',
+  'link-local',
+  'metadata',
+  'multicast',
+  'broadcast',
+  'reserved',
+  'ipv4-compatible',
+  'not-allowed',
+] as const;
+export type AddressRule = (typeof ADDRESS_RULES)[number];
+
+/** One address the policy refused: where it was in the request, the rule, and one sentence saying why. */
+export interface AddressRefusal {
+  /** The change (batch) or member (desired set) it came with; absent for an address from EC2. */
+  readonly index?: number;
+  readonly path: readonly (string | number)[];
+  readonly backend: string;
+  readonly member: string;
+  readonly address: string;
+  readonly rule: AddressRule;
+  readonly message: string;
+}
+
+/**
+ * Addresses a backend's address policy refuses (loopback, link-local, metadata, ...): nothing was claimed or sent.
+ * Maps to 400; an event carrying one is acknowledged (it never gets better). One refusal per address.
+ */
+export class AddressRefusedError extends SlotSyncError {
+  readonly code = 'ADDRESS_REFUSED' as const;
+  constructor(readonly refusals: readonly AddressRefusal[]) {
+    super(`${refusals.map((r) => r.message).join('; ')}; nothing was changed`.slice(0, 2000));
   }
 }

@@ -20,6 +20,8 @@ export interface LifecycleSummary {
   }[];
   readonly noSlot: readonly string[];
   readonly abandoned?: string;
+  /** One sentence per backend whose address policy refused the instance's address (nothing was claimed). */
+  readonly refused?: readonly string[];
 }
 
 function summarise(o: LifecycleOutcome): LifecycleSummary {
@@ -45,8 +47,16 @@ function summarise(o: LifecycleOutcome): LifecycleSummary {
       applied: d.hosts.filter((h) => h.applied).length,
     })),
   ];
-  const { instanceId, action, completion, noSlot, abandoned } = o;
-  return { instanceId, action, completion, slots, noSlot, ...(abandoned ? { abandoned } : {}) };
+  const { instanceId, action, completion, noSlot, abandoned, refused } = o;
+  return {
+    instanceId,
+    action,
+    completion,
+    slots,
+    noSlot,
+    ...(abandoned ? { abandoned } : {}),
+    ...(refused ? { refused: refused.map((r) => r.message) } : {}),
+  };
 }
 
 /** One lifecycle event through the service (the warm-pool rules live there), with its latency metric. */

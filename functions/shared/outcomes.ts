@@ -9,6 +9,7 @@ export type OutcomeCode = ErrorCode | ForeignCode;
 const HTTP_STATUS: { readonly [C in OutcomeCode]: number } = {
   VALIDATION_FAILED: 400,
   INVALID_ARGUMENT: 400,
+  ADDRESS_REFUSED: 400,
   BAD_SIGNATURE: 401,
   NOT_FOUND: 404,
   NO_FREE_SLOT: 409,
@@ -40,6 +41,8 @@ const EVENT_DISPOSITION: { readonly [C in OutcomeCode]: 'ack' | 'retry' } = {
   // A malformed event never gets better; a lifecycle action AWS says is gone is over.
   VALIDATION_FAILED: 'ack',
   INVALID_ARGUMENT: 'ack',
+  // The config refuses the instance's address: a redelivery refuses it again.
+  ADDRESS_REFUSED: 'ack',
   LIFECYCLE_ACTION_GONE: 'ack',
   PAYLOAD_TOO_LARGE: 'ack',
   BAD_SIGNATURE: 'ack',

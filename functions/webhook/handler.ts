@@ -9,17 +9,17 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { NothingAppliedError } from '../lib/errors.js';
-import { applyDeploy } from '../lib/services/deploy-changes.js';
+import { applyDeploy, type DeployOutcome } from '../lib/services/deploy-changes.js';
 import { configMiddlewares, type SlotSyncContext } from '../shared/config-middleware.js';
 import { idempotencyStore, logger, metrics, plainJson, workUntil } from '../shared/runtime.js';
-import { httpResponses, json } from './responses.js';
+import { httpResponses, json, refusalResponse } from './responses.js';
 import { type WebhookEvent, webhookEventSchema } from './schema.js';
 import { verifyWebhook } from './verify.js';
 
 // The HTTP API gives up after 29 s; leave room to answer.
 const WEBHOOK_BUDGET_MS = 20_000;
 
-/** Signature (401), size (413), body (400), then the change: 200 / 404 / 409 / 502, once per request key. */
+/** Signature (401), size (413), body (400), then the change: 200 / 400 / 404 / 409 / 502, once per request key. */
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, SlotSyncContext>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics, { captureColdStartMetric: true }))
@@ -41,7 +41,14 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
   .handler(async (event, context) => {
     const { body } = event as unknown as WebhookEvent;
     const until = workUntil(Math.min(context.getRemainingTimeInMillis(), WEBHOOK_BUDGET_MS));
-    const outcome = plainJson(await applyDeploy(body, context.config, context.deps, { until }));
+    let outcome: DeployOutcome;
+    try {
+      outcome = plainJson(await applyDeploy(body, context.config, context.deps, { until }));
+    } catch (error) {
+      const refused = refusalResponse(error);
+      if (refused) return refused;
+      throw error;
+    }
     // Thrown, not answered: the idempotency record is dropped, so the caller may simply try again.
     if (outcome.nothingApplied) throw new NothingAppliedError(outcome.results);
     return json(200, outcome);

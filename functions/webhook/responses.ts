@@ -10,6 +10,19 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyStructur
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
+/**
+ * A change the service refused (a 4xx: unknown backend or member, no free slot, a member leaving, a refused address)
+ * as a response instead of an error, so the idempotency layer records it: a replay of the request answers the same
+ * refusal instead of running again against a newer state (a captured `deregister` refused now must not apply later).
+ * Undefined for anything else (5xx: nothing was applied, the record is dropped and a retry may run).
+ */
+export function refusalResponse(error: unknown): APIGatewayProxyStructuredResultV2 | undefined {
+  const status = httpStatusFor(error);
+  if (status < 400 || status >= 500) return undefined;
+  logger.warn('webhook refused', { code: codeOf(error), status, error: error as Error });
+  return json(status, errorBody(error));
+}
+
 const STARTED = Symbol('started');
 
 /** The middleware; register it first after logging so its `onError` runs after every other one (idempotency's). */

@@ -1,5 +1,6 @@
-// Webhook signature: `X-Slot-Sync-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.rawBody">`, checked in constant time.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+// Webhook signature, legacy scheme (deprecated; accepted for one more release beside Standard Webhooks):
+// `X-Slot-Sync-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.rawBody">`, checked in constant time.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { SignatureRejectedError } from '../lib/errors.js';
 
 /** The header carrying the signature (HTTP API lower-cases header names). */
@@ -62,13 +63,18 @@ function parseHeader(header: string): { t: string; signatures: Buffer[] } {
 /**
  * Throws SignatureRejectedError (a SignatureError) unless one `v1=` is the HMAC of `t.rawBody` under one of the
  * secrets (several while a secret is rotated) and `t` is within the tolerance of `now`. Returns the request's canonical
- * key: `t` and the digest we computed (never the header's text), so every respelling of one signed request — upper-case
- * hex, reordered or extra fields — is one request to the idempotency layer, and a replay answers the stored result.
+ * key: `t` and a digest we computed of what was signed (never the header's text), so every respelling of one signed
+ * request — upper-case hex, reordered or extra fields, junk or added signatures — is one request to the idempotency
+ * layer, and a replay answers the stored result. It is not the matching HMAC itself: with two secrets the sender signs
+ * under both, and a replay keeping only the second signature would otherwise get a key of its own.
  */
 export function verifySignature(input: VerifyInput): { readonly key: string } {
   const tolerance = input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   if (input.header === undefined || input.header.trim() === '') {
-    throw new SignatureRejectedError('missing', `no ${SIGNATURE_HEADER} header`);
+    throw new SignatureRejectedError(
+      'missing',
+      `no webhook-signature (Standard Webhooks) or ${SIGNATURE_HEADER} header`,
+    );
   }
   const { t, signatures } = parseHeader(input.header);
   // The window is checked before any HMAC: a stale or replayed request costs nothing, and t is public anyway.
@@ -77,12 +83,13 @@ export function verifySignature(input: VerifyInput): { readonly key: string } {
   if (age < -tolerance) throw new SignatureRejectedError('future', `timestamp is ${-age}s ahead (limit ${tolerance}s)`);
   const usable = input.secrets.filter((s) => s.length > 0);
   if (usable.length === 0) throw new SignatureRejectedError('mismatch', 'no secret configured');
-  let matched: Buffer | undefined;
+  let matched = false;
   // Every pair is compared, without stopping at the first hit, so the time taken says nothing about which one matched.
   for (const secret of usable) {
     const expected = digest(secret, input.rawBody, t);
-    for (const candidate of signatures) if (timingSafeEqual(expected, candidate)) matched ??= expected;
+    for (const candidate of signatures) if (timingSafeEqual(expected, candidate)) matched = true;
   }
   if (!matched) throw new SignatureRejectedError('mismatch', 'no v1 signature matches');
-  return { key: `sig:${t}:${matched.toString('hex')}` };
+  const signed = createHash('sha256').update(`${t}.`).update(input.rawBody, 'utf8').digest('hex');
+  return { key: `sig:${t}:${signed}` };
 }

@@ -63,6 +63,8 @@ beforeAll(async () => {
   );
   h = await startHandlers('faultdeadline', {
     hosts: hosts.map((x) => x.hostConfig()),
+    // Every member is a loopback address (127.0.0.x), which the address policy refuses unless told.
+    allowLoopback: true,
     backends: [
       {
         name: 'web',

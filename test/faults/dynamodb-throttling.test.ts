@@ -57,6 +57,8 @@ async function standUp(): Promise<Stand> {
   faults.enabled = false;
   const config = parseConfig({
     hosts: hosts.map((h) => h.hostConfig()),
+    // Every member is a loopback address (127.0.0.x), which the address policy refuses unless told.
+    allowLoopback: true,
     backends: [{ name: 'web', slotPrefix: 'web', port, autoScalingGroups: ['web-asg'], drainSeconds: 0 }],
   });
   const deps: ServiceDeps = {

@@ -27,6 +27,8 @@ beforeAll(async () => {
   hosts = await startFleet(3, { backends: [{ name: 'web', slotPrefix: 'web', slots: SLOTS }] }, 'killed-hap');
   h = await startHandlers('faultkill', {
     hosts: hosts.map((x) => x.hostConfig()),
+    // Every member is a loopback address (127.0.0.x), which the address policy refuses unless told.
+    allowLoopback: true,
     backends: [{ name: 'web', slotPrefix: 'web', port, autoScalingGroups: ['web-asg'], drainSeconds: 5 }],
     // A dead host answers connection refused at once: short timeouts keep the burst quick, majority keeps it going.
     timeouts: { connectMs: 500, commandMs: 5_000 },

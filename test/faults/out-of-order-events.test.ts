@@ -45,6 +45,8 @@ beforeAll(async () => {
   hosts = await startFleet(2, { backends: [{ name: 'web', slotPrefix: 'web', slots: 16 }] }, 'order-hap');
   h = await startHandlers('faultorder', {
     hosts: hosts.map((x) => x.hostConfig()),
+    // Every member is a loopback address (127.0.0.x), which the address policy refuses unless told.
+    allowLoopback: true,
     backends: [{ name: 'web', slotPrefix: 'web', port, autoScalingGroups: ['web-asg'], drainSeconds: 30 }],
   });
   await h.reconcile({}, lambdaContext());

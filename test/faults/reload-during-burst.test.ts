@@ -38,6 +38,8 @@ beforeAll(async () => {
   }
   h = await startHandlers('faultreload', {
     hosts: hosts.map((x) => x.hostConfig()),
+    // Every member is a loopback address (127.0.0.x), which the address policy refuses unless told.
+    allowLoopback: true,
     backends: [{ name: 'web', slotPrefix: 'web', port, autoScalingGroups: ['web-asg'], drainSeconds: 30 }],
   });
   await h.reconcile({}, lambdaContext());

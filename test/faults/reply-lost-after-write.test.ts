@@ -55,6 +55,8 @@ describe('a reply lost after the write', () => {
     const host = hosts[0] as HaproxyHandle;
     const config = parseConfig({
       hosts: [{ ...host.hostConfig(), port: await muteAfterWrites(host.statsPort) }],
+      // Every member is a loopback address, which the address policy refuses unless told.
+      allowLoopback: true,
       backends: [{ name: 'web', slotPrefix: 'web', port: 8080 }],
       timeouts: { connectMs: 500, commandMs: 600 },
     });

@@ -149,7 +149,7 @@ function who(c: Change): string {
 
 /**
  * One change through the webhook; when run alone, its answer is checked against the table and the hosts. Every call
- * carries its own Idempotency-Key, as a deploy tool's does: the same body signed in the same second is a replay.
+ * is signed with a fresh webhook-id, as a deploy tool's is: the same id again would be a replay.
  */
 export async function webhookChange(world: World, state: SeqState, c: Change, alone: boolean, faults?: StepFaults) {
   const id = who(c);
@@ -160,12 +160,7 @@ export async function webhookChange(world: World, state: SeqState, c: Change, al
     ...(c.action === 'weight' ? { weight: c.weight } : {}),
   };
   const before = await world.store.findByMember('app', id);
-  const out = await invoke(
-    world,
-    world.handlers.webhook,
-    webhookEvent(body, SECRET, { 'Idempotency-Key': crypto.randomUUID() }),
-    faults,
-  );
+  const out = await invoke(world, world.handlers.webhook, webhookEvent(body, SECRET), faults);
   note(state, `webhook ${JSON.stringify(body)} → ${JSON.stringify(out).slice(0, 200)}`);
   if (!alone || out.kind === 'died') return;
   const res = out.value as { statusCode: number; body: string };
@@ -238,7 +233,7 @@ export async function desiredSet(
   const out = await invoke(
     world,
     world.handlers.webhook,
-    webhookEvent({ backend: 'app', members, allowEmpty: true }, SECRET, { 'Idempotency-Key': crypto.randomUUID() }),
+    webhookEvent({ backend: 'app', members, allowEmpty: true }, SECRET),
   );
   if (!alone || out.kind === 'died') return;
   // Whatever it answered, it never touched a member the Auto Scaling path registered.

@@ -26,7 +26,8 @@ import { type InFlight, killableDeps } from './faults.js';
 import { type SimInstance, startSimInstance } from './instances.js';
 import { type InspectingRelay, startInspectingRelay } from './relay.js';
 
-export const SECRET = 'simulation-secret';
+// A Standard Webhooks secret: every call gets its own webhook-id, so equal bodies in one second are distinct requests.
+export const SECRET = `whsec_${Buffer.from('simulation-secret').toString('base64')}`;
 const SECRET_PARAMETER = '/slot-sync/sim/webhook-secret';
 export const ASG = 'sim-asg';
 /** Instances i-1…i-8 (Auto Scaling, both backends) and deploy-tool members m-1…m-6 (backend app, two addresses). */
@@ -102,6 +103,8 @@ export async function startWorld(): Promise<World> {
   const relays = await Promise.all(hosts.map((h) => startInspectingRelay(h.statsPort)));
   const document = {
     hosts: hosts.map((h, i) => ({ ...h.hostConfig(), port: relays[i]?.port ?? 0 })),
+    // Every member is a loopback address (127.0.0.x), which the address policy refuses unless told.
+    allowLoopback: true,
     backends: [
       {
         name: 'web',

@@ -1,6 +1,7 @@
 // Domain values: the validators every name, address, port, weight and admin state passes before it is stored or sent.
 import { isIPv4, isIPv6 } from 'node:net';
-import { InvalidArgumentError } from '../errors.js';
+import { type AddressRule, InvalidArgumentError } from '../errors.js';
+import { checkAddress } from './address-policy.js';
 
 /** HAProxy's three admin states of a server, as `set server … state` spells them. */
 export const ADMIN_STATES = ['ready', 'drain', 'maint'] as const;
@@ -38,14 +39,20 @@ export function validAddress(value: unknown): string {
   return value;
 }
 
+// What no slot can ever serve, whatever the config says (the config's own policy is applied where addresses enter).
+const NEVER_A_HOST: readonly AddressRule[] = [
+  'not-an-address',
+  'unspecified',
+  'this-network',
+  'multicast',
+  'broadcast',
+  'reserved',
+];
+
 function unicastHost(address: string): boolean {
-  if (isIPv4(address)) {
-    const first = Number(address.split('.')[0]);
-    // 0.0.0.0/8 "this network", 224.0.0.0/4 multicast, 240.0.0.0/4 reserved (includes 255.255.255.255).
-    return first !== 0 && first < 224;
-  }
-  const canonical = canonicalAddress(address);
-  return !canonical.startsWith('ff') && canonical !== '::';
+  // Decoded first, so `::ffff:224.0.0.1` is the multicast address it is.
+  const verdict = checkAddress(address, { allowLoopback: true });
+  return verdict.ok || !NEVER_A_HOST.includes(verdict.rule);
 }
 
 /** HAProxy prints IPv6 in canonical form; a record may not be (`2001:DB8:0::1`), and that must not re-address forever. */

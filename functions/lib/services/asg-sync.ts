@@ -1,7 +1,7 @@
 // Use case: converge the table to the Auto Scaling groups — catches lost events, attach/detach, standby, force-delete.
 import type { BackendConfig, ConfigDocument } from '../config.js';
 import type { SlotRecord } from '../domain/types.js';
-import { MemberRetiredError, NoFreeSlotError } from '../errors.js';
+import { AddressRefusedError, MemberRetiredError, NoFreeSlotError } from '../errors.js';
 import type { ServiceDeps } from './deps.js';
 import { drainMember } from './drain.js';
 import { registerMember } from './register.js';
@@ -75,6 +75,9 @@ async function registerMissing(
       report.skipped.push({ backend: backend.name, member: id, reason: 'no free slot' });
     else if (error instanceof MemberRetiredError)
       report.skipped.push({ backend: backend.name, member: id, reason: 'retired' });
+    // Refused before any claim: the instance stays out of the backend, and the report says by which rule.
+    else if (error instanceof AddressRefusedError)
+      report.skipped.push({ backend: backend.name, member: id, reason: error.message });
     else throw error;
   }
 }

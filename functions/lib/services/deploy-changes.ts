@@ -1,9 +1,17 @@
 // Use case: a deploy tool's webhook — explicit member changes, or a backend's full desired member set.
 import type { BackendConfig, ConfigDocument } from '../config.js';
+import { addressPolicyOf, checkAddress, refusalOf } from '../domain/address-policy.js';
 import { decide, type SlotEvent } from '../domain/lifecycle.js';
 import { applyPatch } from '../domain/patch.js';
 import type { Member, SlotRecord } from '../domain/types.js';
-import { NoFreeSlotError, RequestRefusedError, SlotSyncError, ValidationError } from '../errors.js';
+import {
+  type AddressRefusal,
+  AddressRefusedError,
+  NoFreeSlotError,
+  RequestRefusedError,
+  SlotSyncError,
+  ValidationError,
+} from '../errors.js';
 import { changeSlot } from './change-slot.js';
 import type { HostSlotOutcome } from './converge.js';
 import type { ServiceDeps } from './deps.js';
@@ -55,7 +63,7 @@ export interface DeployOutcome {
   readonly nothingApplied: boolean;
 }
 
-type Config = Pick<ConfigDocument, 'backends' | 'timeouts' | 'lifecycle' | 'quorum'>;
+type Config = Pick<ConfigDocument, 'backends' | 'timeouts' | 'lifecycle' | 'quorum' | 'allowLoopback'>;
 
 /**
  * Applies a webhook request. Every change is checked against the lifecycle machine (and the slot capacity) before the
@@ -70,6 +78,7 @@ export async function applyDeploy(
 ): Promise<DeployOutcome> {
   const backends = new Map(config.backends.map((b) => [b.name, b]));
   checkBackends(request, backends);
+  checkAddresses(request, backends, config);
   const records = await currentRecords(request, backends, deps);
   const changes = request.kind === 'changes' ? request.changes : desiredToChanges(request, records);
   precheck(changes, records, backends);
@@ -103,6 +112,32 @@ function checkBackends(request: DeployRequest, backends: ReadonlyMap<string, Bac
       message: `no backend ${b} in the config`,
     }));
   if (issues.length > 0) throw new ValidationError('unknown backend', issues);
+}
+
+/**
+ * Every address the request would point a slot at (registers, desired members) against its backend's address policy,
+ * before anything is read or written: one refusal per address, and a request with any is refused whole (400).
+ */
+function checkAddresses(request: DeployRequest, backends: ReadonlyMap<string, BackendConfig>, config: Config): void {
+  const entering =
+    request.kind === 'changes'
+      ? request.changes.flatMap((c, index) =>
+          c.action === 'register'
+            ? [{ index, backend: c.backend, member: c.member, path: ['changes', index, 'member', 'address'] }]
+            : [],
+        )
+      : request.members.map((member, index) => ({
+          index,
+          backend: request.backend,
+          member,
+          path: ['members', index, 'address'],
+        }));
+  const refusals: AddressRefusal[] = [];
+  for (const { index, backend, member, path } of entering) {
+    const verdict = checkAddress(member.address, addressPolicyOf(config, backends.get(backend) as BackendConfig));
+    if (!verdict.ok) refusals.push(refusalOf({ index, path, backend, member: member.id }, member.address, verdict));
+  }
+  if (refusals.length > 0) throw new AddressRefusedError(refusals);
 }
 
 /** Every slot of the backends the request touches (seeded from the hosts first if the table has never seen them). */

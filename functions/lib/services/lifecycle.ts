@@ -1,7 +1,9 @@
 // Use case: one Auto Scaling lifecycle action (launch or terminate) → slots on every host, then complete the action.
 import type { BackendConfig, ConfigDocument } from '../config.js';
+import { addressPolicyOf, checkAddress, refusalOf } from '../domain/address-policy.js';
 import type { LifecycleRef } from '../domain/types.js';
 import {
+  type AddressRefusal,
   ConfigError,
   MemberLeavingError,
   MemberRetiredError,
@@ -41,6 +43,8 @@ export interface LifecycleOutcome {
   readonly completion: Completion | 'pending';
   /** Why a launch was abandoned (for the log and the summary). */
   readonly abandoned?: string;
+  /** The instance's address, refused by a backend's address policy: nothing was claimed or sent. */
+  readonly refused?: readonly AddressRefusal[];
 }
 
 /** The backends an event concerns: named in metadata (each must exist), else those mapped to the event's ASG. */
@@ -148,6 +152,17 @@ async function launch(
     if (retired.some(Boolean)) return abandon(input, config, deps, base, [], 'arrived after its terminate');
     throw new NotFoundError(`EC2 has no private address for ${id}`);
   }
+  const refused = refusedIn(backends, id, address, config);
+  if (refused.length > 0) {
+    // Nothing claimed, nothing sent. Like a launch with no free slot: the config says whether the instance is kept.
+    const why = refused.map((r) => r.message).join('; ');
+    deps.log.error(`launch of ${id} refused by the address policy; completing with ${config.lifecycle.onNoSlot}`, {
+      refused,
+    });
+    const out = { ...base, refused };
+    if (config.lifecycle.onNoSlot === 'ABANDON') return abandon(input, config, deps, out, [], why);
+    return { ...out, completion: await completeOnce(input.ref, 'CONTINUE', config, deps) };
+  }
   const attempts = await Promise.all(
     backends.map(async (backend) => {
       const member = { id, address, port: backend.port };
@@ -201,6 +216,19 @@ async function launch(
     slots: registered.map((r) => `${r.backend}/${r.slot}: ${r.health}`),
   });
   return { ...out, completion: 'pending' };
+}
+
+/** The instance's address against every backend's policy: one refusal per backend that refuses it. */
+function refusedIn(
+  backends: readonly BackendConfig[],
+  id: string,
+  address: string,
+  config: ConfigDocument,
+): AddressRefusal[] {
+  return backends.flatMap((b) => {
+    const verdict = checkAddress(address, addressPolicyOf(config, b));
+    return verdict.ok ? [] : [refusalOf({ path: ['address'], backend: b.name, member: id }, address, verdict)];
+  });
 }
 
 /**

@@ -1,10 +1,11 @@
 // Use case: put a member into a slot of a backend on every host (launch event, webhook register, ASG cross-check).
 import type { BackendConfig, ConfigDocument } from '../config.js';
+import { addressPolicyOf, checkAddress, refusalOf } from '../domain/address-policy.js';
 import type { Answer } from '../domain/lifecycle.js';
 import { quorumMet } from '../domain/quorum.js';
 import type { HostObservation, Member, Owner, SlotRecord } from '../domain/types.js';
 import { validAddress, validName, validPort } from '../domain/values.js';
-import { MemberRetiredError, NoFreeSlotError, QuorumNotMetError } from '../errors.js';
+import { AddressRefusedError, MemberRetiredError, NoFreeSlotError, QuorumNotMetError } from '../errors.js';
 import type { Claimed } from '../ports.js';
 import { converge, type HostSlotOutcome } from './converge.js';
 import type { ServiceDeps } from './deps.js';
@@ -44,13 +45,15 @@ export interface RegisterResult {
  */
 export async function registerMember(
   input: RegisterInput,
-  config: Pick<ConfigDocument, 'timeouts' | 'lifecycle' | 'quorum' | 'backends'>,
+  config: Pick<ConfigDocument, 'timeouts' | 'lifecycle' | 'quorum' | 'backends' | 'allowLoopback'>,
   deps: ServiceDeps,
 ): Promise<RegisterResult> {
   const { backend, member } = input;
   validName('member', member.id);
   validAddress(member.address);
   validPort(member.port);
+  // Every way into a slot passes here, so no caller can forget the policy (the webhook and launch check earlier too).
+  assertAddressAllowed(backend, member, config);
   // The observation runs beside the claim: it seeds a fresh backend and shows whether any host answers at all.
   // What the claim returns is the slot as written: the plan uses it as its table read, fenced from before the claim.
   let readAt = deps.clock.now();
@@ -132,6 +135,18 @@ const NOT_WRITTEN = new Set(['HOST_UNREACHABLE', 'STALE_PLAN', 'CONFIG_ERROR']);
  */
 function mayHaveWritten(h: HostSlotOutcome): boolean {
   return h.results.some((r) => r.ok || !NOT_WRITTEN.has(r.error?.code ?? ''));
+}
+
+/** Throws AddressRefusedError (one refusal) when the backend's address policy refuses the member's address. */
+export function assertAddressAllowed(
+  backend: BackendConfig,
+  member: Member,
+  config: Pick<ConfigDocument, 'allowLoopback'>,
+): void {
+  const verdict = checkAddress(member.address, addressPolicyOf(config, backend));
+  if (verdict.ok) return;
+  const origin = { path: ['address'], backend: backend.name, member: member.id };
+  throw new AddressRefusedError([refusalOf(origin, member.address, verdict)]);
 }
 
 function claimOrFind(input: RegisterInput, deps: ServiceDeps): Promise<Claimed> {

@@ -105,6 +105,8 @@ beforeAll(async () => {
   );
   const config = {
     hosts: hosts.map((h) => h.hostConfig()),
+    // Every member is a loopback address, which the address policy refuses unless told.
+    allowLoopback: true,
     backends: BACKENDS.map((name) => ({
       name,
       slotPrefix: `${name}s`,

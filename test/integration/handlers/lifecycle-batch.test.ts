@@ -63,6 +63,8 @@ beforeAll(async () => {
   taps = await Promise.all(hosts.map((h) => startWiretap(h.statsPort)));
   const config = {
     hosts: hosts.map((h, i) => ({ ...h.hostConfig(), port: taps[i]?.port ?? 0 })),
+    // Every member is a loopback address, which the address policy refuses unless told.
+    allowLoopback: true,
     backends: [
       {
         name: 'batch',

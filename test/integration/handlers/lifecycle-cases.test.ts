@@ -143,6 +143,8 @@ beforeAll(async () => {
   taps = await Promise.all(hosts.map((h) => startWiretap(h.statsPort)));
   const config = {
     hosts: hosts.map((h, i) => ({ ...h.hostConfig(), port: taps[i]?.port ?? 0 })),
+    // Every member is a loopback address (127.0.0.x), which the address policy refuses unless told.
+    allowLoopback: true,
     backends: specs.map((s, i) => ({
       name: s.name,
       slotPrefix: s.slotPrefix,

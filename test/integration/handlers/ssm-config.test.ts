@@ -23,6 +23,8 @@ beforeAll(async () => {
   hosts = await startFleet(2, { backends: [{ name: 'web', slotPrefix: 'web', slots: 3 }] });
   const config = {
     hosts: hosts.map((h) => h.hostConfig()),
+    // Every member is a loopback address (127.0.0.x), which the address policy refuses unless told.
+    allowLoopback: true,
     backends: [{ name: 'web', slotPrefix: 'web', port: 8080 }],
   };
   handlerEnv({

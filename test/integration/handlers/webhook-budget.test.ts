@@ -46,6 +46,8 @@ beforeAll(async () => {
     webhookSecretParameter: SECRET_PARAMETER,
     config: {
       hosts: [hosts[0]?.hostConfig(), { name: 'slow', host: '127.0.0.1', port: slow.port }],
+      // Every member is a loopback address (127.0.0.x), which the address policy refuses unless told.
+      allowLoopback: true,
       backends: [{ name: 'web', slotPrefix: 'web', port }],
       timeouts: { connectMs: 200, commandMs: COMMAND_MS },
     },

@@ -16,6 +16,11 @@ describe('validAddress', () => {
     '0:0:0:0:0:0:0:0',
     'ff02::1',
     'FF05::2',
+    // The same addresses behind an IPv4-mapped or NAT64 spelling.
+    '::ffff:224.0.0.1',
+    '::ffff:255.255.255.255',
+    '::ffff:0.0.0.0',
+    '64:ff9b::e000:1',
   ])('refuses %s, which no instance can have', (address) => {
     expect(() => validAddress(address)).toThrow(InvalidArgumentError);
     expect(() => setAddr('web', 'web1', address, 8080)).toThrow(/unicast host address/);

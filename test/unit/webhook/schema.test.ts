@@ -1,7 +1,7 @@
 // Webhook edge: each body shape parses into the normalised request; everything else is a 400 (ValidationError) or 413.
 import { describe, expect, it } from 'vitest';
 import { PayloadTooLargeError, ValidationError } from '../../../functions/lib/errors.js';
-import { MAX_BODY_BYTES, parseIdempotencyKey, parseWebhookBody } from '../../../functions/webhook/schema.js';
+import { MAX_BODY_BYTES, parseWebhookBody } from '../../../functions/webhook/schema.js';
 
 const member = { id: 'i-0abc', address: '127.0.0.10', port: 8080 };
 const change = { action: 'register', backend: 'web', member };
@@ -121,16 +121,5 @@ describe('parseWebhookBody: refused bodies', () => {
     const raw = `"${'é'.repeat(MAX_BODY_BYTES / 2)}"`;
     expect(raw.length).toBeLessThan(MAX_BODY_BYTES);
     expect(() => parseWebhookBody(raw)).toThrow(PayloadTooLargeError);
-  });
-});
-
-describe('parseIdempotencyKey', () => {
-  it('passes a key through and an absent header as undefined', () => {
-    expect(parseIdempotencyKey('deploy-42:web')).toBe('deploy-42:web');
-    expect(parseIdempotencyKey(undefined)).toBeUndefined();
-  });
-
-  it.each(['', 'has space', 'x'.repeat(256), 'tab\there', 'ünïcode'])('refuses %j', (value) => {
-    expect(() => parseIdempotencyKey(value)).toThrow(ValidationError);
   });
 });
