@@ -1,6 +1,7 @@
 // The configuration contract (DESIGN §6): env and config document, validated once into a frozen object.
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
+import { type ServerOptions, validServerOptions } from './domain/server-options.js';
+import { ConfigError, InvalidArgumentError } from './errors.js';
 
 const name = z
   .string()
@@ -29,6 +30,24 @@ const healthGateSchema = z.strictObject({
   timeoutSeconds: z.number().int().min(1).max(900).default(60),
 });
 
+/**
+ * `backends[].dynamicServerOptions`: the keywords a dynamic server is added with, validated against the whitelist of
+ * domain/server-options.ts (never free text on the wire). The issue names the keyword and what it must be.
+ */
+const serverOptionsSchema = z.unknown().transform((value, ctx): ServerOptions => {
+  try {
+    return validServerOptions(value);
+  } catch (error) {
+    if (!(error instanceof InvalidArgumentError)) throw error;
+    const keyword = error.field.split('.')[1];
+    ctx.addIssue({ code: 'custom', message: error.message, path: keyword ? [keyword] : [] });
+    return z.NEVER;
+  }
+});
+
+// HAProxy's roundrobin takes at most 4095 servers per backend; nothing here needs more.
+const MAX_SLOTS = 4095;
+
 const backendSchema = z.strictObject({
   name,
   /** Server names of this backend's `server-template` slots start with this (e.g. `web` for web1..web20). */
@@ -39,6 +58,13 @@ const backendSchema = z.strictObject({
   weight: z.number().int().min(0).max(256).default(1),
   drainSeconds: z.number().int().min(0).max(86_400).default(300),
   healthGate: healthGateSchema.optional(),
+  /**
+   * Slots in all, template slots included. When every template slot is taken, servers are added at run time up to
+   * this (docs/ARCHITECTURE.md, "Growth"). Unset, or not above the template's size: no growth.
+   */
+  maxSlots: z.number().int().min(1).max(MAX_SLOTS).optional(),
+  /** Keywords of the servers growth adds (e.g. `{"check": true, "inter": 2000}`); template slots keep their own. */
+  dynamicServerOptions: serverOptionsSchema.optional(),
 });
 
 export const configDocumentSchema = z
