@@ -52,6 +52,8 @@ export type WriteCommand =
 /** A command that only reads. */
 export type ReadCommand =
   | (Built & { readonly kind: 'show-stat'; readonly backend: string })
+  /** Only the backend's own (aggregate) row: its `algo` says whether it can take dynamic servers. */
+  | (Built & { readonly kind: 'show-backend-stat'; readonly backend: string })
   | (Built & { readonly kind: 'show-servers-state'; readonly backend: string })
   | (Built & { readonly kind: 'get-weight'; readonly backend: string; readonly server: string })
   | (Built & { readonly kind: 'show-info' })
@@ -73,6 +75,7 @@ export const COMMAND_KINDS = [
   'del-server',
   'wait-removable',
   'show-stat',
+  'show-backend-stat',
   'show-servers-state',
   'get-weight',
   'show-info',
@@ -161,6 +164,14 @@ export function waitRemovable(backend: string, server: string, ms: number) {
 /** The server rows of one backend. */
 export function showStat(backend: string) {
   return make<Extract<Command, { kind: 'show-stat' }>>({ kind: 'show-stat', backend: validName('backend', backend) });
+}
+
+/** The BACKEND row of one backend (its balance algorithm, its session counts). */
+export function showBackendStat(backend: string) {
+  return make<Extract<Command, { kind: 'show-backend-stat' }>>({
+    kind: 'show-backend-stat',
+    backend: validName('backend', backend),
+  });
 }
 
 /** Admin bitmask, address and port of every server of one backend. */

@@ -42,6 +42,7 @@ const RULES = {
   // Any text is a log (often none); only an unknown-command answer is not.
   'show-startup-logs': (text) => !text.startsWith('Unknown command'),
   'show-stat': (text) => text.startsWith('# pxname,svname,'),
+  'show-backend-stat': (text) => text.startsWith('# pxname,svname,'),
   'show-servers-state': (text) => /^1\n# be_id /.test(text),
   'get-weight': (text) => /^\d+ \(initial \d+\)$/.test(text),
   'show-info': (text) => /^Pid: \d+$/m.test(text),

@@ -36,6 +36,9 @@ export function renderCommand(command: Command): string {
     case 'show-stat':
       // All three positional arguments: with only the proxy name HAProxy dumps every proxy.
       return `show stat ${validName('backend', command.backend)} 4 -1`;
+    case 'show-backend-stat':
+      // Type mask 2: the backend's aggregate row only.
+      return `show stat ${validName('backend', command.backend)} 2 -1`;
     case 'show-servers-state':
       return `show servers state ${validName('backend', command.backend)}`;
     case 'show-info':

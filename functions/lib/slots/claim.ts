@@ -67,7 +67,9 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
       checkMember = false;
     }
     if (candidates.length === 0 || misses >= REFRESH_AFTER_MISSES) {
-      candidates = (await ctx.table.slotItems(backend, true)).filter((i) => !init.avoid?.has(String(i.slot)));
+      candidates = templateFirst(
+        (await ctx.table.slotItems(backend, true)).filter((i) => !init.avoid?.has(String(i.slot))),
+      );
       misses = 0;
       if (candidates.length === 0) {
         // A duplicate claim of the same member may have taken the last slot while we looked.
@@ -120,6 +122,16 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
     misses++; // the slot was taken or changed under us, and the candidate list is that much staler
   }
   throw new SlotConflictError(`claim of a slot in ${backend} for ${member.id} lost ${ctx.maxAttempts} races in a row`);
+}
+
+/**
+ * The free template slots, or — only when none is left — the free dynamic ones: a dynamic slot costs an `add server`
+ * on every host and is deleted again when freed, so growth starts only once the template is full (ARCHITECTURE.md,
+ * "Growth"). A lost race re-reads, so a template slot freed meanwhile is preferred again.
+ */
+function templateFirst(free: Item[]): Item[] {
+  const template = free.filter((i) => i.dynamic !== true);
+  return template.length > 0 ? template : free;
 }
 
 /**
