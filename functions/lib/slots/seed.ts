@@ -25,19 +25,22 @@ function escapeRegExp(text: string): string {
 /**
  * Slot names of `backend` (prefix followed by digits only: `web` matches web1, web20, not webx or web1a) common to every
  * host that answered. The intersection, not the union: during a half-rolled-out config a slot some hosts lack must not
- * be handed out, so every host that differs is reported instead of merged. Hosts that failed are ignored.
+ * be handed out, so every host that differs is reported instead of merged. Hosts that failed are ignored, and so are
+ * the `dynamic` names (servers added at run time, which a reloaded host lacks until reconcile adds them back).
  */
 export function slotNamesFromHosts(
   observations: readonly HostObservation[],
   backend: string,
   slotPrefix: string,
+  dynamic: ReadonlySet<string> = new Set(),
 ): HostSlotNames {
   const pattern = new RegExp(`^${escapeRegExp(slotPrefix)}[0-9]+$`);
   const perHost: Array<{ host: string; names: Set<string> }> = [];
   for (const o of observations) {
     if (!o.ok) continue;
     const rows = o.backends.get(backend) ?? [];
-    perHost.push({ host: o.host, names: new Set(rows.map((r) => r.server).filter((s) => pattern.test(s))) });
+    const names = rows.map((r) => r.server).filter((s) => pattern.test(s) && !dynamic.has(s));
+    perHost.push({ host: o.host, names: new Set(names) });
   }
   const union = new Set(perHost.flatMap((h) => [...h.names]));
   const common = [...union].filter((name) => perHost.every((h) => h.names.has(name)));
