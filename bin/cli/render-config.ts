@@ -47,7 +47,7 @@ export function renderServerLines(
     `# backend ${backend.name}: ${slots.length} slots from table ${options.table} at ${options.now.toISOString()} (slot-sync render-config)`,
     `# These replace the backend's server-template line. Re-render right before every reload; reconcile repairs the rest.`,
   ];
-  const dynamicCheck = ['', ...renderServerOptions(backend.dynamicServerOptions ?? [])].join(' ');
+  const dynamicCheck = ['', ...renderServerOptions(backend.dynamicServerOptions ?? {})].join(' ');
   for (const r of slots) {
     if (!r.dynamic) lines.push(serverLine(r, backend.weight, check));
     else if (r.member !== undefined && r.state !== 'free') lines.push(serverLine(r, backend.weight, dynamicCheck));

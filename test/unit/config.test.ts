@@ -132,11 +132,12 @@ describe('growth settings', () => {
     const backend = parseConfig(withBackend({ maxSlots: 12, dynamicServerOptions: { inter: 500, check: true } }))
       .backends[0];
     expect(backend?.maxSlots).toBe(12);
-    expect(backend?.dynamicServerOptions).toEqual([
-      ['check', true],
-      ['inter', 500],
-    ]);
+    expect(backend?.dynamicServerOptions).toEqual({ check: true, inter: 500 });
+    expect(Object.keys(backend?.dynamicServerOptions ?? {})).toEqual(['check', 'inter']);
     expect(Object.isFrozen(backend?.dynamicServerOptions)).toBe(true);
+    // A parsed document serialised again (the CLI and the local stack pass it on as CONFIG_JSON) parses the same.
+    const again = parseConfig(JSON.stringify(parseConfig(withBackend({ dynamicServerOptions: { check: true } }))));
+    expect(again.backends[0]?.dynamicServerOptions).toEqual({ check: true });
   });
 
   it.each([

@@ -142,7 +142,7 @@ export function addServer(
     address: validAddress(address),
     port: validPort(port),
     weight: validWeight(weight),
-    options: validServerOptions(Object.fromEntries(options)),
+    options: validServerOptions(options),
   });
 }
 

@@ -59,8 +59,11 @@ export const SERVER_KEYWORDS = {
 export type ServerKeyword = keyof typeof SERVER_KEYWORDS;
 const KEYWORDS = Object.keys(SERVER_KEYWORDS) as ServerKeyword[];
 
-/** Validated options: `[keyword, value]` in SERVER_KEYWORDS order; a flag's value is `true`. Frozen. */
-export type ServerOptions = readonly (readonly [ServerKeyword, string | number | true])[];
+/**
+ * Validated options: keyword → value, keys in SERVER_KEYWORDS order, a flag's value `true`. Frozen, and plain JSON,
+ * so a parsed config document serialised and parsed again is the same document.
+ */
+export type ServerOptions = Readonly<Partial<Record<ServerKeyword, string | number | true>>>;
 
 function isKeyword(key: string): key is ServerKeyword {
   return Object.hasOwn(SERVER_KEYWORDS, key);
@@ -98,7 +101,7 @@ function validValue(keyword: ServerKeyword, value: unknown): string | number | t
  * first scale-out: TLS towards the server needs an explicit `verify`, and `verify required` needs a `ca-file`.
  */
 export function validServerOptions(value: unknown): ServerOptions {
-  if (value === undefined) return Object.freeze([]);
+  if (value === undefined) return Object.freeze({});
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new InvalidArgumentError('dynamicServerOptions', value, 'must be an object of server keywords');
   const given = value as Record<string, unknown>;
@@ -110,14 +113,14 @@ export function validServerOptions(value: unknown): ServerOptions {
         `is not a keyword a dynamic server may take (allowed: ${KEYWORDS.join(', ')})`,
       );
   }
-  const options: (readonly [ServerKeyword, string | number | true])[] = [];
+  const options: Partial<Record<ServerKeyword, string | number | true>> = {};
   for (const keyword of KEYWORDS) {
     if (!Object.hasOwn(given, keyword)) continue;
     const v = validValue(keyword, given[keyword]);
-    if (v !== undefined) options.push(Object.freeze([keyword, v] as const));
+    if (v !== undefined) options[keyword] = v;
   }
-  const has = (k: ServerKeyword) => options.some(([name]) => name === k);
-  const get = (k: ServerKeyword) => options.find(([name]) => name === k)?.[1];
+  const has = (k: ServerKeyword) => options[k] !== undefined;
+  const get = (k: ServerKeyword) => options[k];
   if ((has('ssl') || has('check-ssl')) && !has('verify'))
     throw new InvalidArgumentError(
       'dynamicServerOptions.verify',
@@ -131,7 +134,7 @@ export function validServerOptions(value: unknown): ServerOptions {
 
 /** True when the options configure a health check (the server then needs `enable health` after `add server`). */
 export function checksHealth(options: ServerOptions): boolean {
-  return options.some(([keyword]) => keyword === 'check');
+  return options.check === true;
 }
 
 /**
@@ -140,9 +143,12 @@ export function checksHealth(options: ServerOptions): boolean {
  */
 export function renderServerOptions(options: ServerOptions): string[] {
   const words: string[] = [];
-  for (const [keyword, value] of options) {
+  for (const keyword of Object.keys(options)) {
     if (!isKeyword(keyword)) throw new InvalidArgumentError('dynamicServerOptions', keyword, 'unknown keyword');
-    const v = validValue(keyword, value);
+  }
+  for (const keyword of KEYWORDS) {
+    if (!Object.hasOwn(options, keyword)) continue;
+    const v = validValue(keyword, options[keyword]);
     if (v === undefined) continue;
     const kind: KeywordKind = SERVER_KEYWORDS[keyword];
     if (kind.type === 'flag') words.push(keyword);

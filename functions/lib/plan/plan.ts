@@ -90,7 +90,7 @@ function planBackend(
       continue;
     }
     const target = hostTarget(record, gate, over.has(`${backend}/${slot}`));
-    const dynamic = { ...rules, backend, record, target, options: b.config.dynamicServerOptions ?? [] };
+    const dynamic = { ...rules, backend, record, target, options: b.config.dynamicServerOptions ?? {} };
     if (!observed) {
       if (target.presence === 'required') outcomes.push(addOnHost(dynamic));
       // A template slot the host lacks is a config out of step: only reported. A dynamic one nobody holds (or that

@@ -27,7 +27,7 @@ describe('growth command builders', () => {
     ],
     [
       'add-server IPv6 without options',
-      () => addServer('be', 'web5', '2001:db8::1', 80, 0, []),
+      () => addServer('be', 'web5', '2001:db8::1', 80, 0, {}),
       'add server be/web5 [2001:db8::1]:80 weight 0',
     ],
     ['del-server', () => delServer('be', 'web5'), 'del server be/web5'],
@@ -39,7 +39,7 @@ describe('growth command builders', () => {
   });
 
   it('counts add, del and wait as writes (a dry run sends none of them) and the two reads as reads', () => {
-    expect(isWrite(addServer('be', 'web5', '10.0.0.5', 80, 1, []))).toBe(true);
+    expect(isWrite(addServer('be', 'web5', '10.0.0.5', 80, 1, {}))).toBe(true);
     expect(isWrite(delServer('be', 'web5'))).toBe(true);
     expect(isWrite(waitRemovable('be', 'web5', 10))).toBe(true);
     expect(isWrite(showCliLevel())).toBe(false);
@@ -47,12 +47,12 @@ describe('growth command builders', () => {
   });
 
   it.each<[string, () => unknown]>([
-    ['a hostname address', () => addServer('be', 'web5', any('myhost.invalid'), 80, 1, [])],
-    ['an injected address', () => addServer('be', 'web5', any('10.0.0.5:80 check;del server be/web1'), 80, 1, [])],
-    ['port 0', () => addServer('be', 'web5', '10.0.0.5', 0, 1, [])],
-    ['weight 300', () => addServer('be', 'web5', '10.0.0.5', 80, 300, [])],
-    ['a forged option', () => addServer('be', 'web5', '10.0.0.5', 80, 1, any([['cookie', 'x']]))],
-    ['a forged option value', () => addServer('be', 'web5', '10.0.0.5', 80, 1, any([['inter', '1s; quit']]))],
+    ['a hostname address', () => addServer('be', 'web5', any('myhost.invalid'), 80, 1, {})],
+    ['an injected address', () => addServer('be', 'web5', any('10.0.0.5:80 check;del server be/web1'), 80, 1, {})],
+    ['port 0', () => addServer('be', 'web5', '10.0.0.5', 0, 1, {})],
+    ['weight 300', () => addServer('be', 'web5', '10.0.0.5', 80, 300, {})],
+    ['a forged option', () => addServer('be', 'web5', '10.0.0.5', 80, 1, any({ cookie: 'x' }))],
+    ['a forged option value', () => addServer('be', 'web5', '10.0.0.5', 80, 1, any({ inter: '1s; quit' }))],
     ['a server name with a space', () => delServer('be', 'web 5')],
     ['a wait of 0 ms', () => waitRemovable('be', 'web5', 0)],
     ['a wait of a minute', () => waitRemovable('be', 'web5', 60_000)],
@@ -63,7 +63,7 @@ describe('growth command builders', () => {
 
 describe.each(CAPTURED_VERSIONS)('HAProxy %s growth replies', (version) => {
   const reply = (label: string) => capturedReply(version, 'replies-dynamic.txt', label);
-  const add = addServer('be', 'dyn1', '127.0.0.1', 9, 3, []);
+  const add = addServer('be', 'dyn1', '127.0.0.1', 9, 3, {});
   const del = delServer('be', 'dyn1');
 
   it('classifies New server registered. as the add server success', () => {
@@ -98,17 +98,17 @@ describe('refusals known from the reference and from real hosts (not in the capt
   it.each([
     [
       'add',
-      addServer('be_static', 'w5', '127.0.0.1', 9, 1, []),
+      addServer('be_static', 'w5', '127.0.0.1', 9, 1, {}),
       'Backend must use a dynamic load balancing to support dynamic servers.',
     ],
     [
       'add on 3.4',
-      addServer('be_static', 'w5', '127.0.0.1', 9, 1, []),
+      addServer('be_static', 'w5', '127.0.0.1', 9, 1, {}),
       "Backend does not support dynamic servers : backend 'be_static' uses a non dynamic load balancing method.",
     ],
     [
       'add twice',
-      addServer('be', 'w5', '127.0.0.1', 9, 1, []),
+      addServer('be', 'w5', '127.0.0.1', 9, 1, {}),
       'Already exists a server with the same name in backend.',
     ],
     ['del with a connection', delServer('be', 'w5'), 'Server still has connections attached to it, cannot remove it.'],
