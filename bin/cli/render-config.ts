@@ -1,5 +1,6 @@
 // Operator CLI `render-config`: `server` lines matching the table, for hosts that keep haproxy.cfg in step (hybrid).
 import type { BackendConfig } from '../../functions/lib/config.js';
+import { renderServerOptions } from '../../functions/lib/domain/server-options.js';
 import type { SlotRecord } from '../../functions/lib/domain/types.js';
 import { formatEndpoint } from '../../functions/lib/domain/values.js';
 import type { CliArgs } from './args.js';
@@ -33,9 +34,11 @@ export async function runRenderConfig(args: CliArgs, ctx: CliContext, io: Output
  *  - held maint: the member, `disabled` — exactly what the operator set.
  *  - held drain: the member with `weight 0` (config has no drain keyword; weight 0 takes no new balanced traffic).
  *  - free (or held without a member): the placeholder, `disabled`.
+ * A dynamic slot (growth, ARCHITECTURE.md "Growth") is written with the backend's dynamicServerOptions instead of
+ * `check`, so a reload keeps it where the Runtime API alone would lose it; one nobody holds gets no line at all.
  */
 export function renderServerLines(
-  backend: Pick<BackendConfig, 'name' | 'weight'>,
+  backend: Pick<BackendConfig, 'name' | 'weight' | 'dynamicServerOptions'>,
   slots: readonly SlotRecord[],
   options: { readonly check: boolean; readonly table: string; readonly now: Date },
 ): string {
@@ -44,7 +47,11 @@ export function renderServerLines(
     `# backend ${backend.name}: ${slots.length} slots from table ${options.table} at ${options.now.toISOString()} (slot-sync render-config)`,
     `# These replace the backend's server-template line. Re-render right before every reload; reconcile repairs the rest.`,
   ];
-  for (const r of slots) lines.push(serverLine(r, backend.weight, check));
+  const dynamicCheck = ['', ...renderServerOptions(backend.dynamicServerOptions ?? {})].join(' ');
+  for (const r of slots) {
+    if (!r.dynamic) lines.push(serverLine(r, backend.weight, check));
+    else if (r.member !== undefined && r.state !== 'free') lines.push(serverLine(r, backend.weight, dynamicCheck));
+  }
   return `${lines.join('\n')}\n`;
 }
 

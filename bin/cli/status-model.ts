@@ -147,7 +147,11 @@ export async function buildStatus(
     drift,
     awaitingHealth,
     overdueDrains,
-    noFreeSlot: desired.filter((d) => !d.slots.some((s) => s.state === 'free')).map((d) => d.config.name),
+    // A backend that may still grow (maxSlots above what the table has) gets its next slots when it needs them.
+    noFreeSlot: desired
+      .filter((d) => !d.slots.some((s) => s.state === 'free'))
+      .filter((d) => d.config.maxSlots === undefined || d.slots.length >= d.config.maxSlots)
+      .map((d) => d.config.name),
   });
 }
 

@@ -153,7 +153,9 @@ const STATUS_STYLE: Readonly<Record<string, Style>> = {
 export function hostCell(c: HostCell): Cell {
   if (!c.reachable) return { text: 'unreachable', style: 'critical' };
   const drifted = c.drift.length > 0;
-  if (!c.present) return { text: `missing ${DRIFT_MARK}`, style: 'drift' };
+  // A dynamic slot nobody holds has no server on purpose (ARCHITECTURE.md, "Growth"): absent, not missing.
+  if (!c.present)
+    return drifted ? { text: `missing ${DRIFT_MARK}`, style: 'drift' } : { text: 'absent', style: 'muted' };
   const word = c.status.split(' ')[0] ?? '';
   // A drained server whose check fails reads `DOWN`, not `DRAIN`: say what the operator set as well.
   const hidden = (c.admin === 'drain' && word !== 'DRAIN') || (c.admin === 'maint' && word !== 'MAINT');

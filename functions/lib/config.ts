@@ -1,7 +1,8 @@
 // The configuration contract (DESIGN §6): env and config document, validated once into a frozen object.
 import { z } from 'zod';
 import { parseCidr } from './domain/address-policy.js';
-import { ConfigError } from './errors.js';
+import { type ServerOptions, validServerOptions } from './domain/server-options.js';
+import { ConfigError, InvalidArgumentError } from './errors.js';
 
 const name = z
   .string()
@@ -40,6 +41,23 @@ const cidrSchema = z
       ctx.addIssue({ code: 'custom', message: (error as Error).message });
     }
   });
+/**
+ * `backends[].dynamicServerOptions`: the keywords a dynamic server is added with, validated against the whitelist of
+ * domain/server-options.ts (never free text on the wire). The issue names the keyword and what it must be.
+ */
+const serverOptionsSchema = z.unknown().transform((value, ctx): ServerOptions => {
+  try {
+    return validServerOptions(value);
+  } catch (error) {
+    if (!(error instanceof InvalidArgumentError)) throw error;
+    const keyword = error.field.split('.')[1];
+    ctx.addIssue({ code: 'custom', message: error.message, path: keyword ? [keyword] : [] });
+    return z.NEVER;
+  }
+});
+
+// HAProxy's roundrobin takes at most 4095 servers per backend; nothing here needs more.
+const MAX_SLOTS = 4095;
 
 const backendSchema = z.strictObject({
   name,
@@ -60,6 +78,13 @@ const backendSchema = z.strictObject({
   allowedCidrs: z.array(cidrSchema).min(1).max(100).optional(),
   /** Loopback members for this backend (overrides the document's `allowLoopback`). */
   allowLoopback: z.boolean().optional(),
+  /**
+   * Slots in all, template slots included. When every template slot is taken, servers are added at run time up to
+   * this (docs/ARCHITECTURE.md, "Growth"). Unset, or not above the template's size: no growth.
+   */
+  maxSlots: z.number().int().min(1).max(MAX_SLOTS).optional(),
+  /** Keywords of the servers growth adds (e.g. `{"check": true, "inter": 2000}`); template slots keep their own. */
+  dynamicServerOptions: serverOptionsSchema.optional(),
 });
 
 export const configDocumentSchema = z

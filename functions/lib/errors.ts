@@ -75,8 +75,12 @@ export class ParseError extends SlotSyncError {
 /** Every slot of the backend is taken. */
 export class NoFreeSlotError extends SlotSyncError {
   readonly code = 'NO_FREE_SLOT' as const;
-  constructor(readonly backend: string) {
-    super(`no free slot in backend ${backend}`);
+  /** `detail` says why growth did not help (it is off, or maxSlots is reached). */
+  constructor(
+    readonly backend: string,
+    readonly detail?: string,
+  ) {
+    super(`no free slot in backend ${backend}${detail ? `: ${detail}` : ''}`);
   }
 }
 

@@ -47,11 +47,19 @@ export interface Claimed {
  * a slot goes through the lifecycle machine (`domain/lifecycle.ts`): the store only carries its decisions out.
  */
 export interface SlotStore {
-  /** Creates the missing `free` slot items of a backend; existing items are left untouched. Idempotent. */
-  seed(backend: string, slotNames: readonly string[]): Promise<{ readonly created: readonly string[] }>;
+  /**
+   * Creates the missing `free` slot items of a backend; existing items are left untouched. Idempotent. With
+   * `dynamic`, the items are growth slots (servers added at run time, docs/ARCHITECTURE.md "Growth").
+   */
+  seed(
+    backend: string,
+    slotNames: readonly string[],
+    options?: { readonly dynamic?: boolean },
+  ): Promise<{ readonly created: readonly string[] }>;
   /**
    * The member's existing slot, or a random free one (never one of `avoid`) claimed in one transaction that also proves
-   * the member had none and is not retired. Throws NoFreeSlotError, MemberRetiredError.
+   * the member had none and is not retired. A free template slot is always taken before a dynamic one (growth only
+   * once the template is full). Throws NoFreeSlotError, MemberRetiredError.
    */
   claim(
     backend: string,

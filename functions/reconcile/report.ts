@@ -20,6 +20,7 @@ export function summariseReconcile(r: ReconcileReport) {
     failures: r.failures,
     seeded: r.seeded,
     disagreements: r.disagreements,
+    growth: r.growth,
   };
 }
 

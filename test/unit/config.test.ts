@@ -122,3 +122,43 @@ describe('lifecycle hook timings', () => {
     expect(() => parseConfig(doc)).toThrow(/lifecycle\.launchTimeoutSeconds/);
   });
 });
+
+describe('growth settings', () => {
+  const withBackend = (extra: Record<string, unknown>) => ({
+    ...minimal,
+    backends: [{ ...minimal.backends[0], ...extra }],
+  });
+
+  it('leaves growth off by default (no maxSlots, no options)', () => {
+    const backend = parseConfig(minimal).backends[0];
+    expect(backend?.maxSlots).toBeUndefined();
+    expect(backend?.dynamicServerOptions).toBeUndefined();
+  });
+
+  it('parses maxSlots and the dynamic server options into validated keywords', () => {
+    const backend = parseConfig(withBackend({ maxSlots: 12, dynamicServerOptions: { inter: 500, check: true } }))
+      .backends[0];
+    expect(backend?.maxSlots).toBe(12);
+    expect(backend?.dynamicServerOptions).toEqual({ check: true, inter: 500 });
+    expect(Object.keys(backend?.dynamicServerOptions ?? {})).toEqual(['check', 'inter']);
+    expect(Object.isFrozen(backend?.dynamicServerOptions)).toBe(true);
+    // A parsed document serialised again (the CLI and the local stack pass it on as CONFIG_JSON) parses the same.
+    const again = parseConfig(JSON.stringify(parseConfig(withBackend({ dynamicServerOptions: { check: true } }))));
+    expect(again.backends[0]?.dynamicServerOptions).toEqual({ check: true });
+  });
+
+  it.each([
+    ['maxSlots 0', { maxSlots: 0 }, /backends\.0\.maxSlots/],
+    ['maxSlots past what roundrobin takes', { maxSlots: 4096 }, /backends\.0\.maxSlots/],
+    [
+      'an unknown server keyword',
+      { dynamicServerOptions: { cookie: 'a' } },
+      /backends\.0\.dynamicServerOptions: .*cookie/,
+    ],
+    ['a bad keyword value', { dynamicServerOptions: { rise: 0 } }, /backends\.0\.dynamicServerOptions\.rise: /],
+    ['ssl without verify', { dynamicServerOptions: { ssl: true } }, /dynamicServerOptions\.verify: .*explicit verify/],
+  ])('refuses %s with the path and the reason', (_name, extra, message) => {
+    expect(() => parseConfig(withBackend(extra))).toThrow(ConfigError);
+    expect(() => parseConfig(withBackend(extra))).toThrow(message);
+  });
+});

@@ -2,8 +2,17 @@
 import type { SlotRecord } from './types.js';
 import type { AdminState } from './values.js';
 
+/**
+ * Whether the slot's server must exist on a host. `kept`: never added, never deleted (template slots, which the config
+ * owns; a draining dynamic slot, which must not be re-added for a member that is leaving, nor deleted before its drain
+ * is over). `required`: a dynamic slot a member holds, added on a host that lacks it (a reload drops dynamic servers).
+ * `absent`: a dynamic slot nobody holds, set to MAINT and deleted once no session is left.
+ */
+export type Presence = 'kept' | 'required' | 'absent';
+
 /** The state a host should show for one slot. */
 export interface HostTarget {
+  readonly presence: Presence;
   /** The admin state to end in. `ready` behind a health gate passes through `drain` until the first passing check. */
   readonly admin: AdminState;
   /** Where the server must point; undefined = anywhere (a free or unowned slot: its address carries no traffic). */
@@ -29,14 +38,20 @@ export function hostTarget(record: SlotRecord, gate: boolean, drainOver = false)
       ? { address: record.address, port: record.port }
       : undefined;
   const weight = endpoint ? record.weight : undefined;
+  const presence = presenceOf(record, endpoint !== undefined);
   switch (record.state) {
     case 'free':
-      return { admin: 'maint', gated: false, pinned: false };
+      return { presence, admin: 'maint', gated: false, pinned: false };
     case 'active':
-      return { admin: 'ready', endpoint, weight, gated: gate, pinned: false };
+      return { presence, admin: 'ready', endpoint, weight, gated: gate, pinned: false };
     case 'held':
-      return { admin: record.heldAdmin ?? 'maint', endpoint, weight, gated: false, pinned: false };
+      return { presence, admin: record.heldAdmin ?? 'maint', endpoint, weight, gated: false, pinned: false };
     case 'draining':
-      return { admin: drainOver ? 'maint' : 'drain', endpoint, gated: false, pinned: true };
+      return { presence, admin: drainOver ? 'maint' : 'drain', endpoint, gated: false, pinned: true };
   }
+}
+
+function presenceOf(record: SlotRecord, owned: boolean): Presence {
+  if (!record.dynamic || record.state === 'draining') return 'kept';
+  return owned && record.state !== 'free' ? 'required' : 'absent';
 }

@@ -2,8 +2,8 @@
 import type { SlotRecord } from './types.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-/** The record fields a transition may write (never the keys or the version, which the store owns). */
-export type SlotFields = Partial<Mutable<Omit<SlotRecord, 'backend' | 'slot' | 'version'>>>;
+/** The record fields a transition may write (never the keys, the version, which the store owns, or `dynamic`). */
+export type SlotFields = Partial<Mutable<Omit<SlotRecord, 'backend' | 'slot' | 'version' | 'dynamic'>>>;
 export type SlotField = keyof SlotFields;
 
 /** Fields to set and fields to remove, written together under a version guard. */

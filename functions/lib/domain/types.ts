@@ -82,6 +82,11 @@ export interface SlotRecord {
   /** A launch whose completion was handed to reconcile: CONTINUE once READY everywhere, ABANDON after the deadline. */
   readonly launch?: LifecycleRef;
   readonly launchDeadline?: number;
+  /**
+   * A slot past the server-template (growth, docs/ARCHITECTURE.md "Growth"): its server is added at run time on every
+   * host while a member holds it and deleted once it is free. Set when the slot is seeded, never changed after.
+   */
+  readonly dynamic?: true;
 }
 
 /** One server row as a host reports it, merged from `show stat` and `show servers state`. */

@@ -33,7 +33,16 @@ const RULES = {
   'set-state': empty,
   'set-weight': empty,
   'enable-health': empty,
+  // The same texts on 2.6 to 3.4 (test/fixtures/haproxy/<version>/replies-dynamic.txt); only the framing differs.
+  'add-server': (text) => text === 'New server registered.',
+  'del-server': (text) => text === 'Server deleted.',
+  // 3.0+ `wait`: `Done.` once the condition is met; `Failed. …`, `Wait delay expired. …` or `Interrupted. …` else.
+  'wait-removable': (text) => text === 'Done.',
+  'show-cli-level': (text) => /^(admin|operator|user)$/.test(text),
+  // Any text is a log (often none); only an unknown-command answer is not.
+  'show-startup-logs': (text) => !text.startsWith('Unknown command'),
   'show-stat': (text) => text.startsWith('# pxname,svname,'),
+  'show-backend-stat': (text) => text.startsWith('# pxname,svname,'),
   'show-servers-state': (text) => /^1\n# be_id /.test(text),
   'get-weight': (text) => /^\d+ \(initial \d+\)$/.test(text),
   'show-info': (text) => /^Pid: \d+$/m.test(text),

@@ -1,6 +1,9 @@
 // HAProxy edge: renders domain commands (data) as Runtime API text — the only place text for a stats socket is made.
 import type { Command } from '../domain/commands.js';
-import { validAddress, validName, validPort, validState, validWeight } from '../domain/values.js';
+import { MAX_WAIT_MS } from '../domain/commands.js';
+import { renderServerOptions } from '../domain/server-options.js';
+import { formatEndpoint, validAddress, validName, validPort, validState, validWeight } from '../domain/values.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /**
  * The command line for `command`. Values were validated by the domain builders; they are checked again here because
@@ -18,16 +21,38 @@ export function renderCommand(command: Command): string {
       return `set server ${server(command)} weight ${validWeight(command.weight)}`;
     case 'enable-health':
       return `enable health ${server(command)}`;
+    case 'add-server': {
+      // `[v6]:port` for IPv6 (HAProxy's own spelling in show stat), always with the slot's absolute weight.
+      const at = formatEndpoint(validAddress(command.address), validPort(command.port));
+      const options = renderServerOptions(command.options);
+      return [`add server ${server(command)} ${at} weight ${validWeight(command.weight)}`, ...options].join(' ');
+    }
+    case 'del-server':
+      return `del server ${server(command)}`;
+    case 'wait-removable':
+      return `wait ${waitMs(command.ms)}ms srv-removable ${server(command)}`;
     case 'get-weight':
       return `get weight ${server(command)}`;
     case 'show-stat':
       // All three positional arguments: with only the proxy name HAProxy dumps every proxy.
       return `show stat ${validName('backend', command.backend)} 4 -1`;
+    case 'show-backend-stat':
+      // Type mask 2: the backend's aggregate row only.
+      return `show stat ${validName('backend', command.backend)} 2 -1`;
     case 'show-servers-state':
       return `show servers state ${validName('backend', command.backend)}`;
     case 'show-info':
       return 'show info';
+    case 'show-cli-level':
+      return 'show cli level';
+    case 'show-startup-logs':
+      return 'show startup-logs';
   }
+}
+
+function waitMs(ms: number): number {
+  if (!Number.isInteger(ms) || ms < 1 || ms > MAX_WAIT_MS) throw new InvalidArgumentError('wait', ms, 'out of range');
+  return ms;
 }
 
 function server(c: { backend: string; server: string }): string {

@@ -46,3 +46,11 @@ export function hasInitState(version: HaproxyVersion): boolean {
 export function hasAsyncAddr(version: HaproxyVersion): boolean {
   return atLeast(version, 3, 0);
 }
+
+/**
+ * `wait <delay> srv-removable <be>/<srv>` (3.0+): holds the CLI session until the server may be deleted, so `del
+ * server` can follow in the same batch. 2.6 and 2.8 have no `wait`: the delete is tried once no session is left.
+ */
+export function hasWaitRemovable(version: HaproxyVersion): boolean {
+  return atLeast(version, 3, 0);
+}

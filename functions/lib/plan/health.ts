@@ -1,6 +1,6 @@
 // Planner: what counts as a passing health check, and whether a host applies `set server addr` asynchronously.
 import type { ObservedSlot } from '../domain/types.js';
-import { hasAsyncAddr, parseVersion } from '../haproxy/version.js';
+import { hasAsyncAddr, hasWaitRemovable, parseVersion } from '../haproxy/version.js';
 
 const PASSING = /^L[467]OK/;
 
@@ -25,5 +25,14 @@ export function addrIsAsync(version: string | undefined): boolean {
     return hasAsyncAddr(parseVersion(version ?? ''));
   } catch {
     return true;
+  }
+}
+
+/** Whether the host has `wait … srv-removable` (3.0+). Unknown version: no (a plain `del server` works everywhere). */
+export function waitsRemovable(version: string | undefined): boolean {
+  try {
+    return hasWaitRemovable(parseVersion(version ?? ''));
+  } catch {
+    return false;
   }
 }

@@ -4,7 +4,8 @@ import { hostTarget } from '../domain/host-target.js';
 import { naturalCompare } from '../domain/natural-order.js';
 import type { HostBatch, ObservedSlot, SlotRecord } from '../domain/types.js';
 import { formatEndpoint } from '../domain/values.js';
-import { addrIsAsync } from './health.js';
+import { addOnHost, removeFromHost } from './dynamic-rules.js';
+import { addrIsAsync, waitsRemovable } from './health.js';
 import { planSlotOnHost, type SlotOutcome } from './slot-rules.js';
 import { drainOver, transitionsFor } from './transitions.js';
 import {
@@ -44,10 +45,14 @@ export function plan(input: PlanInput): Plan {
       unreachable.push({ host: h.host, code: h.error.code, message: h.error.message });
       continue;
     }
-    const asyncAddr = addrIsAsync(h.version);
+    const host: HostRules = {
+      host: h.host,
+      asyncAddr: addrIsAsync(h.version),
+      removeWaitMs: waitsRemovable(h.version) ? policy.removeWaitMs : undefined,
+    };
     const commands: Command[] = [];
     for (const b of tables) {
-      for (const o of planBackend(h.host, b, h.backends.get(b.config.name) ?? [], over, asyncAddr)) {
+      for (const o of planBackend(host, b, h.backends.get(b.config.name) ?? [], over)) {
         commands.push(...o.commands);
         drift.push(...o.drift);
       }
@@ -57,13 +62,20 @@ export function plan(input: PlanInput): Plan {
   return { batches, drift, transitions, unreachable };
 }
 
+/** What the per-slot rules need to know about the host. */
+interface HostRules {
+  readonly host: string;
+  readonly asyncAddr: boolean;
+  readonly removeWaitMs?: number;
+}
+
 function planBackend(
-  host: string,
+  rules: HostRules,
   b: DesiredBackend & { readonly records: ReadonlyMap<string, SlotRecord> },
   servers: readonly ObservedSlot[],
   over: ReadonlySet<string>,
-  asyncAddr: boolean,
 ): SlotOutcome[] {
+  const { host, asyncAddr } = rules;
   const backend = b.config.name;
   const byName = new Map<string, ObservedSlot>();
   for (const o of servers) if (!byName.has(o.server)) byName.set(o.server, o);
@@ -79,10 +91,19 @@ function planBackend(
     if (!record) {
       const actual = formatEndpoint(observed?.address, observed?.port);
       outcomes.push({ commands: [], drift: [{ host, backend, slot, kind: 'unknown-slot', actual }] });
-    } else if (!observed) {
-      outcomes.push({ commands: [], drift: [{ host, backend, slot, kind: 'missing-slot', expected: record.state }] });
+      continue;
+    }
+    const target = hostTarget(record, gate, over.has(`${backend}/${slot}`));
+    const dynamic = { ...rules, backend, record, target, options: b.config.dynamicServerOptions ?? {} };
+    if (!observed) {
+      if (target.presence === 'required') outcomes.push(addOnHost(dynamic));
+      // A template slot the host lacks is a config out of step: only reported. A dynamic one nobody holds (or that
+      // drains) is as it should be.
+      else if (!record.dynamic)
+        outcomes.push({ commands: [], drift: [{ host, backend, slot, kind: 'missing-slot', expected: record.state }] });
+    } else if (target.presence === 'absent') {
+      outcomes.push(removeFromHost(dynamic, observed));
     } else {
-      const target = hostTarget(record, gate, over.has(`${backend}/${slot}`));
       outcomes.push(planSlotOnHost({ host, backend, record, observed, target, asyncAddr }));
     }
   }

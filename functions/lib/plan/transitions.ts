@@ -38,9 +38,19 @@ export function drainOver(
 ): 'drain-finished' | 'drain-deadline' | undefined {
   // Both ends wait out the fence: a `ready` planned from a read before the drain is written or dropped by then.
   if (now < (r.drainStartedAt ?? 0) + fenceMs) return undefined;
-  const idle = observed.length > 0 && observed.every((h) => rowOn(h, backend, r.slot)?.sessions === 0);
+  const idle = observed.length > 0 && observed.every((h) => sessionsOn(h, backend, r) === 0);
   if (idle) return 'drain-finished';
   return r.drainDeadline !== undefined && now >= r.drainDeadline ? 'drain-deadline' : undefined;
+}
+
+/**
+ * Sessions on the slot's server on this host; undefined when the host did not answer. A dynamic server the host lacks
+ * (a reload dropped it) has none: nothing can still be connected to it.
+ */
+function sessionsOn(h: HostObservation, backend: string, r: SlotRecord): number | undefined {
+  const row = rowOn(h, backend, r.slot);
+  if (row) return row.sessions;
+  return h.ok && r.dynamic ? 0 : undefined;
 }
 
 /** The member serves on this host: right address, READY, and (behind the gate) a passing check. */

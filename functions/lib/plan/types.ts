@@ -5,7 +5,7 @@ import type { HostBatch, HostObservation, SlotRecord } from '../domain/types.js'
 
 /** One backend as the table wants it: its config and every slot record. */
 export interface DesiredBackend {
-  readonly config: Pick<BackendConfig, 'name' | 'slotPrefix' | 'healthGate'>;
+  readonly config: Pick<BackendConfig, 'name' | 'slotPrefix' | 'healthGate' | 'dynamicServerOptions'>;
   readonly slots: readonly SlotRecord[];
 }
 
@@ -17,9 +17,11 @@ export interface PlanPolicy {
   readonly heartbeatMs: number;
   /** How many hosts must serve a launched member before its launch completes. */
   readonly quorum: Quorum;
+  /** 3.0+: how long `wait … srv-removable` may hold a batch before the `del server` of a freed dynamic slot. */
+  readonly removeWaitMs: number;
 }
 
-export const DEFAULT_POLICY: PlanPolicy = { fenceMs: 1_500, heartbeatMs: 300_000, quorum: 'all' };
+export const DEFAULT_POLICY: PlanPolicy = { fenceMs: 1_500, heartbeatMs: 300_000, quorum: 'all', removeWaitMs: 1_000 };
 
 /** Everything the planner decides from. `now` is epoch milliseconds, passed in so the planner stays pure. */
 export interface PlanInput {
@@ -37,7 +39,9 @@ export type DriftKind =
   | 'missing-slot'
   | 'unknown-slot'
   | 'blocked-by-sessions'
-  | 'awaiting-health';
+  | 'awaiting-health'
+  /** A dynamic server whose slot is free: set to MAINT, then deleted once no session is left. */
+  | 'leftover-server';
 
 /** One difference between the table and one host, for logs and reconcile reports. */
 export interface Drift {

@@ -7,7 +7,7 @@ import { planPolicy, type ServiceDeps } from './deps.js';
 
 /** Slots of one backend to converge. */
 export interface ConvergeTarget {
-  readonly backend: Pick<BackendConfig, 'name' | 'slotPrefix' | 'healthGate'>;
+  readonly backend: Pick<BackendConfig, 'name' | 'slotPrefix' | 'healthGate' | 'dynamicServerOptions'>;
   readonly slots: readonly string[];
   /**
    * The member these slots are converged for: a slot it no longer owns (freed by another caller, perhaps claimed by
@@ -65,7 +65,15 @@ export interface ConvergeResult {
 
 // Rounds in a row that still had commands to send: past this a host keeps refusing and looping won't help.
 const MAX_COMMAND_ROUNDS = 4;
-const SLOT_DRIFT = new Set(['address', 'weight', 'admin', 'missing-slot', 'blocked-by-sessions', 'awaiting-health']);
+const SLOT_DRIFT = new Set([
+  'address',
+  'weight',
+  'admin',
+  'missing-slot',
+  'blocked-by-sessions',
+  'awaiting-health',
+  'leftover-server',
+]);
 
 /**
  * The loop behind every service that changes slots. Each round observes first and reads the records after, so a plan

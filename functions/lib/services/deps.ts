@@ -29,5 +29,7 @@ export function planPolicy(config: Pick<ConfigDocument, 'timeouts' | 'lifecycle'
     fenceMs: config.timeouts.planTtlMs + config.timeouts.clockSkewMs,
     heartbeatMs: config.lifecycle.heartbeatSeconds * 1000,
     quorum: config.quorum,
+    // The wait holds the batch: it must leave room for the rest of it inside the command deadline.
+    removeWaitMs: Math.max(1, Math.min(1_000, Math.floor(config.timeouts.commandMs / 4))),
   };
 }

@@ -100,5 +100,13 @@ export async function drainMember(
   // No longer ours at the end: another caller (reconcile, a duplicate event) freed it, which is as good.
   const gone = slot !== undefined && slot.record === undefined;
   const status = released || gone ? 'released' : 'draining';
+  // A freed dynamic slot's server is deleted on every host now (ARCHITECTURE.md, "Growth"); what the time left does
+  // not allow, reconcile deletes. Converged for whoever holds the slot now: if it was claimed again meanwhile, that is
+  // the new member's slot, and converging it is what any caller would do.
+  if (status === 'released' && record.dynamic && deps.clock.now() < input.until)
+    await converge([{ backend, slots: [record.slot] }], config, deps, {
+      until: input.until,
+      pollMs: config.timeouts.pollMs,
+    });
   return { ...base, slot: record.slot, status, hosts: slot?.hosts ?? [], completions };
 }

@@ -198,7 +198,12 @@ async function launch(
   const noSlot = backends.filter((_b, i) => attempts[i] instanceof NoFreeSlotError).map((b) => b.name);
   if (noSlot.length > 0) {
     const result = config.lifecycle.onNoSlot;
-    deps.log.error(`no free slot in ${noSlot.join(', ')} for ${id}; completing with ${result}`, { backends: noSlot });
+    // The errors say why growth did not help: it is off (and why), or maxSlots is reached.
+    const why = attempts.filter((a) => a instanceof NoFreeSlotError).map((e) => e.message);
+    deps.log.error(`no free slot in ${noSlot.join(', ')} for ${id}; completing with ${result}`, {
+      backends: noSlot,
+      reasons: why,
+    });
     if (result === 'ABANDON') return abandon(input, config, deps, { ...out, noSlot }, registered, 'no free slot');
     return { ...out, noSlot, completion: await completeOnce(input.ref, 'CONTINUE', config, deps) };
   }

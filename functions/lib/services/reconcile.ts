@@ -4,9 +4,9 @@ import type { BackendConfig, ConfigDocument } from '../config.js';
 import type { HostBatch, HostObservation, HostResult, SlotRecord } from '../domain/types.js';
 import { plan } from '../plan/plan.js';
 import type { DesiredBackend, Drift, Plan } from '../plan/types.js';
-import { slotNamesFromHosts } from '../slots/seed.js';
 import { planPolicy, type ServiceDeps } from './deps.js';
 import { settleOwed } from './effects.js';
+import { seedMissing } from './seeding.js';
 import { applyTransition, type TransitionReport } from './transitions.js';
 
 export interface HostReport {
@@ -59,6 +59,16 @@ export interface ReconcileReport {
     readonly missing: readonly string[];
     readonly extra: readonly string[];
   }[];
+  /**
+   * Backends with maxSlots whose dynamic slots the table still lacks: whether growth is on (and the slots were seeded)
+   * or off, and why (e.g. a static-rr backend: HAProxy cannot add servers to it).
+   */
+  readonly growth: readonly {
+    readonly backend: string;
+    readonly enabled: boolean;
+    readonly slots: number;
+    readonly reason?: string;
+  }[];
   /** The first round's commands, per host, that were sent (or with dryRun, would be). */
   readonly plan: Plan;
 }
@@ -81,29 +91,31 @@ export async function reconcile(input: ReconcileInput, config: Config, deps: Ser
   const readAt = deps.clock.now();
   const seeded: ReconcileReport['seeded'][number][] = [];
   const disagreements: ReconcileReport['disagreements'][number][] = [];
+  const growth: ReconcileReport['growth'][number][] = [];
   const desired = await Promise.all(
     input.backends.map(async (backend): Promise<DesiredBackend> => {
       const slots = await deps.store.list(backend.name);
-      const seen = slotNamesFromHosts(observed, backend.name, backend.slotPrefix);
-      for (const d of seen.disagreements) disagreements.push({ backend: backend.name, ...d });
       // Only names the table lacks are written: a steady-state pass costs one read per backend, not a write per slot.
-      const known = new Set(slots.map((s) => s.slot));
-      const missing = seen.names.filter((name) => !known.has(name));
-      if (dryRun || missing.length === 0) return { config: backend, slots };
-      const { created } = await deps.store.seed(backend.name, missing);
-      if (created.length > 0) seeded.push({ backend: backend.name, created });
-      return { config: backend, slots: await deps.store.list(backend.name) };
+      const outcome = await seedMissing(backend, deps, observed, { dryRun, slots });
+      for (const d of outcome.disagreements) disagreements.push({ backend: backend.name, ...d });
+      if (outcome.growth) {
+        const { enabled, names, reason } = outcome.growth;
+        growth.push({ backend: backend.name, enabled, slots: names.length, reason });
+        if (!enabled) deps.log.warn('growth is off', { backend: backend.name, reason });
+      }
+      if (!dryRun && outcome.created.length > 0) seeded.push({ backend: backend.name, created: outcome.created });
+      return { config: backend, slots: dryRun ? slots : outcome.slots };
     }),
   );
   const first = plan({ desired, observed, now: deps.clock.now(), policy });
   const tally = new Tally(observed, first);
-  if (dryRun) return report(desired, observed, first, tally, { seeded, disagreements, dryRun });
+  if (dryRun) return report(desired, observed, first, tally, { seeded, disagreements, growth, dryRun });
   await send(first, readAt, config, deps, tally);
   for (const t of first.transitions) tally.transition(await applyTransition(t, config, deps));
   await waitWithinPass(input, config, deps, desired, first, tally);
   // Completions a crashed invocation owed (the outbox), and those that waited for another backend's slot.
   tally.settled.push(...(await settleOwed(config, deps)));
-  return report(desired, observed, first, tally, { seeded, disagreements, dryRun });
+  return report(desired, observed, first, tally, { seeded, disagreements, growth, dryRun });
 }
 
 /**
@@ -175,12 +187,15 @@ function waitingSlots(p: Plan, desired: readonly DesiredBackend[]): Map<string, 
   }
   for (const b of p.batches)
     for (const c of b.commands) {
-      if (c.kind !== 'set-state' && c.kind !== 'set-addr') continue;
+      if (c.kind !== 'set-state' && c.kind !== 'set-addr' && c.kind !== 'add-server') continue;
       const found = byBackend.get(c.backend);
       const d = found?.d;
       const r = found?.slots.get(c.server);
       const gated = d?.config.healthGate?.enabled === true && r?.state === 'active';
-      if (gated || (r?.state === 'draining' && c.kind === 'set-state' && c.state === 'maint')) add(c.backend, c.server);
+      const maint = c.kind === 'set-state' && c.state === 'maint';
+      // A free dynamic server just set to MAINT is deleted in the next round, once it shows no session.
+      const leaving = maint && (r?.state === 'draining' || (r?.state === 'free' && r.dynamic === true));
+      if (gated || leaving) add(c.backend, c.server);
     }
   return out;
 }
@@ -218,7 +233,7 @@ function report(
   observed: readonly HostObservation[],
   first: Plan,
   tally: Tally,
-  extra: Pick<ReconcileReport, 'seeded' | 'disagreements' | 'dryRun'>,
+  extra: Pick<ReconcileReport, 'seeded' | 'disagreements' | 'growth' | 'dryRun'>,
 ): ReconcileReport {
   const releases: ReleaseReport[] = tally.transitions
     .filter((t) => t.transition.kind === 'drain-finished' || t.transition.kind === 'drain-deadline')
@@ -274,6 +289,7 @@ function report(
     failures: hosts.filter((h) => !h.ok).map((h) => ({ host: h.host, reason: h.error?.message ?? 'failed' })),
     seeded: extra.seeded,
     disagreements: extra.disagreements,
+    growth: extra.growth,
     plan: first,
   };
 }

@@ -1,6 +1,7 @@
 // Use case: put a member into a slot of a backend on every host (launch event, webhook register, ASG cross-check).
 import type { BackendConfig, ConfigDocument } from '../config.js';
 import { addressPolicyOf, checkAddress, refusalOf } from '../domain/address-policy.js';
+import type { Growth } from '../domain/growth.js';
 import type { Answer } from '../domain/lifecycle.js';
 import { quorumMet } from '../domain/quorum.js';
 import type { HostObservation, Member, Owner, SlotRecord } from '../domain/types.js';
@@ -168,6 +169,20 @@ async function claimAfterSeeding(
   first: NoFreeSlotError,
 ): Promise<Claimed> {
   const seeded = await seedMissing(input.backend, deps, observed);
-  if (!seeded.slots.some((s) => s.state === 'free')) throw first;
+  if (!seeded.slots.some((s) => s.state === 'free')) throw noSlotWhy(input.backend, seeded.slots, seeded.growth, first);
   return claimOrFind(input, deps);
+}
+
+/** The no-free-slot answer, saying whether growth is off (and why) or maxSlots is reached. */
+function noSlotWhy(
+  backend: BackendConfig,
+  slots: readonly SlotRecord[],
+  growth: Growth | undefined,
+  first: NoFreeSlotError,
+): NoFreeSlotError {
+  if (growth && !growth.enabled && backend.maxSlots !== undefined)
+    return new NoFreeSlotError(backend.name, `growth is off: ${growth.reason}`);
+  if (backend.maxSlots !== undefined && slots.length >= backend.maxSlots)
+    return new NoFreeSlotError(backend.name, `all ${slots.length} slots are taken (maxSlots ${backend.maxSlots})`);
+  return first;
 }

@@ -64,7 +64,7 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
   let checkMember = false;
   // Free slots from the last consistent read; a lost race drops one and tries another before reading again.
   const hint = ctx.freeHint;
-  let candidates: Item[] = (hint?.get(backend) ?? []).filter((i) => !init.avoid?.has(String(i.slot)));
+  let candidates: Item[] = templateFirst((hint?.get(backend) ?? []).filter((i) => !init.avoid?.has(String(i.slot))));
   let misses = 0;
   // The hint loses what this claim takes or finds taken, whatever happens next.
   const forget = (slot: unknown) =>
@@ -82,7 +82,7 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
     if (candidates.length === 0 || misses >= REFRESH_AFTER_MISSES) {
       const free = await ctx.table.slotItems(backend, true);
       hint?.set(backend, free);
-      candidates = free.filter((i) => !init.avoid?.has(String(i.slot)));
+      candidates = templateFirst(free.filter((i) => !init.avoid?.has(String(i.slot))));
       misses = 0;
       if (candidates.length === 0) {
         // A duplicate claim of the same member may have taken the last slot while we looked.
@@ -136,6 +136,16 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
     misses++; // the slot was taken or changed under us, and the candidate list is that much staler
   }
   throw new SlotConflictError(`claim of a slot in ${backend} for ${member.id} lost ${ctx.maxAttempts} races in a row`);
+}
+
+/**
+ * The free template slots, or — only when none is left — the free dynamic ones: a dynamic slot costs an `add server`
+ * on every host and is deleted again when freed, so growth starts only once the template is full (ARCHITECTURE.md,
+ * "Growth"). A lost race re-reads, so a template slot freed meanwhile is preferred again.
+ */
+function templateFirst(free: Item[]): Item[] {
+  const template = free.filter((i) => i.dynamic !== true);
+  return template.length > 0 ? template : free;
 }
 
 /**

@@ -51,14 +51,26 @@ export class DynamoDbSlotStore implements SlotStore {
     this.now = options.now ?? Date.now;
   }
 
-  async seed(backend: string, slotNames: readonly string[]): Promise<{ readonly created: readonly string[] }> {
+  async seed(
+    backend: string,
+    slotNames: readonly string[],
+    options: { readonly dynamic?: boolean } = {},
+  ): Promise<{ readonly created: readonly string[] }> {
     // Validate every name before the first write: bad input changes nothing.
     const keys = [...new Set(slotNames)].map((name) => ({ name, key: slotKey(backend, name) }));
     const created: string[] = [];
     for (let i = 0; i < keys.length; i += SEED_CONCURRENCY) {
       const batch = keys.slice(i, i + SEED_CONCURRENCY);
       const done = await Promise.all(
-        batch.map(({ key, name }) => this.table.putIfAbsent({ ...key, slot: name, state: 'free', version: 1 })),
+        batch.map(({ key, name }) =>
+          this.table.putIfAbsent({
+            ...key,
+            slot: name,
+            state: 'free',
+            version: 1,
+            ...(options.dynamic ? { dynamic: true } : {}),
+          }),
+        ),
       );
       for (const [j, { name }] of batch.entries()) if (done[j]) created.push(name);
     }

@@ -24,6 +24,12 @@ function optionalNumber(item: Item, key: string): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : bad(item, `${key} is not a number`);
 }
 
+function optionalFlag(item: Item, key: string): true | undefined {
+  const v = item[key];
+  if (v === undefined || v === null || v === false) return undefined;
+  return v === true ? true : bad(item, `${key} is not a boolean`);
+}
+
 function optionalOneOf<T extends string>(item: Item, key: string, allowed: readonly T[]): T | undefined {
   const v = optionalString(item, key);
   if (v !== undefined && !(allowed as readonly string[]).includes(v)) bad(item, `unknown ${key} ${v}`);
@@ -71,6 +77,7 @@ export function itemToRecord(item: Item): SlotRecord {
     launchDeadline: optionalNumber(item, 'launchDeadline'),
     heldAdmin: optionalOneOf(item, 'heldAdmin', ADMIN_STATES),
     heldFrom,
+    dynamic: optionalFlag(item, 'dynamic'),
   };
   // Absent rather than undefined-valued keys, so records compare cleanly with toEqual and print without noise.
   for (const key of Object.keys(record)) if (record[key] === undefined) delete record[key];

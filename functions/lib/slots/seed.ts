@@ -25,12 +25,14 @@ function escapeRegExp(text: string): string {
 /**
  * Slot names of `backend` (prefix followed by digits only: `web` matches web1, web20, not webx or web1a) common to every
  * host that answered. The intersection, not the union: during a half-rolled-out config a slot some hosts lack must not
- * be handed out, so every host that differs is reported instead of merged. Hosts that failed are ignored.
+ * be handed out, so every host that differs is reported instead of merged. Hosts that failed are ignored, and so are
+ * the `dynamic` names (servers added at run time, which a reloaded host lacks until reconcile adds them back).
  */
 export function slotNamesFromHosts(
   observations: readonly HostObservation[],
   backend: string,
   slotPrefix: string,
+  dynamic: ReadonlySet<string> = new Set(),
 ): HostSlotNames {
   const pattern = new RegExp(`^${escapeRegExp(slotPrefix)}[0-9]+$`);
   // Every host reports the same names: each is tested once, not once per host.
@@ -47,7 +49,7 @@ export function slotNamesFromHosts(
   for (const o of observations) {
     if (!o.ok) continue;
     const names = new Set<string>();
-    for (const r of o.backends.get(backend) ?? []) if (test(r.server)) names.add(r.server);
+    for (const r of o.backends.get(backend) ?? []) if (test(r.server) && !dynamic.has(r.server)) names.add(r.server);
     perHost.push({ host: o.host, names });
   }
   for (const h of perHost) for (const name of h.names) union.add(name);

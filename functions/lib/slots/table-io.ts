@@ -70,12 +70,15 @@ export class SlotTableIo {
             KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :slot)',
             // Free slots carry nothing else; the projection keeps the hot claim read small.
             ...(onlyFree
-              ? { FilterExpression: '#state = :free', ProjectionExpression: '#pk, #sk, #slot, #state, #version' }
+              ? {
+                  FilterExpression: '#state = :free',
+                  ProjectionExpression: '#pk, #sk, #slot, #state, #version, #dynamic',
+                }
               : {}),
             ExpressionAttributeNames: {
               '#pk': 'pk',
               '#sk': 'sk',
-              ...(onlyFree ? { '#state': 'state', '#slot': 'slot', '#version': 'version' } : {}),
+              ...(onlyFree ? { '#state': 'state', '#slot': 'slot', '#version': 'version', '#dynamic': 'dynamic' } : {}),
             },
             ExpressionAttributeValues: {
               ':pk': backend,

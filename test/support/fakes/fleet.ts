@@ -240,8 +240,8 @@ export class FakeFleet implements HaproxyFleet {
 
   /** Applies one command like HAProxy does and answers its reply text. */
   private apply(h: Host, c: Command): string {
-    if (c.kind === 'show-info' || c.kind === 'show-stat' || c.kind === 'show-servers-state' || c.kind === 'get-weight')
-      throw new Error('the fake fleet answers reads through observe()');
+    if (c.kind !== 'set-addr' && c.kind !== 'set-state' && c.kind !== 'set-weight' && c.kind !== 'enable-health')
+      throw new Error(`the fake fleet answers reads through observe() and does not model ${c.kind} (growth)`);
     const s = h.servers.get(c.backend)?.get(c.server);
     if (!s) return 'No such server.';
     switch (c.kind) {
