@@ -59,6 +59,8 @@ beforeAll(async () => {
   store = new DynamoDbSlotStore({ tableName: slotTable, client: ddb.client });
   config = parseConfig({
     hosts: [host.hostConfig()],
+    // The members are on loopback (the only addresses tests may dial); production refuses it by default.
+    allowLoopback: true,
     backends: SPECS.map((s) => ({ name: s.name, slotPrefix: s.slotPrefix, port: 8080, maxSlots: 4 })),
     timeouts: { connectMs: 500, commandMs: 3_000, planTtlMs: 1_000, clockSkewMs: 0, pollMs: 20 },
   });

@@ -107,6 +107,9 @@ export async function reconcile(input: ReconcileInput, config: Config, deps: Ser
       return { config: backend, slots: dryRun ? slots : outcome.slots };
     }),
   );
+  // Backends are seeded in parallel: the report lists them in the config's order, whichever finished first.
+  const rank = (b: { readonly backend: string }) => input.backends.findIndex((x) => x.name === b.backend);
+  for (const list of [seeded, disagreements, growth]) list.sort((a, b) => rank(a) - rank(b));
   const first = plan({ desired, observed, now: deps.clock.now(), policy });
   const tally = new Tally(observed, first);
   if (dryRun) return report(desired, observed, first, tally, { seeded, disagreements, growth, dryRun });

@@ -135,8 +135,16 @@ const NOT_WRITTEN = new Set(['HOST_UNREACHABLE', 'STALE_PLAN', 'CONFIG_ERROR']);
  * reconcile converges it); rolling it back would leave the address serving in a slot the table calls free.
  */
 function mayHaveWritten(h: HostSlotOutcome): boolean {
-  return h.results.some((r) => r.ok || !NOT_WRITTEN.has(r.error?.code ?? ''));
+  return h.results.some((r) => {
+    if (r.ok) return true;
+    if (NOT_WRITTEN.has(r.error?.code ?? '')) return false;
+    // HAProxy answered every command and refused every write (e.g. `add server` on a backend whose algorithm cannot
+    // take dynamic servers): nothing changed on that host.
+    if (r.error?.code === 'COMMAND_FAILED') return r.replies.some((x) => x.ok && !READ_ONLY.test(x.command));
+    return true;
+  });
 }
+const READ_ONLY = /^(show|wait) /;
 
 /** Throws AddressRefusedError (one refusal) when the backend's address policy refuses the member's address. */
 export function assertAddressAllowed(

@@ -110,6 +110,8 @@ beforeAll(async () => {
   for (const h of hosts) await waitFor(async () => (await showProc(h)).workers.length === 1, { what: 'master CLI' });
   const config = {
     hosts: hosts.map((h) => h.hostConfig()),
+    // The members are on loopback (the only addresses tests may dial); production refuses it by default.
+    allowLoopback: true,
     backends: [
       {
         name: BE,

@@ -27,7 +27,12 @@ describe('seedMissing', () => {
   it('creates nothing when no host answers', async () => {
     const w = fakeWorld();
     for (const h of w.fleet.hosts) w.fleet.setMode(h, 'down');
-    expect(await seedMissing(w.backend(), w.deps)).toEqual({ slots: [], created: [], someMissing: false });
+    expect(await seedMissing(w.backend(), w.deps)).toEqual({
+      slots: [],
+      created: [],
+      someMissing: false,
+      disagreements: [],
+    });
   });
 
   it('uses an observation the caller already made instead of asking the hosts again', async () => {
