@@ -9,7 +9,7 @@ import spotFixture from '../fixtures/events/spot-interruption.json' with { type:
 import terminateFixture from '../fixtures/events/terminate.json' with { type: 'json' };
 import { instanceEvent, lambdaContext, lifecycleEvent } from '../support/lambda.js';
 import { webhookEvent } from '../support/webhook-request.js';
-import { check, note, type SeqState } from './state.js';
+import { check, note, type SeqState, touch } from './state.js';
 import { ASG, type Faults, INSTANCES, type Invoke, MEMBERS, SECRET, type World, withFaults } from './world.js';
 
 /** Faults a step may carry: `kill` cuts its invocation off at a random point, `throttle` slows its table. */
@@ -60,7 +60,16 @@ export async function deliver(
     AutoScalingGroupName: ASG,
   });
   state.delivered.add(token);
-  const out = await invoke(world, world.handlers.lifecycle, event, faults);
+  const started = Date.now();
+  const launching = state.launching.get(instance) ?? [];
+  if (kind === 'launch') state.launching.set(instance, [...launching, started]);
+  else touch(state, instance);
+  const out = await invoke(world, world.handlers.lifecycle, event, faults).finally(() => {
+    if (kind !== 'launch') return;
+    const left = [...(state.launching.get(instance) ?? [])];
+    left.splice(left.indexOf(started), 1);
+    state.launching.set(instance, left);
+  });
   note(state, `${kind} ${instance} ${JSON.stringify(faults ?? {})} → ${JSON.stringify(out).slice(0, 900)}`);
   if (out.kind === 'died') state.undelivered.add(token);
   else state.undelivered.delete(token);
@@ -103,6 +112,7 @@ export async function notice(
 ): Promise<void> {
   // Direct (one EventBridge event): its answer says whether the instance held a slot. A notice for an instance that
   // holds none changes nothing, so a launch delivered after it is the launch path's to decide.
+  touch(state, instance);
   const out = await invoke(world, world.handlers.lifecycle, noticeEvent(kind, instance), faults);
   note(state, `notice ${kind} ${instance} ${JSON.stringify(faults ?? {})} → ${JSON.stringify(out).slice(0, 300)}`);
   const leaving = out.kind === 'done' && (out.value as { effect?: string }).effect === 'leaving';
@@ -160,6 +170,7 @@ export async function webhookChange(world: World, state: SeqState, c: Change, al
     ...(c.action === 'weight' ? { weight: c.weight } : {}),
   };
   const before = await world.store.findByMember('app', id);
+  touch(state, id);
   const out = await invoke(world, world.handlers.webhook, webhookEvent(body, SECRET), faults);
   note(state, `webhook ${JSON.stringify(body)} → ${JSON.stringify(out).slice(0, 200)}`);
   if (!alone || out.kind === 'died') return;
@@ -249,6 +260,7 @@ export async function desiredSet(
 export async function cli(state: SeqState, verb: 'drain' | 'disable' | 'enable', m: number): Promise<void> {
   const all = [...MEMBERS, ...INSTANCES];
   const id = all[m % all.length] as string;
+  touch(state, id);
   const io = { out: () => true, err: () => true };
   const code = await main([verb, id, '--backend', 'app'], process.env, io);
   check(state, code === 0 || code === 1, () => `slot-sync ${verb} ${id} exited ${code}`);

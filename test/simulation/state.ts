@@ -14,6 +14,15 @@ export interface SeqState {
   readonly completions: Map<string, string[]>;
   /** Per instance: from when no new request may reach it (its terminate returned, or its action completed). */
   readonly stoppedAt: Map<string, number>;
+  /**
+   * Per instance: the start times of its launch deliveries still under way, and when the last other operation that
+   * concerns it started (a webhook change, a CLI hold, a notice, a terminate). An operation that starts while a launch
+   * is under way may take the slot out of traffic between the launch's last look and its CONTINUE: no implementation
+   * can order a completion after a concurrent operator's hold, so the launch's CONTINUE is judged only when no such
+   * operation overlapped it.
+   */
+  readonly launching: Map<string, number[]>;
+  readonly touchedAt: Map<string, number>;
   readonly violations: string[];
   readonly downHosts: Set<number>;
   /** What happened, in order, for the messages of violations. */
@@ -40,6 +49,8 @@ export function newState(): SeqState {
     undelivered: new Set(),
     completions: new Map(),
     stoppedAt: new Map(),
+    launching: new Map(),
+    touchedAt: new Map(),
     violations: [],
     downHosts: new Set(),
     history: [],
@@ -57,4 +68,16 @@ export function check(state: SeqState, ok: boolean, violation: () => string): vo
 /** Notes one event (time-stamped) for the story a violation tells. */
 export function note(state: SeqState, text: string): void {
   state.history.push(`${Date.now()} ${text}`);
+}
+
+/** Notes that an operation concerning `id` starts now (see SeqState.touchedAt). */
+export function touch(state: SeqState, id: string): void {
+  state.touchedAt.set(id, Date.now());
+}
+
+/** Whether an operation concerning `id` started while one of its launches was under way. */
+export function overlapped(state: SeqState, id: string): boolean {
+  const starts = state.launching.get(id) ?? [];
+  const touched = state.touchedAt.get(id);
+  return starts.length > 0 && touched !== undefined && touched >= Math.min(...starts);
 }
