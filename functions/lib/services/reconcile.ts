@@ -188,8 +188,13 @@ function waitingSlots(p: Plan, desired: readonly DesiredBackend[]): Map<string, 
     for (const r of d.slots) if (!slots.has(r.slot)) slots.set(r.slot, r);
     byBackend.set(d.config.name, { d, slots });
   }
-  for (const b of p.batches)
+  for (const b of p.batches) {
+    // Re-addressed with no admin change in the same batch: the host applies `addr` asynchronously (3.0+,
+    // plan/slot-rules.ts), so the slot's state can only follow once a read-back shows the new address.
+    const stateSet = new Set<string>();
+    for (const c of b.commands) if (c.kind === 'set-state') stateSet.add(`${c.backend}/${c.server}`);
     for (const c of b.commands) {
+      if (c.kind === 'set-addr' && !stateSet.has(`${c.backend}/${c.server}`)) add(c.backend, c.server);
       if (c.kind !== 'set-state' && c.kind !== 'set-addr' && c.kind !== 'add-server') continue;
       const found = byBackend.get(c.backend);
       const d = found?.d;
@@ -200,6 +205,7 @@ function waitingSlots(p: Plan, desired: readonly DesiredBackend[]): Map<string, 
       const leaving = maint && (r?.state === 'draining' || (r?.state === 'free' && r.dynamic === true));
       if (gated || leaving) add(c.backend, c.server);
     }
+  }
   return out;
 }
 
