@@ -129,7 +129,10 @@ export async function converge(
       ]);
       for (const r of sent) results.set(r.host, [...(results.get(r.host) ?? []), r]);
       observedFirst = readBack;
-      recordsFirst = records;
+      // The table read went out beside a read-back that waits for the slowest host (up to commandMs): past half the
+      // plan's TTL, a plan made from it would expire before it is written (STALE_PLAN round after round on 3.x, where
+      // `addr` needs a second round), so the next round reads the table again.
+      recordsFirst = deps.clock.now() - records.readAt < config.timeouts.planTtlMs / 2 ? records : undefined;
       // Past `until`, that look is the last round.
       readBackOnly = deps.clock.now() >= options.until;
       continue;
