@@ -15,6 +15,26 @@ const RELOAD = `${KIT_DIR}slot-sync-reload`;
 /** The binary the harness runs (the matrix sets HAPROXY_BIN): the templates are rendered for its version. */
 export const HAPROXY_BIN = process.env.HAPROXY_BIN ?? 'haproxy';
 
+let binVersion: string | undefined;
+/**
+ * The version HAPROXY_BIN reports (`2.6.12-1+deb12u4`, `3.0.11-9e587df`): the `Version` its `show info` prints too, so
+ * what the CLI shows per host. A test expects this, never a fixed major, so the matrix runs it on every version.
+ */
+export function haproxyBinVersion(): string {
+  if (binVersion === undefined) {
+    const banner = spawnSync(HAPROXY_BIN, ['-v'], { encoding: 'utf8' }).stdout ?? '';
+    const match = /^HAProxy version (\S+)/.exec(banner);
+    if (!match?.[1]) throw new Error(`${HAPROXY_BIN} -v printed no 'HAProxy version …' line: ${banner.slice(0, 120)}`);
+    binVersion = match[1];
+  }
+  return binVersion;
+}
+
+/** haproxyBinVersion() as a literal piece of a RegExp. */
+export function haproxyBinVersionPattern(): string {
+  return haproxyBinVersion().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 /** Debian's package user and group: the kit's workers drop to them (tests run as root, as CI does). */
 export const KIT_RUN_AS = { user: 'haproxy', group: 'haproxy' } as const;
 
