@@ -164,9 +164,14 @@ function sameEndpoint(r: SlotRecord, m: Member): boolean {
   return r.address !== undefined && canonicalAddress(r.address) === canonicalAddress(m.address) && r.port === m.port;
 }
 
-/** The effects of a slot's pending launch when something else ends it: the action is abandoned, never left open. */
-function launchEnds(r: SlotRecord): Effect[] {
-  return r.launch ? [{ kind: 'complete', ref: r.launch, result: 'ABANDON' }] : [];
+/**
+ * The effects of a slot's pending launch when something else ends it: the action is abandoned, never left open. At the
+ * end of a drain the ABANDON waits for the member's last slot (`after`): the ASG terminates an abandoned instance at
+ * once, so no other backend may still be sending it traffic.
+ */
+function launchEnds(r: SlotRecord, after?: 'last-slot'): Effect[] {
+  if (!r.launch) return [];
+  return [{ kind: 'complete', ref: r.launch, result: 'ABANDON', ...(after ? { after } : {}) }];
 }
 
 /** Start (or tighten) a drain: the earliest deadline and start win, the first lifecycle token is kept. */
@@ -201,7 +206,7 @@ function finishDrain(r: SlotRecord): Decision {
   const effects: Effect[] = r.lifecycle
     ? [{ kind: 'complete', ref: r.lifecycle, result: 'CONTINUE', after: 'last-slot' }]
     : [];
-  return write('free', freePatch(), 'released', [...effects, ...launchEnds(r)]);
+  return write('free', freePatch(), 'released', [...effects, ...launchEnds(r, 'last-slot')]);
 }
 
 function freePatch(): SlotPatch {

@@ -22,7 +22,7 @@ export function owedKey(token: string): ItemKey {
 /**
  * The transactional Update that records a completion as owed. It has no condition, so it never cancels the transaction
  * it rides in. The first owed CONTINUE stays (`if_not_exists`); an ABANDON overrides a CONTINUE still owed (the launch
- * was given up before it could be completed), and nothing changes one that is done.
+ * was given up before it could be completed), its wait included, and nothing changes one that is done.
  */
 export function oweUpdate(table: SlotTableIo, o: Omit<OwedCompletion, 'status'>, untilEpochMs: number) {
   const names: Record<string, string> = {};
@@ -40,13 +40,15 @@ export function oweUpdate(table: SlotTableIo, o: Omit<OwedCompletion, 'status'>,
   set(RETIRED_EXPIRY_ATTRIBUTE, Math.ceil(untilEpochMs / 1000), true);
   set('result', o.result, !abandon);
   set('backend', o.backend, !abandon);
-  if (o.after) set('after', o.after, true);
-  if (abandon) names['#after'] = 'after';
+  // An ABANDON brings its own wait (none, or the member's last slot), replacing whatever a CONTINUE waited for.
+  if (o.after) set('after', o.after, !abandon);
+  const dropAfter = abandon && !o.after;
+  if (dropAfter) names['#after'] = 'after';
   return {
     Update: {
       TableName: table.tableName,
       Key: owedKey(o.ref.token),
-      UpdateExpression: `SET ${sets.join(', ')}${abandon ? ' REMOVE #after' : ''}`,
+      UpdateExpression: `SET ${sets.join(', ')}${dropAfter ? ' REMOVE #after' : ''}`,
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     },

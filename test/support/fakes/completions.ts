@@ -38,8 +38,9 @@ export class FakeCompletions {
     item.expiresAt ??= Math.ceil(untilEpochMs / 1000);
     if (abandon || item.result === undefined) item.result = o.result;
     if (abandon || item.backend === undefined) item.backend = o.backend;
-    if (o.after && !abandon) item.after ??= o.after;
-    if (abandon) delete item.after;
+    if (abandon) item.after = o.after;
+    else if (o.after) item.after ??= o.after;
+    if (item.after === undefined) delete item.after;
   }
 
   owedOnes(): OwedCompletion[] {

@@ -146,14 +146,15 @@ describe('what the machine records and does', () => {
     expect(held.record).toMatchObject({ state: 'draining', drainReason: 'terminate', lifecycle: terminateRef });
     expect(held.record.heldAdmin).toBeUndefined();
     expect(held.effects).toEqual([{ kind: 'retire', member: 'i-1' }]);
-    // The pending launch is ABANDONed when the drain ends (the hosts no longer send it traffic by then).
+    // The pending launch is ABANDONed when the drain ends (the hosts no longer send it traffic by then), and only
+    // once its last slot in any backend is free: the ASG terminates an abandoned instance at once.
     const starting = apply('active+launch', EVENTS.terminate as SlotEvent);
     expect(starting.record.launch).toEqual(launchRef);
     expect(starting.effects).toEqual([{ kind: 'retire', member: 'i-1' }]);
     const over = decide(starting.record, { kind: 'drain-finished' });
     expect(over.type === 'write' && over.effects).toEqual([
       { kind: 'complete', ref: terminateRef, result: 'CONTINUE', after: 'last-slot' },
-      { kind: 'complete', ref: launchRef, result: 'ABANDON' },
+      { kind: 'complete', ref: launchRef, result: 'ABANDON', after: 'last-slot' },
     ]);
   });
 
@@ -207,7 +208,9 @@ describe('what the machine records and does', () => {
     });
     expect(late.effects).toEqual([{ kind: 'retire', member: 'i-1' }]);
     const over = decide(late.record, { kind: 'drain-deadline' });
-    expect(over.type === 'write' && over.effects).toEqual([{ kind: 'complete', ref: launchRef, result: 'ABANDON' }]);
+    expect(over.type === 'write' && over.effects).toEqual([
+      { kind: 'complete', ref: launchRef, result: 'ABANDON', after: 'last-slot' },
+    ]);
   });
 
   it('heartbeats the pending action and records when', () => {

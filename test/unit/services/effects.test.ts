@@ -72,6 +72,29 @@ describe('completeOnce and settle', () => {
     expect(await settle(ref.token, w.config, w.deps)).toBe('CONTINUE');
   });
 
+  it('holds back a launch’s ABANDON at the end of one backend’s drain while another backend still has the member', async () => {
+    const w = fakeWorld({ backends: [{ name: 'web' }, { name: 'api' }] });
+    const ref = w.ref('i-1');
+    const now = w.clock.now();
+    for (const b of ['web', 'api']) {
+      await w.seed(b);
+      await w.store.claim(b, w.member('i-1', '10.0.0.1', b), { weight: 1, owner: 'asg' });
+      await w.store.apply(b, { member: 'i-1' }, { kind: 'launch-pending', now, lifecycle: ref, deadline: now + 1 });
+      await w.store.apply(b, { member: 'i-1' }, { kind: 'terminate', now, deadline: now + 60_000 });
+    }
+    // web's drain is over first; api still drains (its hosts may still send the instance traffic).
+    const web = await w.store.apply('web', { member: 'i-1' }, { kind: 'drain-finished' });
+    expect(
+      (await runEffects(web.decision.type === 'write' ? web.decision.effects : [], w.config, w.deps)).completions,
+    ).toEqual([{ token: ref.token, completion: 'later' }]);
+    expect(w.lifecycle.completions).toEqual([]);
+    const api = await w.store.apply('api', { member: 'i-1' }, { kind: 'drain-finished' });
+    expect(
+      (await runEffects(api.decision.type === 'write' ? api.decision.effects : [], w.config, w.deps)).completions,
+    ).toEqual([{ token: ref.token, completion: 'ABANDON' }]);
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['ABANDON']);
+  });
+
   it('does not swallow a store failure: the completion stays owed for reconcile', async () => {
     const w = fakeWorld();
     const ref = w.ref('i-1');
