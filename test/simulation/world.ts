@@ -78,7 +78,7 @@ export function withFaults(context: Context, faults: Faults): Context {
 
 export async function startWorld(): Promise<World> {
   const ddb = await connectDynamoDbLocal();
-  const tables = await ddb.createTables(`sim${Date.now()}`);
+  const tables = await ddb.createTables(`sim${process.pid}x${Date.now()}`);
   const port = await freePort();
   const addresses = new Map<string, string[]>([
     ...INSTANCES.map((id, i): [string, string[]] => [id, [`127.0.20.${i + 1}`]]),
@@ -248,8 +248,11 @@ export async function resetWorld(world: World): Promise<void> {
     const page = await world.ddb.client.send(
       new ScanCommand({ TableName: world.slotTable, ExclusiveStartKey: start, ProjectionExpression: 'pk, sk' }),
     );
-    for (const item of page.Items ?? [])
-      await world.ddb.client.send(new DeleteCommand({ TableName: world.slotTable, Key: { pk: item.pk, sk: item.sk } }));
+    await Promise.all(
+      (page.Items ?? []).map((item) =>
+        world.ddb.client.send(new DeleteCommand({ TableName: world.slotTable, Key: { pk: item.pk, sk: item.sk } })),
+      ),
+    );
     start = page.LastEvaluatedKey;
   } while (start);
   for (const s of world.servers.values()) s.reset();

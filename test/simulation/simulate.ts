@@ -2,10 +2,13 @@
 // deliveries, webhook changes and desired sets, CLI holds, reconciles, host kills and restarts, Lambda timeouts at
 // random points and DynamoDB throttling — alone and concurrently — against DynamoDB Local and 3 real HAProxy hosts
 // through the real handlers. After every step and after a final quiet reconcile the invariants are checked
-// (test/simulation/checks.ts). SIM_RUNS=N SIM_SEED=S run more or replay one; a failure prints the shrunk sequence.
+// (test/simulation/checks.ts). The sequences are split over shards (one test file each, so the two cores run one
+// world each); SIM_RUNS=N SIM_SEED=S run more or replay one; a failure prints the shrunk sequence and the command that
+// replays it.
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { checkAgreement, checkLogs, checkTable, checkTokens, judgeCompletion } from './checks.js';
 import {
   type Change,
@@ -22,9 +25,12 @@ import {
 import { newState, type SeqState } from './state.js';
 import { INSTANCES, MEMBERS, resetWorld, startWorld, type World } from './world.js';
 
+/** How many sequences in all (split over the shards) and the seed of the first shard (shard i runs SEED + i). */
 const RUNS = Number(process.env.SIM_RUNS ?? 100);
 const SEED = process.env.SIM_SEED === undefined ? 20261201 : Number(process.env.SIM_SEED);
 const MIN_STEPS = 20;
+/** The number of shard files (test/simulation/shard-*.test.ts). */
+export const SHARDS = 2;
 
 /** One thing a step does. */
 type Op =
@@ -184,44 +190,61 @@ async function quiet(): Promise<void> {
   checkLogs(world, state);
 }
 
-beforeAll(async () => {
-  world = await startWorld();
-}, 120_000);
+/**
+ * Registers shard `shard` (0-based) of the simulation in the calling test file: its share of the RUNS sequences, from
+ * seed SEED + shard, in a world of its own. Its totals go to the directory the global setup gave, which prints the
+ * one line for the whole run (test/support/global-dynamodb.ts).
+ */
+export function simulationShard(shard: number): void {
+  const runs = Math.floor(RUNS / SHARDS) + (shard < RUNS % SHARDS ? 1 : 0);
+  const seed = SEED + shard;
+  const file = `test/simulation/shard-${shard + 1}.test.ts`;
 
-afterAll(async () => {
-  await world?.stop();
-  // The line CI and a reader look for.
-  console.log(
-    `simulation: ${totals.sequences} sequences, ${totals.steps} steps, ${totals.checks} invariant checks, ${totals.violations} violations`,
-  );
-});
+  beforeAll(async () => {
+    world = await startWorld();
+  }, 120_000);
 
-it(`keeps every invariant over ${RUNS} random sequences of at least ${MIN_STEPS} steps (seed ${SEED})`, async () => {
-  await fc.assert(
-    fc.asyncProperty(sequenceArb, async ({ converged, steps }) => {
-      const t0 = Date.now();
-      await begin(converged);
-      const t1 = Date.now();
-      for (const step of steps) {
-        const s0 = Date.now();
-        await Promise.all(step.together.map((o) => run(o, step.together.length === 1)));
-        if (process.env.SIM_TIMING && Date.now() - s0 > 400)
-          console.log(`slow ${Date.now() - s0} ${JSON.stringify(step)} down=${[...state.downHosts]}`);
-        state.steps++;
-        await checkTable(world, state);
-        checkLogs(world, state);
-      }
-      const t2 = Date.now();
-      await quiet();
-      if (process.env.SIM_TIMING) console.log(`timing begin ${t1 - t0} steps ${t2 - t1} quiet ${Date.now() - t2}`);
-      totals.sequences++;
-      totals.steps += state.steps;
-      totals.checks += state.checks;
-      totals.violations += state.violations.length;
-      if (state.violations.length > 0 && process.env.SIM_REPORT)
-        writeFileSync(process.env.SIM_REPORT, [...state.violations, '', ...state.history].join('\n'));
-      expect(state.violations.slice(0, 3)).toEqual([]);
-    }),
-    { numRuns: RUNS, seed: SEED, endOnFailure: process.env.SIM_SHRINK === 'no' },
-  );
-}, 900_000);
+  afterAll(async () => {
+    await world?.stop();
+    const line = `${totals.sequences} sequences, ${totals.steps} steps, ${totals.checks} invariant checks, ${totals.violations} violations`;
+    console.log(`simulation shard ${shard + 1}/${SHARDS}: ${line}`);
+    writeFileSync(join(inject('simulationTotalsDir'), `shard-${shard + 1}.json`), JSON.stringify(totals));
+  });
+
+  it(`keeps every invariant over ${runs} random sequences of at least ${MIN_STEPS} steps (seed ${seed})`, async () => {
+    if (runs === 0) return;
+    await fc
+      .assert(
+        fc.asyncProperty(sequenceArb, async ({ converged, steps }) => {
+          const t0 = Date.now();
+          await begin(converged);
+          const t1 = Date.now();
+          for (const step of steps) {
+            const s0 = Date.now();
+            await Promise.all(step.together.map((o) => run(o, step.together.length === 1)));
+            if (process.env.SIM_TIMING && Date.now() - s0 > 400)
+              console.log(`slow ${Date.now() - s0} ${JSON.stringify(step)} down=${[...state.downHosts]}`);
+            state.steps++;
+            await checkTable(world, state);
+            checkLogs(world, state);
+          }
+          const t2 = Date.now();
+          await quiet();
+          if (process.env.SIM_TIMING) console.log(`timing begin ${t1 - t0} steps ${t2 - t1} quiet ${Date.now() - t2}`);
+          totals.sequences++;
+          totals.steps += state.steps;
+          totals.checks += state.checks;
+          totals.violations += state.violations.length;
+          if (state.violations.length > 0 && process.env.SIM_REPORT)
+            writeFileSync(process.env.SIM_REPORT, [...state.violations, '', ...state.history].join('\n'));
+          expect(state.violations.slice(0, 3)).toEqual([]);
+        }),
+        { numRuns: runs, seed, endOnFailure: process.env.SIM_SHRINK === 'no' },
+      )
+      .catch((error: unknown) => {
+        // fast-check's message has the seed, the path and the shrunk sequence; this names the command that replays it.
+        console.log(`simulation: replay with SIM_SEED=${seed - shard} SIM_RUNS=${RUNS} npx vitest run ${file}`);
+        throw error;
+      });
+  }, 900_000);
+}

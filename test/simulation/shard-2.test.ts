@@ -1,0 +1,4 @@
+// Shard 2 of the simulation (test/simulation/simulate.ts): a world of its own, in a vitest worker of its own.
+import { simulationShard } from './simulate.js';
+
+simulationShard(1);
