@@ -1,4 +1,4 @@
-// Operator CLI: one monitoring verdict from a status report — the Nagios plugin states, worst first, with reasons.
+// Operator CLI: one monitoring verdict (status, doctor) — the Nagios plugin states, worst first, with reasons.
 import { CHECK, type CheckCode } from './exit-codes.js';
 import type { StatusReport } from './status-model.js';
 
@@ -46,6 +46,11 @@ export function verdictOf(report: Omit<StatusReport, 'verdict'>): Verdict {
   if (s.overdueDrains > 0) {
     reasons.push({ state: 'WARNING', text: `${plural(s.overdueDrains, 'drain', 'drains')} past the deadline` });
   }
+  return verdictFrom(reasons);
+}
+
+/** The worst state among `reasons` (OK when there is none), with its exit code: any check's verdict. */
+export function verdictFrom(reasons: readonly Reason[]): Verdict {
   const state = reasons.reduce<CheckState>(
     (worst, r) => (STATES.indexOf(r.state) > STATES.indexOf(worst) ? r.state : worst),
     'OK',
