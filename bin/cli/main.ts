@@ -1,5 +1,5 @@
 // Operator CLI entry: parse argv, check the environment, load the config contract, run one command, map every outcome
-// to an exit code (Nagios plugin codes for `status`, done/failed/usage for the rest).
+// to an exit code (Nagios plugin codes for `status` and `doctor`, done/failed/usage for the rest).
 import type { ServiceLog } from '../../functions/lib/services/deps.js';
 import { type CliArgs, commandNamed, parseCommandLine } from './args.js';
 import type { CliContext } from './context.js';
@@ -78,6 +78,8 @@ async function dispatch(args: CliArgs, ctx: CliContext, io: Output, env: Env): P
   switch (args.command) {
     case 'status':
       return (await import('./status.js')).runStatus(args, ctx, io, env);
+    case 'doctor':
+      return (await import('./doctor.js')).runDoctor(args, ctx, io, env);
     case 'watch':
       return (await import('./watch.js')).runWatch(args, ctx, io, env);
     case 'reconcile':
@@ -90,7 +92,7 @@ async function dispatch(args: CliArgs, ctx: CliContext, io: Output, env: Env): P
 }
 
 /**
- * One sentence on stderr. `status` is a check: whatever stops it from judging is UNKNOWN (3), and with --json the
+ * One sentence on stderr. `status` and `doctor` are checks: whatever stops them from judging is UNKNOWN (3), and with --json the
  * same verdict is on stdout. Other commands: usage and configuration 2, anything else 1.
  */
 function fail(error: unknown, context: ExplainContext, kind: CommandKind, wantsJson: boolean, io: Output): number {

@@ -20,7 +20,7 @@ export const OPTIONS = {
     value: 'B',
     help: 'only this backend (for an <instance-id>: only its slot in B); hook: the backend to change',
   },
-  json: { type: 'boolean', help: 'machine-readable output with the same facts (status: and the same verdict)' },
+  json: { type: 'boolean', help: 'machine-readable output with the same facts (status, doctor: and the same verdict)' },
   wait: {
     type: 'boolean',
     help: 'drain/disable: until no session is left on any host; enable: until ready on every host',
@@ -93,6 +93,13 @@ export const COMMANDS = {
     kind: 'check',
     options: ['backend', 'json', ...CONTEXT],
     help: 'every slot on every host, drift marked, one verdict; exit code per the Nagios plugin convention',
+  },
+  doctor: {
+    kind: 'check',
+    options: ['backend', 'json', ...CONTEXT],
+    help:
+      'before trusting the fleet: per host reachable, level admin, version, stats maxconn, state file; per backend ' +
+      'present, slot names on every host and in the table, algorithm, init-addr, growth; exit code as status',
   },
   watch: {
     kind: 'action',
