@@ -63,8 +63,13 @@ export interface ConvergeResult {
   readonly lastObserved: readonly HostObservation[];
 }
 
-// Rounds in a row that still had commands to send: past this a host keeps refusing and looping won't help.
-const MAX_COMMAND_ROUNDS = 4;
+// Rounds in a row that planned exactly the commands of the round before: past this a host keeps refusing (or ignoring)
+// them and looping won't help.
+const MAX_REPEATED_ROUNDS = 4;
+// Rounds in a row that had commands at all, progress or not. A round that moves a slot on is no reason to stop: on 3.x
+// (asynchronous `addr`) the address and the admin state take a round each, and a reload in the middle sends a plan made
+// on the old worker to the new one (`Proxy is disabled.`, a slot back on its placeholder), so a launch may need ~7.
+const MAX_COMMAND_ROUNDS = 12;
 const SLOT_DRIFT = new Set([
   'address',
   'weight',
@@ -93,6 +98,8 @@ export async function converge(
   let observedFirst = options.observed;
   let recordsFirst = options.records;
   let commandRounds = 0;
+  let repeatedRounds = 0;
+  let lastSent = '';
   let readBackOnly = false;
   for (;;) {
     const observed = observedFirst ?? (await deps.fleet.observe(backends, { servers }));
@@ -117,8 +124,12 @@ export async function converge(
       lastObserved: observed,
     });
     if (finished) return { ...report(), settled: true };
-    if (p.batches.length > 0 && commandRounds < MAX_COMMAND_ROUNDS && !readBackOnly) {
+    const planned = p.batches.length > 0 ? JSON.stringify(p.batches) : '';
+    repeatedRounds = planned !== '' && planned === lastSent ? repeatedRounds + 1 : 1;
+    const giveUp = commandRounds >= MAX_COMMAND_ROUNDS || repeatedRounds > MAX_REPEATED_ROUNDS;
+    if (p.batches.length > 0 && !giveUp && !readBackOnly) {
       commandRounds++;
+      lastSent = planned;
       const notAfter = readAt + config.timeouts.planTtlMs;
       // Read back in the same round trip: issued together, the commands and the one-slot `show` share each host's
       // pipelined batch (lane.ts), and the table is read meanwhile for the next plan. "Applied" is what hosts report.
@@ -140,10 +151,11 @@ export async function converge(
     const draining = options.untilReleased === true && read.some((r) => r.state === 'draining');
     const waiting = p.drift.some((d) => d.kind === 'awaiting-health' || d.kind === 'blocked-by-sessions');
     const settled = p.batches.length === 0 && !waiting && !draining;
-    if (settled || readBackOnly || commandRounds >= MAX_COMMAND_ROUNDS || deps.clock.now() >= options.until) {
+    if (settled || readBackOnly || giveUp || deps.clock.now() >= options.until) {
       return { ...report(), settled };
     }
     commandRounds = 0;
+    lastSent = '';
     await deps.clock.sleep(draining && !waiting ? config.timeouts.drainPollMs : options.pollMs);
   }
 }
