@@ -131,10 +131,11 @@ const cases: Case[] = [
     drift: [d('h1', 'web1', 'address', `${IP}:8080`, '127.0.0.1:9')],
   },
   {
-    name: 'readies a 3.x slot once the read-back shows its new address',
+    // The address again in front: a no-op there, and the ready never lands alone on a worker a reload swapped in.
+    name: 'readies a 3.x slot once the read-back shows its new address, with that address in front',
     desired: [{ config: plain, slots: [active('web1')] }],
     observed: [host32('h1', live('web1', { admin: 'maint', status: 'MAINT', statusWord: 'MAINT' }))],
-    batches: { h1: [st('web1', 'ready')] },
+    batches: { h1: [addr('web1'), st('web1', 'ready')] },
     drift: [d('h1', 'web1', 'admin', 'ready', 'maint')],
   },
   {

@@ -50,7 +50,8 @@ export function addOnHost(t: DynamicOnHost): SlotOutcome {
     checkStatus: '',
     hasCheck: check,
   };
-  const rest = planSlotOnHost({ host: t.host, backend: b, record, observed: added, target, asyncAddr: t.asyncAddr });
+  // asyncAddr false: the address travels in `add server` of this very batch, so no state change can arrive without it.
+  const rest = planSlotOnHost({ host: t.host, backend: b, record, observed: added, target, asyncAddr: false });
   const drift: Drift = {
     host: t.host,
     backend: b,

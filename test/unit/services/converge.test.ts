@@ -41,9 +41,11 @@ describe('converge', () => {
     await w.seed();
     const slot = await claimed(w, 'm-1', '10.0.0.1');
     await run(w, [slot]);
+    // The second batch repeats the address in front of the state change (`nothing changed` here): a reload between
+    // the two batches must not leave the ready alone on a new worker that never got the address.
     expect(w.fleet.sent.filter((b) => b.host === 'hap1').map((b) => b.lines)).toEqual([
       [`set server web/${slot} addr 10.0.0.1 port 8080`],
-      [`set server web/${slot} state ready`],
+      [`set server web/${slot} addr 10.0.0.1 port 8080`, `set server web/${slot} state ready`],
     ]);
   });
 
