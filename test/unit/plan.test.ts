@@ -5,7 +5,7 @@ import { naturalCompare } from '../../functions/lib/domain/natural-order.js';
 import type { HostObservation, LifecycleRef, ObservedSlot, SlotRecord } from '../../functions/lib/domain/types.js';
 import type { AdminState } from '../../functions/lib/domain/values.js';
 import { checkPassing } from '../../functions/lib/plan/health.js';
-import { plan } from '../../functions/lib/plan/plan.js';
+import { plan, readdressKey } from '../../functions/lib/plan/plan.js';
 import type { DesiredBackend, Drift, PlanInput } from '../../functions/lib/plan/types.js';
 
 const NOW = 1_700_000_000_000;
@@ -97,6 +97,7 @@ interface Case {
   batches: Record<string, Command[]>;
   drift: Drift[];
   released?: { slot: string; kind: 'drain-finished' | 'drain-deadline' }[];
+  readdressed?: string[];
 }
 
 const cases: Case[] = [
@@ -131,11 +132,27 @@ const cases: Case[] = [
     drift: [d('h1', 'web1', 'address', `${IP}:8080`, '127.0.0.1:9')],
   },
   {
-    // The address again in front: a no-op there, and the ready never lands alone on a worker a reload swapped in.
-    name: 'readies a 3.x slot once the read-back shows its new address, with that address in front',
+    name: 'readies a 3.x slot once the read-back shows its new address',
     desired: [{ config: plain, slots: [active('web1')] }],
     observed: [host32('h1', live('web1', { admin: 'maint', status: 'MAINT', statusWord: 'MAINT' }))],
+    batches: { h1: [st('web1', 'ready')] },
+    drift: [d('h1', 'web1', 'admin', 'ready', 'maint')],
+  },
+  {
+    // A no-op there (`nothing changed`); on a worker a reload swapped in since, the ready never lands without it.
+    name: 'puts the address in front of the ready of a 3.x slot the caller re-addressed in an earlier round',
+    desired: [{ config: plain, slots: [active('web1')] }],
+    observed: [host32('h1', live('web1', { admin: 'maint', status: 'MAINT', statusWord: 'MAINT' }))],
+    readdressed: [readdressKey('h1', 'be', 'web1')],
     batches: { h1: [addr('web1'), st('web1', 'ready')] },
+    drift: [d('h1', 'web1', 'admin', 'ready', 'maint')],
+  },
+  {
+    name: 'puts no address in front on 2.6, where the address and the state went out in one batch',
+    desired: [{ config: plain, slots: [active('web1')] }],
+    observed: [host('h1', live('web1', { admin: 'maint', status: 'MAINT', statusWord: 'MAINT' }))],
+    readdressed: [readdressKey('h1', 'be', 'web1')],
+    batches: { h1: [st('web1', 'ready')] },
     drift: [d('h1', 'web1', 'admin', 'ready', 'maint')],
   },
   {
@@ -478,8 +495,8 @@ const cases: Case[] = [
 ];
 
 describe('plan', () => {
-  it.each(cases)('$name', ({ desired, observed, now, batches, drift, released }) => {
-    const result = plan({ desired, observed, now: now ?? NOW });
+  it.each(cases)('$name', ({ desired, observed, now, batches, drift, released, readdressed }) => {
+    const result = plan({ desired, observed, now: now ?? NOW, readdressed: new Set(readdressed) });
     expect(Object.fromEntries(result.batches.map((b) => [b.host, b.commands]))).toEqual(batches);
     expect(result.drift).toEqual(drift);
     const records = desired.flatMap((b) => b.slots);

@@ -50,8 +50,7 @@ export function addOnHost(t: DynamicOnHost): SlotOutcome {
     checkStatus: '',
     hasCheck: check,
   };
-  // asyncAddr false: the address travels in `add server` of this very batch, so no state change can arrive without it.
-  const rest = planSlotOnHost({ host: t.host, backend: b, record, observed: added, target, asyncAddr: false });
+  const rest = planSlotOnHost({ host: t.host, backend: b, record, observed: added, target, asyncAddr: t.asyncAddr });
   const drift: Drift = {
     host: t.host,
     backend: b,

@@ -49,6 +49,7 @@ export function plan(input: PlanInput): Plan {
       host: h.host,
       asyncAddr: addrIsAsync(h.version),
       removeWaitMs: waitsRemovable(h.version) ? policy.removeWaitMs : undefined,
+      readdressed: input.readdressed,
     };
     const commands: Command[] = [];
     for (const b of tables) {
@@ -67,6 +68,7 @@ interface HostRules {
   readonly host: string;
   readonly asyncAddr: boolean;
   readonly removeWaitMs?: number;
+  readonly readdressed?: ReadonlySet<string>;
 }
 
 function planBackend(
@@ -104,10 +106,24 @@ function planBackend(
     } else if (target.presence === 'absent') {
       outcomes.push(removeFromHost(dynamic, observed));
     } else {
-      outcomes.push(planSlotOnHost({ host, backend, record, observed, target, asyncAddr }));
+      const readdressed = rules.readdressed?.has(readdressKey(host, backend, slot)) ?? false;
+      outcomes.push(planSlotOnHost({ host, backend, record, observed, target, asyncAddr, readdressed }));
     }
   }
   return outcomes;
+}
+
+/** The key of one slot on one host in PlanInput.readdressed. */
+export function readdressKey(host: string, backend: string, slot: string): string {
+  return `${host}\0${backend}\0${slot}`;
+}
+
+/** The slots these batches re-address (`set server … addr`), as PlanInput.readdressed keys. */
+export function readdressedBy(batches: readonly HostBatch[]): Set<string> {
+  const out = new Set<string>();
+  for (const b of batches)
+    for (const c of b.commands) if (c.kind === 'set-addr') out.add(readdressKey(b.host, c.backend, c.server));
+  return out;
 }
 
 function isSlotName(name: string, prefix: string): boolean {

@@ -21,6 +21,8 @@ export interface SlotOnHost {
   readonly target: HostTarget;
   /** The host applies `set server addr` asynchronously (3.x): no admin change in the batch that re-addresses. */
   readonly asyncAddr: boolean;
+  /** The caller re-addressed this slot on this host earlier in the same invocation (PlanInput.readdressed). */
+  readonly readdressed?: boolean;
 }
 
 const NOTHING: SlotOutcome = { commands: [], drift: [] };
@@ -84,15 +86,16 @@ export function planSlotOnHost(t: SlotOnHost): SlotOutcome {
 }
 
 /**
- * On a 3.x host the address and the state change of a parked slot go out a round apart, and each round opens a new
- * connection: a reload in between (the new worker starts from a state file dumped before the address was set) would
- * take the state change alone and serve the slot on its placeholder. So the state change that takes a parked slot
- * out of MAINT carries its address again, in front: `nothing changed` on the worker that was observed, the address
- * on a worker swapped in since. Never for a slot with sessions (rule 2) nor a pinned one (rule 1).
+ * On a 3.x host the address and the state change of a slot just re-addressed go out a round apart, and each round
+ * opens a new connection: a reload in between (the new worker starts from a state file dumped before the address was
+ * set) would take the state change alone and serve the slot on its placeholder. So the state change that takes such a
+ * slot out of MAINT carries its address again, in front: `nothing changed` on the worker that was observed, the
+ * address on a worker swapped in since. Never for a slot with sessions (rule 2) nor a pinned one (rule 1).
  */
 function readdress(t: SlotOnHost, admin: readonly Command[]): Command[] {
   const e = t.target.endpoint;
-  if (!t.asyncAddr || !e || t.target.pinned || t.observed.admin !== 'maint' || t.observed.sessions > 0) return [];
+  if (!t.readdressed || !t.asyncAddr || !e || t.target.pinned) return [];
+  if (t.observed.admin !== 'maint' || t.observed.sessions > 0) return [];
   const leaves = admin.some((c) => c.kind === 'set-state' && c.state !== 'maint');
   return leaves ? [setAddr(t.backend, t.record.slot, e.address, e.port)] : [];
 }

@@ -29,6 +29,11 @@ export interface PlanInput {
   readonly observed: readonly HostObservation[];
   readonly now: number;
   readonly policy?: Partial<PlanPolicy>;
+  /**
+   * Slots (readdressKey) the caller re-addressed on a host earlier in the same invocation: on a 3.x host the state
+   * change that takes one out of MAINT carries the address in front (slot-rules.ts, readdress).
+   */
+  readonly readdressed?: ReadonlySet<string>;
 }
 
 /** Why a host's view of a slot differs from the table. */

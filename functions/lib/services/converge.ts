@@ -1,7 +1,7 @@
 // Converges a few slots on every host by running the pure planner in a loop: observe → read → plan → send, until done.
 import type { BackendConfig, ConfigDocument } from '../config.js';
 import type { HostObservation, HostResult, SlotRecord } from '../domain/types.js';
-import { plan } from '../plan/plan.js';
+import { plan, readdressedBy } from '../plan/plan.js';
 import type { Plan, SlotTransition } from '../plan/types.js';
 import { planPolicy, type ServiceDeps } from './deps.js';
 
@@ -101,6 +101,8 @@ export async function converge(
   let repeatedRounds = 0;
   let lastSent = '';
   let readBackOnly = false;
+  // Every slot this loop re-addressed: on 3.x its state change carries the address too (slot-rules.ts, readdress).
+  const readdressed = new Set<string>();
   for (;;) {
     const observed = observedFirst ?? (await deps.fleet.observe(backends, { servers }));
     const { slots: read, readAt } = recordsFirst ?? (await readRecords(targets, deps));
@@ -112,10 +114,10 @@ export async function converge(
     }));
     if (desired.every((d) => d.slots.length === 0)) {
       // Every slot left this member (released by someone else): nothing is ours to converge any more.
-      const p = plan({ desired, observed, now: deps.clock.now(), policy });
+      const p = plan({ desired, observed, now: deps.clock.now(), policy, readdressed });
       return { slots: outcomes(targets, [], observed, p, results), settled: true, lastPlan: p, lastObserved: observed };
     }
-    const p = plan({ desired, observed, now: deps.clock.now(), policy });
+    const p = plan({ desired, observed, now: deps.clock.now(), policy, readdressed });
     const finished =
       options.onTransitions && p.transitions.length > 0 ? await options.onTransitions(p.transitions) : false;
     const report = () => ({
@@ -130,6 +132,7 @@ export async function converge(
     if (p.batches.length > 0 && !giveUp && !readBackOnly) {
       commandRounds++;
       lastSent = planned;
+      for (const key of readdressedBy(p.batches)) readdressed.add(key);
       const notAfter = readAt + config.timeouts.planTtlMs;
       // Read back in the same round trip: issued together, the commands and the one-slot `show` share each host's
       // pipelined batch (lane.ts), and the table is read meanwhile for the next plan. "Applied" is what hosts report.

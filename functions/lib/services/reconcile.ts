@@ -2,7 +2,7 @@
 // wait within the pass for the first passing check of every slot it (re)programmed behind a health gate.
 import type { BackendConfig, ConfigDocument } from '../config.js';
 import type { HostBatch, HostObservation, HostResult, SlotRecord } from '../domain/types.js';
-import { plan } from '../plan/plan.js';
+import { plan, readdressedBy } from '../plan/plan.js';
 import type { DesiredBackend, Drift, Plan } from '../plan/types.js';
 import { planPolicy, type ServiceDeps } from './deps.js';
 import { settleOwed } from './effects.js';
@@ -141,6 +141,8 @@ async function waitWithinPass(
   // A MAINT to confirm needs one round trip more: at least one command deadline even without a gate.
   const until = Math.min(input.until ?? 0, deps.clock.now() + Math.max(gateMs, config.timeouts.commandMs));
   let pending = waitingSlots(first, desired);
+  // Slots this pass re-addressed: on 3.x their state change carries the address too (slot-rules.ts, readdress).
+  const readdressed = readdressedBy(first.batches);
   while (pending.size > 0 && deps.clock.now() < until) {
     if (!tally.sentSomething) await deps.clock.sleep(config.timeouts.pollMs);
     tally.sentSomething = false;
@@ -158,7 +160,8 @@ async function waitWithinPass(
         return { config: b, slots: records.filter((r): r is SlotRecord => r !== undefined) };
       }),
     );
-    const p = plan({ desired: now, observed, now: deps.clock.now(), policy: planPolicy(config) });
+    const p = plan({ desired: now, observed, now: deps.clock.now(), policy: planPolicy(config), readdressed });
+    for (const key of readdressedBy(p.batches)) readdressed.add(key);
     tally.round(p);
     await send(p, readAt, config, deps, tally);
     for (const t of p.transitions) tally.transition(await applyTransition(t, config, deps));
