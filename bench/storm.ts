@@ -182,6 +182,7 @@ export async function benchStorm(): Promise<object> {
         'most concurrent stats connections on any host (at the socket)',
         maxHostConnections,
         HOST_CONNECTION_BUDGET,
+        'connections',
       ),
       info('records reported failed to SQS (delivered again)', failures.length),
     ];
