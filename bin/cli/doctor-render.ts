@@ -2,6 +2,7 @@
 import { labelOf } from './doctor-report.js';
 import type { CellState, DoctorCell, DoctorReport } from './doctor-types.js';
 import { type Cell, count, styledTable, summaryLine } from './format.js';
+import { tableLine } from './status-render.js';
 import { type Paint, plain, type Style } from './style.js';
 
 const STYLE = {
@@ -19,13 +20,7 @@ export function renderDoctor(report: DoctorReport, paint: Paint = plain): string
 
 /** Title, the check table, growth, what was not judged, every finding, and the summary line last. */
 export function doctorLines(report: DoctorReport, paint: Paint = plain): string[] {
-  const t = report.table;
-  const tableText = t.ok
-    ? `table ${t.name} (DynamoDB): read`
-    : paint(
-        'critical',
-        `table ${t.name} (DynamoDB): ${t.cause === 'unreachable' ? 'unreachable' : 'not usable'} (${t.error.code})`,
-      );
+  const tableText = tableLine(report.table, paint);
   const backends = new Set(report.checks.flatMap((c) => (c.backend ? [c.backend] : []))).size;
   const lines = [
     summaryLine(['slot-sync doctor', count(report.hosts.length, 'host'), count(backends, 'backend'), tableText]),
@@ -42,6 +37,7 @@ export function doctorLines(report: DoctorReport, paint: Paint = plain): string[
   const section = (title: string, items: readonly string[], style: Style) => {
     if (items.length > 0) lines.push(paint(style, title), ...items.map((i) => `  ${i}`));
   };
+  const t = report.table;
   if (!t.ok) section(`table ${t.name}:`, [t.error.message], 'critical');
   section('not judged (not observable over the Runtime API, or left to HAProxy):', notJudged(report), 'muted');
   section('findings:', findings(report), report.verdict.state === 'OK' ? 'ok' : STYLE[report.verdict.state]);

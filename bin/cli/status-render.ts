@@ -1,7 +1,7 @@
 // Operator CLI: a status report as text — hosts and versions, one column per host, findings, the verdict line last.
 import { formatEndpoint } from '../../functions/lib/domain/values.js';
 import { type Cell, count, driftLine, styledTable, summaryLine } from './format.js';
-import type { HostCell, StatusReport, StatusRow } from './status-model.js';
+import type { HostCell, StatusReport, StatusRow, TableSide } from './status-model.js';
 import { type Paint, plain, type Style } from './style.js';
 import type { CheckState } from './verdict.js';
 
@@ -52,14 +52,7 @@ function hostLines(report: StatusReport, paint: Paint): string[] {
       ? { text: h.version ? `HAProxy ${h.version}` : 'HAProxy (version unknown)' }
       : { text: `unreachable (${h.error?.code ?? 'FAILED'})`, style: 'critical' },
   ]);
-  const t = report.table;
-  const tableLine = t.ok
-    ? `table ${t.name} (DynamoDB): read`
-    : paint(
-        'critical',
-        `table ${t.name} (DynamoDB): ${t.cause === 'unreachable' ? 'unreachable' : 'not usable'} (${t.error.code})`,
-      );
-  return [...styledTable(['HOST', 'ENDPOINT', 'VERSION'], rows, paint), tableLine];
+  return [...styledTable(['HOST', 'ENDPOINT', 'VERSION'], rows, paint), tableLine(report.table, paint)];
 }
 
 function findings(report: StatusReport, paint: Paint): string[] {
@@ -163,4 +156,11 @@ export function hostCell(c: HostCell): Cell {
   const text = [status, String(c.sessions), c.check || '-'].join(CELL_SEPARATOR) + (drifted ? ` ${DRIFT_MARK}` : '');
   const style: Style | undefined = drifted ? 'drift' : c.awaitingHealth ? 'warning' : STATUS_STYLE[word];
   return { text, style };
+}
+
+/** The slot table's line under a header (status, watch, doctor): read, or which side failed and why. */
+export function tableLine(t: TableSide, paint: Paint): string {
+  if (t.ok) return `table ${t.name} (DynamoDB): read`;
+  const why = t.cause === 'unreachable' ? 'unreachable' : 'not usable';
+  return paint('critical', `table ${t.name} (DynamoDB): ${why} (${t.error.code})`);
 }
