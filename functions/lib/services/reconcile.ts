@@ -89,27 +89,37 @@ export async function reconcile(input: ReconcileInput, config: Config, deps: Ser
   const observed = await deps.fleet.observe(input.backends.map((b) => b.name));
   // The table is read after the hosts: a plan then never acts on records older than what the hosts showed.
   const readAt = deps.clock.now();
-  const seeded: ReconcileReport['seeded'][number][] = [];
-  const disagreements: ReconcileReport['disagreements'][number][] = [];
-  const growth: ReconcileReport['growth'][number][] = [];
-  const desired = await Promise.all(
-    input.backends.map(async (backend): Promise<DesiredBackend> => {
+  // Backends are seeded in parallel; each returns what it found, so the report lists them in the config's order.
+  const perBackend = await Promise.all(
+    input.backends.map(async (backend) => {
       const slots = await deps.store.list(backend.name);
       // Only names the table lacks are written: a steady-state pass costs one read per backend, not a write per slot.
       const outcome = await seedMissing(backend, deps, observed, { dryRun, slots });
-      for (const d of outcome.disagreements) disagreements.push({ backend: backend.name, ...d });
-      if (outcome.growth) {
-        const { enabled, names, reason } = outcome.growth;
-        growth.push({ backend: backend.name, enabled, slots: names.length, reason });
-        if (!enabled) deps.log.warn('growth is off', { backend: backend.name, reason });
-      }
-      if (!dryRun && outcome.created.length > 0) seeded.push({ backend: backend.name, created: outcome.created });
-      return { config: backend, slots: dryRun ? slots : outcome.slots };
+      if (outcome.growth && !outcome.growth.enabled)
+        deps.log.warn('growth is off', { backend: backend.name, reason: outcome.growth.reason });
+      const desired: DesiredBackend = { config: backend, slots: dryRun ? slots : outcome.slots };
+      return { backend: backend.name, outcome, desired };
     }),
   );
-  // Backends are seeded in parallel: the report lists them in the config's order, whichever finished first.
-  const rank = (b: { readonly backend: string }) => input.backends.findIndex((x) => x.name === b.backend);
-  for (const list of [seeded, disagreements, growth]) list.sort((a, b) => rank(a) - rank(b));
+  const desired = perBackend.map((b) => b.desired);
+  const seeded: ReconcileReport['seeded'][number][] = perBackend
+    .filter((b) => !dryRun && b.outcome.created.length > 0)
+    .map((b) => ({ backend: b.backend, created: b.outcome.created }));
+  const disagreements: ReconcileReport['disagreements'][number][] = perBackend.flatMap((b) =>
+    b.outcome.disagreements.map((d) => ({ backend: b.backend, ...d })),
+  );
+  const growth: ReconcileReport['growth'][number][] = perBackend.flatMap(({ backend, outcome }) =>
+    outcome.growth
+      ? [
+          {
+            backend,
+            enabled: outcome.growth.enabled,
+            slots: outcome.growth.names.length,
+            reason: outcome.growth.reason,
+          },
+        ]
+      : [],
+  );
   const first = plan({ desired, observed, now: deps.clock.now(), policy });
   const tally = new Tally(observed, first);
   if (dryRun) return report(desired, observed, first, tally, { seeded, disagreements, growth, dryRun });
