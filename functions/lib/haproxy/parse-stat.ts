@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { parse } from 'csv-parse/sync';
 import { ParseError } from '../errors.js';
+import { FEW, lineEnd, linesWithField } from './find-lines.js';
 
 /** One `show stat` row: a frontend (type 0), backend aggregate (type 1) or server (type 2). */
 export interface StatRow {
@@ -90,7 +91,10 @@ interface RowValues {
  */
 function splitRecords(body: string, only?: ReadonlySet<string>): Records {
   if (body.includes('"')) return parsedRecords(body, only);
-  const lines = body.split('\n').filter((line, i) => line !== '' && (i === 0 || !only || only.has(svname(line))));
+  const lines =
+    only && only.size <= FEW
+      ? [body.slice(0, lineEnd(body, 0)), ...linesWithField(body, only, ',', 1)]
+      : body.split('\n').filter((line, i) => line !== '' && (i === 0 || !only || only.has(svname(line))));
   const [headerLine, ...rest] = lines;
   if (headerLine === undefined) return { header: [], rows: [] };
   const header = headerLine.split(',');
