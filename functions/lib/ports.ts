@@ -86,6 +86,11 @@ export interface SlotStore {
   owedCompletions(): Promise<readonly OwedCompletion[]>;
   /** Leases an owed completion for `leaseMs`; undefined when it is done or leased by someone else right now. */
   leaseCompletion(token: string, leaseMs: number): Promise<OwedCompletion | undefined>;
+  /**
+   * `owe` then `leaseCompletion`, in one write whenever nobody else has the token (the common case: a launch's
+   * CONTINUE); undefined as `leaseCompletion` answers it.
+   */
+  oweAndLease(completion: Omit<OwedCompletion, 'status'>, leaseMs: number): Promise<OwedCompletion | undefined>;
   /** Ends a lease: done (AWS has it) or owed again. */
   settleCompletion(token: string, done: boolean): Promise<void>;
 }
@@ -103,9 +108,16 @@ export interface HaproxyFleet {
    */
   observe(
     backends: readonly string[],
-    options?: { readonly servers?: ReadonlySet<string> },
+    options?: { readonly servers?: ServerFilter },
   ): Promise<readonly HostObservation[]>;
 }
+
+/**
+ * Which servers' rows an observation reports. A promise lets the read go out before the caller knows which slot it
+ * wants (a launch reads the backend while its claim is in flight): the reply is taken when it arrives and its rows
+ * are chosen when the promise settles, `undefined` meaning every row. It must not reject.
+ */
+export type ServerFilter = ReadonlySet<string> | PromiseLike<ReadonlySet<string> | undefined>;
 
 /** EC2: where an instance can be reached. */
 export interface Instances {

@@ -4,7 +4,7 @@ import type { HostConfig } from '../config.js';
 import { type Command, showInfo, showServersState, showStat } from '../domain/commands.js';
 import type { HostBatch, HostObservation, HostResult, ObservedSlot } from '../domain/types.js';
 import { UnsupportedVersionError } from '../errors.js';
-import type { HaproxyFleet } from '../ports.js';
+import type { HaproxyFleet, ServerFilter } from '../ports.js';
 import { type ClientTimeouts, classifyAll, createHostClient, errorShape, type HostClient } from './client.js';
 import { type Lane, laneOf } from './lane.js';
 import { mergeObserved } from './observe.js';
@@ -39,12 +39,36 @@ export function fleetOf(clients: readonly HostClient[]): HaproxyFleet {
       return { host: batch.host, ok: false, replies: [], error: errorShape(error) };
     }
   };
+  // Whole-backend replies in flight at once: each costs its bytes three times over while it is received, joined and
+  // decoded (~4 MB for 2,000 servers), so 50 hosts answering together peaked past the reconcile function's memory
+  // budget (issue 10). Parsing is one thread anyway: the hosts past this wait a few ms (docs/PERFORMANCE.md).
+  const reading = limiter(OBSERVATIONS_IN_FLIGHT);
   return {
     hosts: clients.map((c) => c.name),
     run: (batches) => Promise.all(batches.map(run)),
     broadcast: (commands) => Promise.all(clients.map((c) => run({ host: c.name, commands }))),
     observe: (backends, options) =>
-      Promise.all(clients.map((c) => observeHost(c.name, byName.get(c.name) as Lane, backends, options?.servers))),
+      Promise.all(
+        clients.map((c) => reading(() => observeHost(c.name, byName.get(c.name) as Lane, backends, options?.servers))),
+      ),
+  };
+}
+
+const OBSERVATIONS_IN_FLIGHT = 8;
+
+/** Runs at most `n` of the tasks given to it at once, the others in the order they came. */
+function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
   };
 }
 
@@ -52,13 +76,15 @@ async function observeHost(
   host: string,
   lane: Lane,
   backends: readonly string[],
-  servers?: ReadonlySet<string>,
+  filter?: ServerFilter,
 ): Promise<HostObservation> {
   if (backends.length === 0) return { host, ok: true, backends: new Map() };
   try {
     // `show info` rides along (~2 KiB): every observation says which HAProxy answered, and a too-old one is refused.
     const commands: Command[] = [showInfo(), ...backends.flatMap((be) => [showStat(be), showServersState(be)])];
     const raw = await lane.exchange(commands);
+    // A deferred filter settles while the reply travels (a launch's claim): only then are the rows chosen and parsed.
+    const servers = await filter;
     const classified = classifyAll(host, commands, raw);
     if (!classified.ok)
       return { host, ok: false, error: classified.error ?? { code: 'COMMAND_FAILED', message: host } };

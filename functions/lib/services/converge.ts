@@ -95,7 +95,10 @@ export async function converge(
   const backends = targets.map((t) => t.backend.name);
   const servers = new Set(targets.flatMap((t) => t.slots));
   const results = new Map<string, HostResult[]>();
-  let observedFirst = options.observed;
+  // A caller's observation may hold the whole backend (a launch observes before it knows its slot): planning 1,000
+  // rows to converge one would sort and report every other slot of the backend, each round, for every record.
+  let observedFirst: readonly HostObservation[] | undefined =
+    options.observed && onlyServers(options.observed, servers);
   let recordsFirst = options.records;
   let commandRounds = 0;
   let repeatedRounds = 0;
@@ -161,6 +164,17 @@ export async function converge(
     lastSent = '';
     await deps.clock.sleep(draining && !waiting ? config.timeouts.drainPollMs : options.pollMs);
   }
+}
+
+function onlyServers(observed: readonly HostObservation[], servers: ReadonlySet<string>): readonly HostObservation[] {
+  return observed.map((o) =>
+    o.ok
+      ? {
+          ...o,
+          backends: new Map([...o.backends].map(([be, rows]) => [be, rows.filter((r) => servers.has(r.server))])),
+        }
+      : o,
+  );
 }
 
 function owns(t: ConvergeTarget, r: SlotRecord): boolean {

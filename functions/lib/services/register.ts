@@ -55,12 +55,19 @@ export async function registerMember(
   validPort(member.port);
   // Every way into a slot passes here, so no caller can forget the policy (the webhook and launch check earlier too).
   assertAddressAllowed(backend, member, config);
-  // The observation runs beside the claim: it seeds a fresh backend and shows whether any host answers at all.
+  // The observation runs beside the claim: it is the pre-check that the slot is quiet on every host, shows whether any
+  // host answers at all, and seeds a fresh backend. Its rows are chosen once the claim names the slot: one row parsed,
+  // not the whole backend (every row only when the claim found no free slot, for seeding).
   // What the claim returns is the slot as written: the plan uses it as its table read, fenced from before the claim.
   let readAt = deps.clock.now();
+  const claiming = claimOrFind(input, deps).catch((error: unknown) => error as Error);
   const [claim, observed] = await Promise.all([
-    claimOrFind(input, deps).catch((error: unknown) => error as Error),
-    deps.fleet.observe([backend.name]),
+    claiming,
+    deps.fleet.observe([backend.name], {
+      servers: claiming.then((c) =>
+        c instanceof NoFreeSlotError ? undefined : new Set([c instanceof Error ? '' : c.record.slot]),
+      ),
+    }),
   ]);
   let claimed: Claimed;
   if (claim instanceof NoFreeSlotError) {

@@ -6,7 +6,7 @@ import type { AdminState } from '../../../functions/lib/domain/values.js';
 import { CommandFailedError, StalePlanError } from '../../../functions/lib/errors.js';
 import { classifyReply } from '../../../functions/lib/haproxy/classify.js';
 import { renderCommand } from '../../../functions/lib/haproxy/commands.js';
-import type { HaproxyFleet } from '../../../functions/lib/ports.js';
+import type { HaproxyFleet, ServerFilter } from '../../../functions/lib/ports.js';
 import type { FakeClock } from './clock.js';
 
 /** One backend's `server-template` on every host. `check`: the servers have a health check. */
@@ -124,12 +124,17 @@ export class FakeFleet implements HaproxyFleet {
 
   async observe(
     backends: readonly string[],
-    options?: { readonly servers?: ReadonlySet<string> },
+    options?: { readonly servers?: ServerFilter },
   ): Promise<readonly HostObservation[]> {
     await this.onObserve?.(++this.observeCalls);
     const hosts = this.hosts.map((n) => this.host(n));
     this.wait(hosts);
-    return hosts.map((h) => this.observeHost(h, backends, options?.servers));
+    const filter = options?.servers;
+    if (filter === undefined || filter instanceof Set) return hosts.map((h) => this.observeHost(h, backends, filter));
+    // As the real fleet: the hosts answer now, the rows are chosen when the filter settles.
+    const all = hosts.map((h) => this.observeHost(h, backends));
+    const only = await filter;
+    return only ? all.map((o) => onlyRows(o, only)) : all;
   }
 
   private observeHost(h: Host, backends: readonly string[], only?: ReadonlySet<string>): HostObservation {
@@ -333,4 +338,9 @@ export class FakeFleet implements HaproxyFleet {
   lines(host?: string): string[] {
     return this.sent.filter((b) => host === undefined || b.host === host).flatMap((b) => b.lines);
   }
+}
+
+function onlyRows(o: HostObservation, only: ReadonlySet<string>): HostObservation {
+  if (!o.ok) return o;
+  return { ...o, backends: new Map([...o.backends].map(([b, rows]) => [b, rows.filter((r) => only.has(r.server))])) };
 }
