@@ -334,6 +334,28 @@ describe.each(SUBJECTS)('the $name slot store', (subject) => {
       expect(await owed(r.token)).toMatchObject({ status: 'owed' });
     });
 
+    it('owes and leases in one call: leased to the caller when new, to nobody when leased or done, owed either way', async () => {
+      const r = ref('i-5');
+      const leased = await t.store.oweAndLease({ ref: r, result: 'CONTINUE', backend: '' }, 1_000);
+      expect(leased).toEqual({ ref: r, result: 'CONTINUE', backend: '', status: 'owed' });
+      expect(await t.store.leaseCompletion(r.token, 1_000)).toBeUndefined();
+      // Leased by the first caller: a second gets nothing, but its ABANDON is still recorded over the CONTINUE.
+      expect(await t.store.oweAndLease({ ref: r, result: 'ABANDON', backend: 'x' }, 1_000)).toBeUndefined();
+      expect(await owed(r.token)).toEqual({ ref: r, result: 'ABANDON', backend: 'x', status: 'owed' });
+      t.clock.advance(1_001);
+      expect(await t.store.oweAndLease({ ref: r, result: 'CONTINUE', backend: 'y' }, 1_000)).toMatchObject({
+        result: 'ABANDON',
+        backend: 'x',
+      });
+      await t.store.settleCompletion(r.token, true);
+      t.clock.advance(1_001);
+      expect(await t.store.oweAndLease({ ref: r, result: 'CONTINUE', backend: '' }, 1_000)).toBeUndefined();
+      expect(await owed(r.token)).toBeUndefined();
+      await expect(
+        t.store.oweAndLease({ ref: ref('i-6', 'bad token'), result: 'CONTINUE', backend: '' }, 1_000),
+      ).rejects.toBeInstanceOf(InvalidArgumentError);
+    });
+
     it('leases nothing for a token never owed, and a token settled done before it is owed stays done', async () => {
       const r = ref('i-3');
       expect(await t.store.leaseCompletion(r.token, 1_000)).toBeUndefined();
@@ -398,7 +420,19 @@ describe('the fake and the adapter, step by step', () => {
         () => ({ kind: 'launch-ready' }),
         (now) => ({ kind: 'launch-timeout', now: now + 4_000 }),
       ]);
-      const kind = one(['claim', 'claim', 'apply', 'apply', 'apply', 'apply', 'retire', 'lease', 'settle', 'seed']);
+      const kind = one([
+        'claim',
+        'claim',
+        'apply',
+        'apply',
+        'apply',
+        'apply',
+        'retire',
+        'lease',
+        'settle',
+        'seed',
+        'owe',
+      ]);
       steps.push(async (s, now) => {
         switch (kind) {
           case 'claim':
@@ -411,6 +445,8 @@ describe('the fake and the adapter, step by step', () => {
             return s.leaseCompletion(r.token, 500);
           case 'settle':
             return s.settleCompletion(r.token, done);
+          case 'owe':
+            return s.oweAndLease({ ref: r, result: done ? 'CONTINUE' : 'ABANDON', backend: '' }, 300);
           default:
             return s.seed(backend, ['web1', 'web2', 'web3', 'web4']);
         }

@@ -3,6 +3,7 @@ import type { ConfigDocument } from '../config.js';
 import type { Effect } from '../domain/lifecycle.js';
 import type { LifecycleRef } from '../domain/types.js';
 import { LifecycleActionGoneError } from '../errors.js';
+import type { OwedCompletion } from '../ports.js';
 import type { ServiceDeps } from './deps.js';
 
 /**
@@ -29,8 +30,17 @@ export async function settle(
   config: Pick<ConfigDocument, 'backends' | 'timeouts'>,
   deps: ServiceDeps,
 ): Promise<Completion | 'later'> {
-  const owed = await deps.store.leaseCompletion(token, leaseMs(config));
+  return settleLeased(await deps.store.leaseCompletion(token, leaseMs(config)), config, deps);
+}
+
+/** The rest of `settle`, once the lease is taken (or was not: `duplicate`). */
+async function settleLeased(
+  owed: OwedCompletion | undefined,
+  config: Pick<ConfigDocument, 'backends' | 'timeouts'>,
+  deps: ServiceDeps,
+): Promise<Completion | 'later'> {
   if (!owed) return 'duplicate';
+  const token = owed.ref.token;
   if (owed.after && (await waitsElsewhere(config, owed.backend, owed.ref, owed.after, deps))) {
     await deps.store.settleCompletion(token, false);
     return 'later';
@@ -60,8 +70,12 @@ export async function completeOnce(
   config: Pick<ConfigDocument, 'backends' | 'timeouts'>,
   deps: ServiceDeps,
 ): Promise<Completion> {
-  await deps.store.owe({ ref, result, backend: '' });
-  const done = await settle(ref.token, config, deps);
+  // Owed and leased in one write: the table's cost of a launch's CONTINUE is this and the `done` mark.
+  const done = await settleLeased(
+    await deps.store.oweAndLease({ ref, result, backend: '' }, leaseMs(config)),
+    config,
+    deps,
+  );
   return done === 'later' ? 'duplicate' : done;
 }
 

@@ -29,6 +29,13 @@ export interface ClaimContext {
    * few misses in a row read the free set again.
    */
   readonly freeHint?: Map<string, Item[]>;
+  /**
+   * Where in the free list this store takes its slots (a fraction, kept across claims). Concurrent containers each
+   * read the free list and cannot see what the others take; taking neighbours from a random place of one's own, instead
+   * of a random slot each time, keeps them out of each other's way (a storm lost one claim in three to races before),
+   * and a lost race moves the place elsewhere, since another container is taking from there.
+   */
+  readonly home?: { at: number };
 }
 
 // Re-reading the free set costs a query over the whole partition; a few misses in a row mean the list has gone stale.
@@ -64,7 +71,10 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
   let checkMember = false;
   // Free slots from the last consistent read; a lost race drops one and tries another before reading again.
   const hint = ctx.freeHint;
-  let candidates: Item[] = templateFirst((hint?.get(backend) ?? []).filter((i) => !init.avoid?.has(String(i.slot))));
+  const usable = (items: readonly Item[]) => templateFirst(items.filter((i) => !init.avoid?.has(String(i.slot))));
+  // With a shared hint the list is read at each pick: the claims of one batch run together and must see what the
+  // others of this store have just taken (each takes its pick off the hint before its transaction goes out).
+  let candidates: Item[] = usable(hint?.get(backend) ?? []);
   let misses = 0;
   // The hint loses what this claim takes or finds taken, whatever happens next.
   const forget = (slot: unknown) =>
@@ -79,10 +89,11 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
       if (existing) return { record: await ownedUnlessRetired(ctx, backend, member.id, existing), claimed: false };
       checkMember = false;
     }
+    if (hint && attempt > 0) candidates = usable(hint.get(backend) ?? []);
     if (candidates.length === 0 || misses >= REFRESH_AFTER_MISSES) {
       const free = await ctx.table.slotItems(backend, true);
       hint?.set(backend, free);
-      candidates = templateFirst(free.filter((i) => !init.avoid?.has(String(i.slot))));
+      candidates = usable(free);
       misses = 0;
       if (candidates.length === 0) {
         // A duplicate claim of the same member may have taken the last slot while we looked.
@@ -91,10 +102,8 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
         throw new NoFreeSlotError(backend);
       }
     }
-    const index = Math.floor(ctx.random() * candidates.length);
-    const pick = candidates[index] as Item;
-    candidates[index] = candidates[candidates.length - 1] as Item;
-    candidates.pop();
+    const at = ctx.home?.at ?? ctx.random();
+    const [pick] = candidates.splice(Math.min(candidates.length - 1, Math.floor(at * candidates.length)), 1) as [Item];
     forget(pick.slot);
     const free = itemToRecord(pick);
     const decision = decide(free, { kind: 'claim', member, weight: init.weight, owner: init.owner });
@@ -134,6 +143,7 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
       checkMember = true; // a concurrent claim of the same member is in flight: look again after the backoff
     }
     misses++; // the slot was taken or changed under us, and the candidate list is that much staler
+    if (ctx.home) ctx.home.at = ctx.random();
   }
   throw new SlotConflictError(`claim of a slot in ${backend} for ${member.id} lost ${ctx.maxAttempts} races in a row`);
 }

@@ -118,6 +118,43 @@ export async function leaseCompletion(
   return out instanceof Rejected || !out ? undefined : fromItem(out);
 }
 
+/**
+ * Owes and leases in one write (a launch's CONTINUE, which no slot change carries): the outbox item is created already
+ * leased to this caller. When the token is known and done or leased by someone else, the write's condition fails and
+ * the plain owe runs instead (an ABANDON still overrides a CONTINUE owed there), so it is `owe` then `leaseCompletion`,
+ * in one call whenever nobody else has the token.
+ */
+export async function oweAndLease(
+  table: SlotTableIo,
+  o: Omit<OwedCompletion, 'status'>,
+  untilEpochMs: number,
+  nowMs: number,
+  leaseMs: number,
+): Promise<OwedCompletion | undefined> {
+  const { Update } = oweUpdate(table, o, untilEpochMs);
+  const names = { ...Update.ExpressionAttributeNames, '#lease': 'leaseUntil', '#status': 'status' };
+  const set = Update.UpdateExpression.replace(/^SET /, 'SET #lease = :leaseUntil, ');
+  const out = await update(table, o.ref.token, {
+    UpdateExpression: set,
+    ConditionExpression:
+      'attribute_not_exists(#status) OR (#status = :owed AND (attribute_not_exists(#lease) OR #lease < :now))',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: {
+      ...Update.ExpressionAttributeValues,
+      ':leaseUntil': nowMs + leaseMs,
+      ':now': nowMs,
+      ':owed': 'owed',
+    },
+  });
+  if (out instanceof Rejected && out.reasons[0]?.code === 'ConditionalCheckFailed') {
+    await oweCompletion(table, o, untilEpochMs);
+    return undefined;
+  }
+  if (out instanceof Rejected)
+    throw new SlotConflictError(`owing the completion of ${o.ref.instanceId} kept conflicting`);
+  return out ? fromItem(out) : undefined;
+}
+
 /** Ends the lease: `done` (AWS has it, or it was gone), or back to owed for a later attempt. */
 export async function settleCompletion(table: SlotTableIo, token: string, done: boolean): Promise<void> {
   await update(table, token, {

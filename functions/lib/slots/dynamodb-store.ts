@@ -7,7 +7,7 @@ import { validName } from '../domain/values.js';
 import type { Applied, Claimed, OwedCompletion, SlotAddress, SlotStore } from '../ports.js';
 import { applyEvent } from './apply.js';
 import { type ClaimInit, claimSlot } from './claim.js';
-import { leaseCompletion, oweCompletion, owedCompletions, settleCompletion } from './completion.js';
+import { leaseCompletion, oweAndLease, oweCompletion, owedCompletions, settleCompletion } from './completion.js';
 import { naturalCompare, slotKey } from './keys.js';
 import { type Item, itemToRecord } from './mapping.js';
 import { isMemberRetired, retireMember } from './retired.js';
@@ -40,6 +40,8 @@ export class DynamoDbSlotStore implements SlotStore {
   private readonly now: () => number;
   /** Free slots per backend from the last read (claim.ts, `freeHint`): a hint the claim transaction checks. */
   private readonly freeHint = new Map<string, Item[]>();
+  /** Where this store takes free slots from (claim.ts, `home`): a random place of its own. */
+  private readonly home: { at: number };
 
   constructor(options: DynamoDbSlotStoreOptions) {
     const client = options.client ?? new DynamoDBClient({});
@@ -49,6 +51,7 @@ export class DynamoDbSlotStore implements SlotStore {
     this.maxAttempts = options.maxAttempts ?? 100;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.now = options.now ?? Date.now;
+    this.home = { at: this.random() };
   }
 
   async seed(
@@ -88,6 +91,7 @@ export class DynamoDbSlotStore implements SlotStore {
         findByMember: (b, m) => this.findByMember(b, m),
         isRetired: (b, m) => this.isRetired(b, m),
         freeHint: this.freeHint,
+        home: this.home,
       },
       backend,
       member,
@@ -148,6 +152,11 @@ export class DynamoDbSlotStore implements SlotStore {
 
   async leaseCompletion(token: string, leaseMs: number): Promise<OwedCompletion | undefined> {
     return leaseCompletion(this.table, token, this.now(), leaseMs);
+  }
+
+  async oweAndLease(completion: Omit<OwedCompletion, 'status'>, leaseMs: number): Promise<OwedCompletion | undefined> {
+    const now = this.now();
+    return oweAndLease(this.table, completion, now + OWED_FOR_MS, now, leaseMs);
   }
 
   async settleCompletion(token: string, done: boolean): Promise<void> {

@@ -47,6 +47,8 @@ export class FakeSlotStore implements SlotStore {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly maxAttempts: number;
+  /** Where claims take from the free list, as the adapter's `home` (a fraction; drawn at construction like it). */
+  private home: number;
   private failures: { method: keyof SlotStore; error: Error }[] = [];
   /**
    * Runs between a write's read and its conditional write: a test changes the table here to make the write lose a
@@ -59,6 +61,7 @@ export class FakeSlotStore implements SlotStore {
     this.random = options.random ?? Math.random;
     this.maxAttempts = options.maxAttempts ?? 100;
     this.completions = new FakeCompletions(this.now);
+    this.home = this.random();
   }
 
   /** The next call of `method` throws `error` (e.g. a StoreUnavailableError), before it reads or writes anything. */
@@ -125,10 +128,11 @@ export class FakeSlotStore implements SlotStore {
           throw new NoFreeSlotError(backend);
         }
       }
-      const index = Math.floor(this.random() * candidates.length);
-      const free = candidates[index] as SlotRecord;
-      candidates[index] = candidates[candidates.length - 1] as SlotRecord;
-      candidates.pop();
+      // The adapter's pick (claim.ts, `home`): from this store's place in the free list, moved after a lost race.
+      const [free] = candidates.splice(
+        Math.min(candidates.length - 1, Math.floor(this.home * candidates.length)),
+        1,
+      ) as [SlotRecord];
       const decision = decide(free, { kind: 'claim', member, weight: init.weight, owner: init.owner });
       if (decision.type !== 'write') throw new SlotConflictError(`claim of ${backend}/${free.slot}: not free`);
       await this.gap({ op: 'claim', backend, slot: free.slot });
@@ -150,6 +154,7 @@ export class FakeSlotStore implements SlotStore {
         checkMember = true;
       }
       misses++;
+      this.home = this.random();
     }
     throw new SlotConflictError(`claim of a slot in ${backend} for ${member.id} lost ${this.maxAttempts} races`);
   }
@@ -260,6 +265,12 @@ export class FakeSlotStore implements SlotStore {
   async leaseCompletion(token: string, leaseMs: number): Promise<OwedCompletion | undefined> {
     this.enter('leaseCompletion');
     return this.completions.lease(token, leaseMs);
+  }
+
+  async oweAndLease(completion: Omit<OwedCompletion, 'status'>, leaseMs: number): Promise<OwedCompletion | undefined> {
+    this.enter('oweAndLease');
+    this.completions.owe(completion, this.now() + OWED_FOR_MS);
+    return this.completions.lease(completion.ref.token, leaseMs);
   }
 
   async settleCompletion(token: string, done: boolean): Promise<void> {

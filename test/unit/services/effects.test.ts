@@ -95,11 +95,23 @@ describe('completeOnce and settle', () => {
     expect(w.lifecycle.resultsOf(ref.token)).toEqual(['ABANDON']);
   });
 
-  it('does not swallow a store failure: the completion stays owed for reconcile', async () => {
+  it('does not swallow a store failure: AWS is not told, and the caller fails so the event comes again', async () => {
     const w = fakeWorld();
     const ref = w.ref('i-1');
-    w.store.failNext('leaseCompletion', new StoreUnavailableError('throttled'));
+    // Owing and leasing is one write: when it fails nothing is owed, and only a redelivery completes the action.
+    w.store.failNext('oweAndLease', new StoreUnavailableError('throttled'));
     await expect(completeOnce(ref, 'CONTINUE', w.config, w.deps)).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual([]);
+    expect(await completeOnce(ref, 'CONTINUE', w.config, w.deps)).toBe('CONTINUE');
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
+  });
+
+  it('leaves an owed completion owed for reconcile when its lease fails', async () => {
+    const w = fakeWorld();
+    const ref = w.ref('i-1');
+    await w.store.owe({ ref, result: 'CONTINUE', backend: '' });
+    w.store.failNext('leaseCompletion', new StoreUnavailableError('throttled'));
+    await expect(settle(ref.token, w.config, w.deps)).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(await owedTokens(w)).toEqual([ref.token]);
   });
 });
