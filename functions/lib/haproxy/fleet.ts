@@ -54,7 +54,7 @@ export function fleetOf(clients: readonly HostClient[]): HaproxyFleet {
   };
 }
 
-const OBSERVATIONS_IN_FLIGHT = 8;
+const OBSERVATIONS_IN_FLIGHT = 16;
 
 /** Runs at most `n` of the tasks given to it at once, the others in the order they came. */
 function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
