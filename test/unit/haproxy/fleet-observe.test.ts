@@ -1,0 +1,68 @@
+// The fleet's observe: a deferred server filter, and a bound on whole-backend replies in flight at once.
+
+import { describe, expect, it } from 'vitest';
+import type { Command } from '../../../functions/lib/domain/commands.js';
+import type { HostClient } from '../../../functions/lib/haproxy/client.js';
+import { fleetOf } from '../../../functions/lib/haproxy/fleet.js';
+import { capturedReply } from '../../support/version-fixtures.js';
+
+const REPLIES: Record<string, string> = {
+  'show-info': capturedReply('2.6.12', 'replies-extended.txt', 'show info'),
+  'show-stat': capturedReply('2.6.12', 'replies.txt', 'show stat be 4 -1'),
+  'show-servers-state': capturedReply('2.6.12', 'replies.txt', 'show servers state be'),
+};
+
+/** A host answering with 2.6.12's captured replies; `gate` holds each exchange until the test lets it go. */
+function host(name: string, track: { open: number; max: number }, gate?: Promise<void>): HostClient {
+  const exchange = async (commands: readonly Command[]) => {
+    track.open++;
+    track.max = Math.max(track.max, track.open);
+    await gate;
+    await new Promise((resolve) => setImmediate(resolve));
+    track.open--;
+    return commands.map((c) => REPLIES[c.kind] ?? '');
+  };
+  return { name, exchange, run: async () => ({ host: name, ok: true, replies: [] }) };
+}
+
+const servers = (o: { ok: boolean; backends?: ReadonlyMap<string, readonly { server: string }[]> }) =>
+  o.ok ? (o.backends?.get('be') ?? []).map((r) => r.server) : undefined;
+
+describe('fleet observe', () => {
+  it('reads while the filter is pending and reports the rows it settles on; undefined means every row', async () => {
+    const track = { open: 0, max: 0 };
+    const fleet = fleetOf([host('hap-a', track)]);
+    const [all] = await fleet.observe(['be']);
+    const names = servers(all as never) as string[];
+    expect(names.length).toBeGreaterThan(1);
+    let settle: (s: ReadonlySet<string> | undefined) => void = () => {};
+    const filter = new Promise<ReadonlySet<string> | undefined>((resolve) => {
+      settle = resolve;
+    });
+    const pending = fleet.observe(['be'], { servers: filter });
+    // The exchange went out before the filter settled.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(track.max).toBe(1);
+    settle(new Set([names[1] as string]));
+    expect((await pending).map(servers as never)).toEqual([[names[1]]]);
+    expect((await fleet.observe(['be'], { servers: Promise.resolve(undefined) })).map(servers as never)).toEqual([
+      names,
+    ]);
+  });
+
+  it('has at most 16 hosts reading a backend at once, and every host answers', async () => {
+    const track = { open: 0, max: 0 };
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const fleet = fleetOf(Array.from({ length: 40 }, (_, i) => host(`hap-${i}`, track, gate)));
+    const pending = fleet.observe(['be']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(track.open).toBe(16);
+    release();
+    const out = await pending;
+    expect(out.filter((o) => o.ok)).toHaveLength(40);
+    expect(track.max).toBe(16);
+  });
+});
