@@ -10,6 +10,7 @@ import { lambdaContext, lifecycleEvent } from '../test/support/lambda.js';
 import { log } from './lib.js';
 import { type LifecycleStack, startLifecycleStack } from './lifecycle-stack.js';
 import { allPass, atMost, distribution, exactly, info, type MetricRow } from './report.js';
+import { LAUNCH_WRITES, tableFloorMs } from './table-floor.js';
 
 const EVENTS = 200;
 const HOSTS = 3;
@@ -104,10 +105,18 @@ export async function benchBurst(): Promise<object> {
     const latency = distribution(outcomes.map((o) => o.ms));
     const failed = outcomes.filter((o) => !o.ok);
     const { duplicates, mismatches, active } = await audit(stack);
+    // The limit here: the writes these launches cannot do without, bare, all at once.
+    const floorMs = await tableFloorMs(client, stack.slotTable, EVENTS, EVENTS);
     const canceled = races.TransactionCanceledException ?? 0;
     const metrics: MetricRow[] = [
       atMost(`wall time, ${EVENTS} concurrent launch events`, wallMs, GOAL_MS),
       info('per-event latency, p50 / p99', `${latency.p50} / ${latency.p99}`, 'ms'),
+      info(
+        `table floor: each launch's ${LAUNCH_WRITES.length} writes, bare, all ${EVENTS} at once (no handler, no HAProxy)`,
+        floorMs,
+        'ms',
+      ),
+      info('wall time ÷ table floor', Math.round((wallMs / floorMs) * 100) / 100, '×'),
       info('transaction conflicts retried (TransactionCanceledException)', canceled),
       info(
         'other lost conditions (ConditionalCheckFailed / TransactionConflict)',
@@ -123,6 +132,7 @@ export async function benchBurst(): Promise<object> {
       hosts: HOSTS,
       slots: SLOTS,
       wallMs,
+      tableFloorMs: floorMs,
       latency,
       races,
       failures: failed.slice(0, 5).map((f) => f.error),

@@ -306,6 +306,11 @@ function summarise(samples: readonly Sample[]): object {
     ),
     atLeast('seed-style baseline p50 ÷ our HAProxy phase p50', seedBaselineRatio, 3),
     info(
+      'seed-style baseline p50 ÷ bare batch p50 (the most any implementation could reach here)',
+      Math.round((phases.seedBaseline.p50 / phases.bareBatch.p50) * 100) / 100,
+      '×',
+    ),
+    info(
       'same commands, one connection each (the earlier baseline), p50; ratio',
       `${phases.baselineHaproxy.p50}; ${Math.round(ratio * 100) / 100}×`,
       'ms',

@@ -15,6 +15,7 @@ import { lambdaContext, lifecycleEvent, sqsBatch } from '../test/support/lambda.
 import { log } from './lib.js';
 import { type LifecycleStack, startLifecycleStack } from './lifecycle-stack.js';
 import { allPass, atMost, distribution, exactly, info, type MetricRow } from './report.js';
+import { LAUNCH_WRITES, tableFloorMs } from './table-floor.js';
 
 const EVENTS = 1_000;
 const HOSTS = 3;
@@ -166,6 +167,10 @@ export async function benchStorm(): Promise<object> {
       duplicates += [...ready.values()].reduce((n, k) => n + k - 1, 0);
     }
     const maxHostConnections = Math.max(...relays.map((r) => r.max()));
+    // The limit here: the writes these launches cannot do without, bare, as many at once as the containers ran.
+    const floorClient = new DynamoDBClient({ requestHandler: { httpAgent: { keepAlive: true, maxSockets: 512 } } });
+    clients.push(floorClient);
+    const floorMs = await tableFloorMs(floorClient, stack.slotTable, EVENTS, BATCH * CONCURRENCY);
     const metrics: MetricRow[] = [
       atMost(
         `wall time, ${EVENTS} launch events (SQS batches of ${BATCH}, ${CONCURRENCY} containers)`,
@@ -173,6 +178,12 @@ export async function benchStorm(): Promise<object> {
         GOAL_MS,
       ),
       info('event → CONTINUE completed (READY on every host), p50 / p99', `${latency.p50} / ${latency.p99}`, 'ms'),
+      info(
+        `table floor: each launch's ${LAUNCH_WRITES.length} writes, bare, ${BATCH * CONCURRENCY} launches at once (no handler, no HAProxy)`,
+        floorMs,
+        'ms',
+      ),
+      info('wall time ÷ table floor', Math.round((wallMs / floorMs) * 100) / 100, '×'),
       exactly('duplicates (member in 2 slots, or address in 2 ready slots on a host)', duplicates, 0),
       exactly('events lost (token never completed)', lost, 0),
       exactly('tokens completed more than once', completedTwice, 0),
@@ -193,6 +204,7 @@ export async function benchStorm(): Promise<object> {
       batchSize: BATCH,
       concurrency: CONCURRENCY,
       wallMs,
+      tableFloorMs: floorMs,
       latency,
       duplicates,
       lost,

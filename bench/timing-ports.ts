@@ -45,9 +45,11 @@ export function timedPort<T extends object>(target: T, port: string, log: () => 
       return async (...args: unknown[]) => {
         const sink = log();
         const start = performance.now();
+        const answered = deferredFilterSeen(args);
         try {
-          const result = await value.apply(t, args);
-          sink?.record({ port, method: String(key), start, end: performance.now(), args, result, failed: false });
+          const result = await value.apply(t, answered.args);
+          const end = answered.at() ?? performance.now();
+          sink?.record({ port, method: String(key), start, end, args, result, failed: false });
           return result;
         } catch (error) {
           sink?.record({ port, method: String(key), start, end: performance.now(), args, failed: true });
@@ -56,6 +58,27 @@ export function timedPort<T extends object>(target: T, port: string, log: () => 
       };
     },
   });
+}
+
+/**
+ * An observe with a deferred server filter (a launch's, beside its claim) lasts until the claim settles the filter,
+ * but HAProxy's part ends when the last host's replies are in: that is when the fleet asks the filter (awaits it).
+ * The filter is wrapped to note that moment, so the HAProxy phase counts the exchange and not the wait for the table.
+ */
+function deferredFilterSeen(args: readonly unknown[]): { args: unknown[]; at: () => number | undefined } {
+  const options = args[1] as { servers?: unknown } | undefined;
+  const filter = options?.servers as PromiseLike<unknown> | undefined;
+  if (!filter || filter instanceof Set || typeof filter.then !== 'function')
+    return { args: [...args], at: () => undefined };
+  let last: number | undefined;
+  const noted: PromiseLike<unknown> = {
+    // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose, standing in for the caller's promise.
+    then(resolve, reject) {
+      last = performance.now();
+      return filter.then(resolve, reject);
+    },
+  };
+  return { args: [args[0], { ...options, servers: noted }, ...args.slice(2)], at: () => last };
 }
 
 /** The commands a fleet call put on each host's socket, in order (observe = show stat + show servers state). */
