@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseServersState } from '../../../functions/lib/haproxy/parse-servers-state.js';
 import { parseShowStat } from '../../../functions/lib/haproxy/parse-stat.js';
+import { CAPTURED_VERSIONS, capturedReply } from '../../support/version-fixtures.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/haproxy/${name}`, import.meta.url), 'utf8');
 const plain = (row: { fields: unknown }) => ({ ...row, fields: { ...(row.fields as object) } });
@@ -48,4 +49,27 @@ describe('observing only some servers', () => {
       );
     },
   );
+
+  it.each(CAPTURED_VERSIONS)('parses exactly the chosen rows of what %s answered, both replies', (version) => {
+    const stat = capturedReply(version, 'replies.txt', 'show stat be 4 -1');
+    const state = capturedReply(version, 'replies.txt', 'show servers state be');
+    const names = [...new Set(parseServersState(state).map((r) => r.server))];
+    expect(names.length).toBeGreaterThan(1);
+    fc.assert(
+      fc.property(fc.subarray(names), (chosen) => {
+        const only = new Set(chosen);
+        expect(parseShowStat(stat, only).map(plain)).toEqual(
+          parseShowStat(stat)
+            .filter((r) => only.has(r.server))
+            .map(plain),
+        );
+        expect(parseServersState(state, only).map(plain)).toEqual(
+          parseServersState(state)
+            .filter((r) => only.has(r.server))
+            .map(plain),
+        );
+      }),
+      { numRuns: 30 },
+    );
+  });
 });
