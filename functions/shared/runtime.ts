@@ -8,7 +8,23 @@ import type { ServiceDeps } from '../lib/services/deps.js';
 import { createDeps } from './compose.js';
 
 export const logger = new Logger({ serviceName: 'haproxy-slot-sync' });
-export const metrics = new Metrics({ namespace: 'HaproxySlotSync', serviceName: 'haproxy-slot-sync' });
+const NO_METRICS = 'No application metrics to publish';
+/**
+ * Metrics' own warnings, through the structured logger. An invocation that emits no metric is normal here (a skipped
+ * event, a reconcile with nothing to fix), so Powertools' warning about it is a debug line, not a warning per call.
+ */
+const metricsLog = {
+  debug: (message: unknown) => logger.debug(String(message)),
+  info: (message: unknown) => logger.info(String(message)),
+  warn: (message: unknown) =>
+    String(message).startsWith(NO_METRICS) ? logger.debug(String(message)) : logger.warn(String(message)),
+  error: (message: unknown) => logger.error(String(message)),
+};
+export const metrics = new Metrics({
+  namespace: 'HaproxySlotSync',
+  serviceName: 'haproxy-slot-sync',
+  logger: metricsLog,
+});
 
 type Extra = Record<string, unknown>;
 /** The services' log port on top of Powertools' Logger (structured JSON, correlation ids). */
