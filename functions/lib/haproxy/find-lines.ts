@@ -1,9 +1,6 @@
 // Finding a few servers' lines in a large reply by search: a health poll or a launch's read-back wants one row of a
 // 2,000-row backend, and cutting the whole reply into lines (and fields) for it was most of a storm's CPU.
 
-/** Up to this many wanted names, searching for each beats splitting every line. */
-export const FEW = 16;
-
 /** Where the line starting at `from` ends (the index of its `\n`, or the text's length). */
 export function lineEnd(text: string, from: number): number {
   const end = text.indexOf('\n', from);

@@ -2,7 +2,7 @@
 import { isIP } from 'node:net';
 import type { AdminState } from '../domain/values.js';
 import { ParseError } from '../errors.js';
-import { FEW, lineEnd, linesWithField } from './find-lines.js';
+import { lineEnd, linesWithField } from './find-lines.js';
 
 /** One server line of `show servers state`. */
 export interface ServerStateRow {
@@ -60,9 +60,8 @@ export function decodeAdmin(bits: number): AdminState {
 
 /** Parses a `show servers state` reply; throws ParseError on another version, a missing column or a malformed line. */
 export function parseServersState(text: string, only?: ReadonlySet<string>): ServerStateRow[] {
-  const few = only !== undefined && only.size <= FEW;
-  // A one-slot read finds its line by search instead of cutting a 2,000-line reply into lines.
-  const lines = few ? headLines(text) : text.split('\n');
+  // Some servers' rows: their lines are found by a scan instead of cutting a 2,000-line reply into lines.
+  const lines = only ? headLines(text) : text.split('\n');
   const version = (lines[0] ?? '').trim();
   if (version !== VERSION) {
     throw new ParseError(`show servers state: expected format version 1, got ${JSON.stringify(version.slice(0, 120))}`);
@@ -80,16 +79,14 @@ export function parseServersState(text: string, only?: ReadonlySet<string>): Ser
     wanted[header.lastIndexOf(name)] = k;
   });
   const rows: ServerStateRow[] = [];
-  if (few) {
-    for (const line of linesWithField(text, only, ' ', nameAt, 2))
-      rows.push(toRow(header, wanted, line) as ServerStateRow);
+  if (only) {
+    for (const line of linesWithField(text, only, ' ', nameAt, 2)) rows.push(toRow(header, wanted, line));
     return rows;
   }
   for (let i = 2; i < lines.length; i++) {
     const line = lines[i] as string;
     if (line.trim() === '') continue;
-    const row = toRow(header, wanted, line, only);
-    if (row) rows.push(row);
+    rows.push(toRow(header, wanted, line));
   }
   return rows;
 }
@@ -105,15 +102,9 @@ const POSITION = Object.fromEntries(REQUIRED.map((name, k) => [name, k])) as Rec
 
 /**
  * One row from its line, scanned once: only the REQUIRED columns are cut out (11 of 25; a fleet-scale pass reads
- * 100,000 lines, and splitting every field was most of its garbage), the rest on first use of `fields`. Undefined
- * for a server `only` leaves out.
+ * 100,000 lines, and splitting every field was most of its garbage), the rest on first use of `fields`.
  */
-function toRow(
-  header: readonly string[],
-  wanted: Int32Array,
-  line: string,
-  only?: ReadonlySet<string>,
-): ServerStateRow | undefined {
+function toRow(header: readonly string[], wanted: Int32Array, line: string): ServerStateRow {
   const trimmed = line.trim();
   const required: string[] = new Array(REQUIRED.length).fill('');
   let field = 0;
@@ -126,8 +117,6 @@ function toRow(
     if (end < 0) break;
     start = end + 1;
   }
-  // Filtered before any check, as other servers' lines are not this caller's business.
-  if (only && !only.has(required[POSITION.srv_name] ?? '')) return undefined;
   if (field !== header.length) {
     throw new ParseError(`show servers state: ${header.length} columns expected, got ${field}: ${line.slice(0, 120)}`);
   }

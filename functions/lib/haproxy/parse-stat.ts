@@ -2,7 +2,7 @@
 import { isIP } from 'node:net';
 import { parse } from 'csv-parse/sync';
 import { ParseError } from '../errors.js';
-import { FEW, lineEnd, linesWithField } from './find-lines.js';
+import { lineEnd, linesWithField } from './find-lines.js';
 
 /** One `show stat` row: a frontend (type 0), backend aggregate (type 1) or server (type 2). */
 export interface StatRow {
@@ -91,10 +91,10 @@ interface RowValues {
  */
 function splitRecords(body: string, only?: ReadonlySet<string>): Records {
   if (body.includes('"')) return parsedRecords(body, only);
-  const lines =
-    only && only.size <= FEW
-      ? [body.slice(0, lineEnd(body, 0)), ...linesWithField(body, only, ',', 1)]
-      : body.split('\n').filter((line, i) => line !== '' && (i === 0 || !only || only.has(svname(line))));
+  // Some servers' rows: their lines are found by a scan, not by cutting the whole reply into lines (find-lines.ts).
+  const lines = only
+    ? [body.slice(0, lineEnd(body, 0)), ...linesWithField(body, only, ',', 1)]
+    : body.split('\n').filter((line) => line !== '');
   const [headerLine, ...rest] = lines;
   if (headerLine === undefined) return { header: [], rows: [] };
   const header = headerLine.split(',');
@@ -137,12 +137,6 @@ function parsedRecords(body: string, only?: ReadonlySet<string>): Records {
     header,
     rows: rest.map((values) => ({ required: columns.map((c) => values[c] ?? ''), all: values })),
   };
-}
-
-/** The second field of an unquoted CSV line, without splitting the other 127. */
-function svname(line: string): string {
-  const first = line.indexOf(',');
-  return line.slice(first + 1, line.indexOf(',', first + 1));
 }
 
 // Positions in REQUIRED, for reading RowValues.required.
