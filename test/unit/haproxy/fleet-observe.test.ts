@@ -1,4 +1,4 @@
-// The fleet's observe: a deferred server filter, and a bound on whole-backend replies in flight at once.
+// The fleet's observe: a deferred server filter, and a bound on whole-fleet reads in flight at once.
 
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../../functions/lib/domain/commands.js';
@@ -50,7 +50,7 @@ describe('fleet observe', () => {
     ]);
   });
 
-  it('has at most 16 hosts reading a backend at once, and every host answers', async () => {
+  it('has at most 4 hosts reading whole backends at once, and every host answers', async () => {
     const track = { open: 0, max: 0 };
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => {
@@ -59,10 +59,32 @@ describe('fleet observe', () => {
     const fleet = fleetOf(Array.from({ length: 40 }, (_, i) => host(`hap-${i}`, track, gate)));
     const pending = fleet.observe(['be']);
     await new Promise((resolve) => setImmediate(resolve));
-    expect(track.open).toBe(16);
+    expect(track.open).toBe(4);
     release();
     const out = await pending;
     expect(out.filter((o) => o.ok)).toHaveLength(40);
-    expect(track.max).toBe(16);
+    expect(track.max).toBe(4);
+  });
+
+  it('does not hold back a read for a few slots (a launch read-back): every host is asked at once', async () => {
+    const track = { open: 0, max: 0 };
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const fleet = fleetOf(Array.from({ length: 40 }, (_, i) => host(`hap-${i}`, track, gate)));
+    const pending = fleet.observe(['be'], { servers: new Set(['web1']) });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(track.open).toBe(40);
+    release();
+    expect((await pending).filter((o) => o.ok)).toHaveLength(40);
+  });
+
+  it('holds back a read for many slots (a reconcile round) like a whole-fleet one', async () => {
+    const track = { open: 0, max: 0 };
+    const fleet = fleetOf(Array.from({ length: 40 }, (_, i) => host(`hap-${i}`, track)));
+    const many = new Set(Array.from({ length: 17 }, (_, i) => `web${i + 1}`));
+    expect((await fleet.observe(['be'], { servers: many })).filter((o) => o.ok)).toHaveLength(40);
+    expect(track.max).toBe(4);
   });
 });
