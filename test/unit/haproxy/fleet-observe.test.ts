@@ -25,6 +25,16 @@ function host(name: string, track: { open: number; max: number }, gate?: Promise
   return { name, exchange, run: async () => ({ host: name, ok: true, replies: [] }) };
 }
 
+/** A fleet of `n` hosts whose exchanges all wait until `release()`, counting how many are open at once. */
+function heldFleet(n: number) {
+  const track = { open: 0, max: 0 };
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { track, release, fleet: fleetOf(Array.from({ length: n }, (_, i) => host(`hap-${i}`, track, gate))) };
+}
+
 const servers = (o: { ok: boolean; backends?: ReadonlyMap<string, readonly { server: string }[]> }) =>
   o.ok ? (o.backends?.get('be') ?? []).map((r) => r.server) : undefined;
 
@@ -51,12 +61,7 @@ describe('fleet observe', () => {
   });
 
   it('has at most 4 hosts reading whole backends at once, and every host answers', async () => {
-    const track = { open: 0, max: 0 };
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const fleet = fleetOf(Array.from({ length: 40 }, (_, i) => host(`hap-${i}`, track, gate)));
+    const { track, fleet, release } = heldFleet(40);
     const pending = fleet.observe(['be']);
     await new Promise((resolve) => setImmediate(resolve));
     expect(track.open).toBe(4);
@@ -67,12 +72,7 @@ describe('fleet observe', () => {
   });
 
   it('does not hold back a read for a few slots (a launch read-back): every host is asked at once', async () => {
-    const track = { open: 0, max: 0 };
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const fleet = fleetOf(Array.from({ length: 40 }, (_, i) => host(`hap-${i}`, track, gate)));
+    const { track, fleet, release } = heldFleet(40);
     const pending = fleet.observe(['be'], { servers: new Set(['web1']) });
     await new Promise((resolve) => setImmediate(resolve));
     expect(track.open).toBe(40);
