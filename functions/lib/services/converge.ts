@@ -1,5 +1,6 @@
 // Converges a few slots on every host by running the pure planner in a loop: observe → read → plan → send, until done.
 import type { BackendConfig, ConfigDocument } from '../config.js';
+import { onlyServers } from '../domain/observation.js';
 import type { HostObservation, HostResult, SlotRecord } from '../domain/types.js';
 import { plan, readdressedBy } from '../plan/plan.js';
 import type { Plan, SlotTransition } from '../plan/types.js';
@@ -164,17 +165,6 @@ export async function converge(
     lastSent = '';
     await deps.clock.sleep(draining && !waiting ? config.timeouts.drainPollMs : options.pollMs);
   }
-}
-
-function onlyServers(observed: readonly HostObservation[], servers: ReadonlySet<string>): readonly HostObservation[] {
-  return observed.map((o) =>
-    o.ok
-      ? {
-          ...o,
-          backends: new Map([...o.backends].map(([be, rows]) => [be, rows.filter((r) => servers.has(r.server))])),
-        }
-      : o,
-  );
 }
 
 function owns(t: ConvergeTarget, r: SlotRecord): boolean {

@@ -1,6 +1,7 @@
 // Test fake of the HaproxyFleet port: hosts with server-template slots that apply the commands they are sent and report
 // them back, with scripted sessions, health checks, outages, restarts and slow hosts — all on the fake clock.
 import type { Command } from '../../../functions/lib/domain/commands.js';
+import { onlyServers } from '../../../functions/lib/domain/observation.js';
 import type { HostBatch, HostObservation, HostResult, ObservedSlot } from '../../../functions/lib/domain/types.js';
 import type { AdminState } from '../../../functions/lib/domain/values.js';
 import { CommandFailedError, StalePlanError } from '../../../functions/lib/errors.js';
@@ -134,7 +135,7 @@ export class FakeFleet implements HaproxyFleet {
     // As the real fleet: the hosts answer now, the rows are chosen when the filter settles.
     const all = hosts.map((h) => this.observeHost(h, backends));
     const only = await filter;
-    return only ? all.map((o) => onlyRows(o, only)) : all;
+    return only ? onlyServers(all, only) : all;
   }
 
   private observeHost(h: Host, backends: readonly string[], only?: ReadonlySet<string>): HostObservation {
@@ -338,9 +339,4 @@ export class FakeFleet implements HaproxyFleet {
   lines(host?: string): string[] {
     return this.sent.filter((b) => host === undefined || b.host === host).flatMap((b) => b.lines);
   }
-}
-
-function onlyRows(o: HostObservation, only: ReadonlySet<string>): HostObservation {
-  if (!o.ok) return o;
-  return { ...o, backends: new Map([...o.backends].map(([b, rows]) => [b, rows.filter((r) => only.has(r.server))])) };
 }
