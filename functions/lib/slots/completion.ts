@@ -24,7 +24,12 @@ export function owedKey(token: string): ItemKey {
  * it rides in. The first owed CONTINUE stays (`if_not_exists`); an ABANDON overrides a CONTINUE still owed (the launch
  * was given up before it could be completed), its wait included, and nothing changes one that is done.
  */
-export function oweUpdate(table: SlotTableIo, o: Omit<OwedCompletion, 'status'>, untilEpochMs: number) {
+export function oweUpdate(
+  table: SlotTableIo,
+  o: Omit<OwedCompletion, 'status'>,
+  untilEpochMs: number,
+  leaseUntil?: number,
+) {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const sets: string[] = [];
@@ -42,6 +47,8 @@ export function oweUpdate(table: SlotTableIo, o: Omit<OwedCompletion, 'status'>,
   set('backend', o.backend, !abandon);
   // An ABANDON brings its own wait (none, or the member's last slot), replacing whatever a CONTINUE waited for.
   if (o.after) set('after', o.after, !abandon);
+  // Owed and leased in one write (oweAndLease); that write's condition decides whether the lease may be taken.
+  if (leaseUntil !== undefined) set('leaseUntil', leaseUntil, false);
   const dropAfter = abandon && !o.after;
   if (dropAfter) names['#after'] = 'after';
   return {
@@ -131,20 +138,13 @@ export async function oweAndLease(
   nowMs: number,
   leaseMs: number,
 ): Promise<OwedCompletion | undefined> {
-  const { Update } = oweUpdate(table, o, untilEpochMs);
-  const names = { ...Update.ExpressionAttributeNames, '#lease': 'leaseUntil', '#status': 'status' };
-  const set = Update.UpdateExpression.replace(/^SET /, 'SET #lease = :leaseUntil, ');
+  const { Update } = oweUpdate(table, o, untilEpochMs, nowMs + leaseMs);
   const out = await update(table, o.ref.token, {
-    UpdateExpression: set,
+    UpdateExpression: Update.UpdateExpression,
     ConditionExpression:
       'attribute_not_exists(#status) OR (#status = :owed AND (attribute_not_exists(#lease) OR #lease < :now))',
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: {
-      ...Update.ExpressionAttributeValues,
-      ':leaseUntil': nowMs + leaseMs,
-      ':now': nowMs,
-      ':owed': 'owed',
-    },
+    ExpressionAttributeNames: { ...Update.ExpressionAttributeNames, '#lease': 'leaseUntil', '#status': 'status' },
+    ExpressionAttributeValues: { ...Update.ExpressionAttributeValues, ':now': nowMs, ':owed': 'owed' },
   });
   if (out instanceof Rejected && out.reasons[0]?.code === 'ConditionalCheckFailed') {
     await oweCompletion(table, o, untilEpochMs);
