@@ -66,14 +66,21 @@ describe('a HAProxy reload during a burst of launches', () => {
       const oldWorkers = await Promise.all(hosts.map(async (host) => (await showProc(host)).workers[0] as number));
 
       const finishedAt: number[] = [];
-      const launches = Promise.all(
-        burst.map(async (id) => {
-          const delivery = await deliverEvent(h.lifecycle, launchEvent(id, newToken()));
-          finishedAt.push(Date.now());
-          return delivery;
-        }),
-      );
-      launches.catch(() => {}); // reported where it is awaited below
+      const deliver = (ids: readonly string[]) => {
+        const out = Promise.all(
+          ids.map(async (id) => {
+            const delivery = await deliverEvent(h.lifecycle, launchEvent(id, newToken()));
+            finishedAt.push(Date.now());
+            return delivery;
+          }),
+        );
+        out.catch(() => {}); // reported where it is awaited below
+        return out;
+      };
+      // Two waves: the reloads start together with the second, so they meet launches being claimed and programmed
+      // whatever the speed of the first (a whole burst of claims now lands within one poll of the table).
+      const half = burst.length / 2;
+      const firstWave = deliver(burst.slice(0, half));
       const activeAtReload = await waitFor(
         async () => {
           const n = (await active()).length;
@@ -82,6 +89,7 @@ describe('a HAProxy reload during a burst of launches', () => {
         { timeoutMs: 20_000, what: 'the burst under way' },
       );
       const reloadStarted = Date.now();
+      const secondWave = deliver(burst.slice(half));
       const reloads = await Promise.all(hosts.map((host) => runReloadHelper(reloadArgs(host))));
       for (const run of reloads) expect(run.code, run.stderr).toBe(0);
       await waitFor(() => oldWorkers.every((pid) => parentOf(pid) === undefined), {
@@ -92,7 +100,7 @@ describe('a HAProxy reload during a burst of launches', () => {
       const observed = await h.fleet.observe(['web']);
       for (const o of observed) expect(differences(o, 'web', baselineSlots)).toEqual([]);
 
-      const delivered = await launches;
+      const delivered = [...(await firstWave), ...(await secondWave)];
       // The reloads overlapped the burst: launches were still being handled after they started.
       expect(activeAtReload).toBeLessThan(all.length);
       expect(finishedAt.filter((t) => t > reloadStarted).length).toBeGreaterThan(0);
