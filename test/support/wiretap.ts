@@ -27,7 +27,11 @@ export async function startWiretap(targetPort: number): Promise<Wiretap> {
   const server = createServer((client) => {
     total++;
     open++;
-    maxOpen = Math.max(maxOpen, open);
+    // Counted after this turn's I/O: a client that closed one connection and opened the next at once has its FIN and
+    // its new connection ready in the same poll, in either order; the FIN's 'end' runs before this check.
+    setImmediate(() => {
+      maxOpen = Math.max(maxOpen, open);
+    });
     // Closed when the client is done sending (its FIN), not when the relay has torn both sides down: the client's
     // next connection may be accepted before this one's teardown has run.
     let counted = true;
