@@ -5,6 +5,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { ValidationError } from '../lib/errors.js';
 import { handleInstanceNotice, type InstanceOutcome } from '../lib/services/instance-events.js';
+import type { Register } from '../lib/services/register-together.js';
 import type { SlotSyncContext } from '../shared/config-middleware.js';
 import type { Ignored } from '../shared/event-errors.js';
 import { METRICS } from '../shared/metric-names.js';
@@ -30,7 +31,9 @@ const idempotency = new IdempotencyConfig({
   expiresAfterSeconds: 48 * 3600,
 });
 // Once per lifecycle token: a duplicate delivery answers the stored summary and changes nothing.
-let once: ((event: LifecycleEvent, context: SlotSyncContext) => Promise<LifecycleSummary>) | undefined;
+let once:
+  | ((event: LifecycleEvent, context: SlotSyncContext, register?: Register) => Promise<LifecycleSummary>)
+  | undefined;
 
 const NOTICE_METRIC = {
   [EC2_DETAIL_TYPES.spot]: METRICS.spotInterruptionEvents,
@@ -49,7 +52,7 @@ function invalid(what: string, issues: readonly { path: PropertyKey[]; message: 
  * One event. Throws what a retry can fix (the caller turns it into a redelivery); a ValidationError for anything
  * malformed or foreign (the caller acknowledges it).
  */
-export async function deliver(event: unknown, context: SlotSyncContext): Promise<Delivered> {
+export async function deliver(event: unknown, context: SlotSyncContext, register?: Register): Promise<Delivered> {
   metrics.addMetric(METRICS.lifecycleEvents, MetricUnit.Count, 1);
   const source = (event as { source?: unknown } | null)?.source;
   if (source === 'aws.autoscaling') {
@@ -63,7 +66,7 @@ export async function deliver(event: unknown, context: SlotSyncContext): Promise
       persistenceStore: idempotencyStore('lifecycle'),
       config: idempotency,
     });
-    const summary = await once(parsed.data, context);
+    const summary = await once(parsed.data, context, register);
     logger.info('lifecycle action handled', { summary });
     return summary;
   }
@@ -97,7 +100,11 @@ export async function deliver(event: unknown, context: SlotSyncContext): Promise
  * One SQS record: its body is the EventBridge event. A failure a redelivery cannot fix is acknowledged here (logged,
  * counted, answered); anything else is thrown, and Powertools reports the record in `batchItemFailures`.
  */
-export async function deliverRecord(record: SQSRecord, context: SlotSyncContext): Promise<Delivered | Ignored> {
+export async function deliverRecord(
+  record: SQSRecord,
+  context: SlotSyncContext,
+  register?: Register,
+): Promise<Delivered | Ignored> {
   try {
     let event: unknown;
     try {
@@ -107,7 +114,7 @@ export async function deliverRecord(record: SQSRecord, context: SlotSyncContext)
         { path: ['body'], message: 'expected an EventBridge event' },
       ]);
     }
-    return await deliver(event, context);
+    return await deliver(event, context, register);
   } catch (error) {
     if (eventDisposition(error) === 'ack') {
       logger.error('event dropped: a redelivery cannot help', {

@@ -6,6 +6,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { registerMembers } from '../lib/services/register.js';
+import { together } from '../lib/services/register-together.js';
 import { configMiddlewares, type SlotSyncContext } from '../shared/config-middleware.js';
 import { eventErrors, type Ignored } from '../shared/event-errors.js';
 import { logger, metrics } from '../shared/runtime.js';
@@ -23,9 +25,14 @@ function isSqsBatch(event: unknown): event is SQSEvent {
   );
 }
 
+// How long a batch's first launch waits for the others to reach their registration (their idempotency write and EC2
+// lookup finish at different times): a gathering then goes out with those that came, the rest form the next one.
+const GATHER_WINDOW_MS = 50;
+
 /**
- * A batch: every record in parallel (one invocation's records share its HAProxy connections, ARCHITECTURE.md,
- * "Connections"), a record that a retry can fix is reported in `batchItemFailures` and comes again after the
+ * A batch: every record in parallel, their launches registered together (register-together.ts: one observation, one
+ * pipelined batch per host and one health-gate loop for the batch, ARCHITECTURE.md "The launch path"), and each
+ * record answered alone: one that a retry can fix is reported in `batchItemFailures` and comes again after the
  * visibility timeout, one that cannot is acknowledged. A direct event: handled alone, a retryable failure thrown.
  */
 export const handler = middy<unknown, SQSBatchResponse | Delivered | Ignored, Error, SlotSyncContext>()
@@ -35,7 +42,22 @@ export const handler = middy<unknown, SQSBatchResponse | Delivered | Ignored, Er
   .use(configMiddlewares())
   .handler(async (event, context) => {
     if (!isSqsBatch(event)) return deliver(event, context);
-    return processPartialResponse(event, (record: SQSRecord) => deliverRecord(record, context), processor, {
+    const { config, deps } = context;
+    const gathering = together({
+      records: event.Records.length,
+      run: (inputs) => registerMembers(inputs, config, deps),
+      windowMs: GATHER_WINDOW_MS,
+      wait: (ms) => deps.clock.sleep(ms),
+    });
+    const one = async (record: SQSRecord) => {
+      const seat = gathering.seat();
+      try {
+        return await deliverRecord(record, context, seat.register);
+      } finally {
+        seat.done();
+      }
+    };
+    return processPartialResponse(event, one, processor, {
       context,
       processInParallel: true,
       // Every record failed: answer them all as failures (each comes again) rather than fail the invocation.

@@ -2,6 +2,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { LifecycleOutcome } from '../lib/services/lifecycle.js';
 import { handleLifecycle } from '../lib/services/lifecycle.js';
+import type { Register } from '../lib/services/register-together.js';
 import type { SlotSyncContext } from '../shared/config-middleware.js';
 import { metrics, plainJson, workUntil } from '../shared/runtime.js';
 import { type LifecycleEvent, parseNotificationMetadata, transitionOf } from './schema.js';
@@ -60,7 +61,11 @@ function summarise(o: LifecycleOutcome): LifecycleSummary {
 }
 
 /** One lifecycle event through the service (the warm-pool rules live there), with its latency metric. */
-export async function handleLifecycleEvent(event: LifecycleEvent, context: SlotSyncContext): Promise<LifecycleSummary> {
+export async function handleLifecycleEvent(
+  event: LifecycleEvent,
+  context: SlotSyncContext,
+  register?: Register,
+): Promise<LifecycleSummary> {
   const d = event.detail;
   const started = Date.now();
   const outcome = await handleLifecycle(
@@ -76,6 +81,7 @@ export async function handleLifecycleEvent(event: LifecycleEvent, context: SlotS
       destination: d.Destination,
       backends: parseNotificationMetadata(d.NotificationMetadata).backends,
       until: workUntil(context.getRemainingTimeInMillis()),
+      ...(register ? { register } : {}),
     },
     context.config,
     context.deps,

@@ -1,5 +1,7 @@
 // The HAProxy fleet: all hosts in parallel, one outcome per host; per host one lane (lane.ts): a single connection at
 // a time, with concurrent callers' commands merged into its pipelined batch.
+
+import { limiter } from '../concurrency.js';
 import type { HostConfig } from '../config.js';
 import { type Command, showInfo, showServersState, showStat } from '../domain/commands.js';
 import type { HostBatch, HostObservation, HostResult, ObservedSlot } from '../domain/types.js';
@@ -65,22 +67,6 @@ const FEW_SLOTS = 16;
 /** A read for a few slots: a launch's (its slot, deferred until the claim names it) or a set of up to FEW_SLOTS. */
 function forFewSlots(filter: ServerFilter | undefined): boolean {
   return filter !== undefined && (!(filter instanceof Set) || filter.size <= FEW_SLOTS);
-}
-
-/** Runs at most `n` of the tasks given to it at once, the others in the order they came. */
-function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return async (task) => {
-    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
-    running++;
-    try {
-      return await task();
-    } finally {
-      running--;
-      waiting.shift()?.();
-    }
-  };
 }
 
 async function observeHost(

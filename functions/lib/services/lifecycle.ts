@@ -15,6 +15,7 @@ import type { ServiceDeps } from './deps.js';
 import { type DrainResult, drainMember } from './drain.js';
 import { type Completion, completeOnce, RETIRED_FOR_MS } from './effects.js';
 import { type RegisterResult, registerMember } from './register.js';
+import type { Register } from './register-together.js';
 import { classifyLifecycle, type LifecyclePlace } from './warm-pool.js';
 
 export interface LifecycleInput {
@@ -26,6 +27,8 @@ export interface LifecycleInput {
   readonly backends?: readonly string[];
   /** Epoch ms by which this invocation must have returned (Lambda remaining time minus a margin). */
   readonly until: number;
+  /** Registers together with the other records of the invocation's batch (register-together.ts); else alone. */
+  readonly register?: Register;
 }
 
 export interface LifecycleOutcome {
@@ -163,12 +166,13 @@ async function launch(
     if (config.lifecycle.onNoSlot === 'ABANDON') return abandon(input, config, deps, out, [], why);
     return { ...out, completion: await completeOnce(input.ref, 'CONTINUE', config, deps) };
   }
+  const register: Register = input.register ?? ((r) => registerMember(r, config, deps));
   const attempts = await Promise.all(
     backends.map(async (backend) => {
       const member = { id, address, port: backend.port };
       try {
         const until = Math.min(input.until, deadline);
-        return await registerMember({ backend, member, owner: 'asg', until }, config, deps);
+        return await register({ backend, member, owner: 'asg', until });
       } catch (error) {
         if (
           error instanceof NoFreeSlotError ||

@@ -1,4 +1,6 @@
 // Use case: put a member into a slot of a backend on every host (launch event, webhook register, ASG cross-check).
+
+import { limiter } from '../concurrency.js';
 import type { BackendConfig, ConfigDocument } from '../config.js';
 import { addressPolicyOf, checkAddress, refusalOf } from '../domain/address-policy.js';
 import type { Growth } from '../domain/growth.js';
@@ -8,7 +10,7 @@ import type { HostObservation, Member, Owner, SlotRecord } from '../domain/types
 import { validAddress, validName, validPort } from '../domain/values.js';
 import { AddressRefusedError, MemberRetiredError, NoFreeSlotError, QuorumNotMetError } from '../errors.js';
 import type { Claimed } from '../ports.js';
-import { converge, type HostSlotOutcome } from './converge.js';
+import { converge, type HostSlotOutcome, type SlotOutcomeReport } from './converge.js';
 import type { ServiceDeps } from './deps.js';
 import { seedMissing } from './seeding.js';
 
@@ -46,91 +48,219 @@ export interface RegisterResult {
  */
 export async function registerMember(
   input: RegisterInput,
-  config: Pick<ConfigDocument, 'timeouts' | 'lifecycle' | 'quorum' | 'backends' | 'allowLoopback'>,
+  config: RegisterConfig,
   deps: ServiceDeps,
 ): Promise<RegisterResult> {
-  const { backend, member } = input;
-  validName('member', member.id);
-  validAddress(member.address);
-  validPort(member.port);
-  // Every way into a slot passes here, so no caller can forget the policy (the webhook and launch check earlier too).
-  assertAddressAllowed(backend, member, config);
-  // The observation runs beside the claim: it is the pre-check that the slot is quiet on every host, shows whether any
-  // host answers at all, and seeds a fresh backend. Its rows are chosen once the claim names the slot: one row parsed,
-  // not the whole backend (every row only when the claim found no free slot, for seeding).
-  // What the claim returns is the slot as written: the plan uses it as its table read, fenced from before the claim.
-  let readAt = deps.clock.now();
-  const claiming = claimOrFind(input, deps).catch((error: unknown) => error as Error);
-  const [claim, observed] = await Promise.all([
-    claiming,
-    deps.fleet.observe([backend.name], {
-      servers: claiming.then((c) =>
-        c instanceof NoFreeSlotError ? undefined : new Set([c instanceof Error ? '' : c.record.slot]),
-      ),
+  const [result] = await registerMembers([input], config, deps);
+  if (result instanceof Error) throw result;
+  return result as RegisterResult;
+}
+
+type RegisterConfig = Pick<ConfigDocument, 'timeouts' | 'lifecycle' | 'quorum' | 'backends' | 'allowLoopback'>;
+
+/**
+ * Several members at once (a batch's launches, ARCHITECTURE.md "The launch path"), each exactly as registerMember
+ * would, with one result per input in input order: its RegisterResult or the error registerMember would have thrown.
+ * Per backend: one observation, the claims in parallel (at most CLAIMS_IN_FLIGHT), one converge loop for all the
+ * slots (one pipelined batch per host per round, one health-gate poll loop). Backends run side by side, so their
+ * reads share each host's round trip (lane.ts) while a backend a host refuses fails only its own members.
+ */
+export async function registerMembers(
+  inputs: readonly RegisterInput[],
+  config: RegisterConfig,
+  deps: ServiceDeps,
+): Promise<(RegisterResult | Error)[]> {
+  const groups = new Map<string, number[]>();
+  inputs.forEach((input, i) => {
+    groups.set(input.backend.name, [...(groups.get(input.backend.name) ?? []), i]);
+  });
+  const out: (RegisterResult | Error)[] = new Array(inputs.length);
+  await Promise.all(
+    [...groups.values()].map(async (indices) => {
+      const results = await registerGroup(
+        indices.map((i) => inputs[i] as RegisterInput),
+        config,
+        deps,
+      ).catch((error: unknown) => indices.map(() => error as Error));
+      indices.forEach((i, k) => {
+        out[i] = results[k] as RegisterResult | Error;
+      });
     }),
+  );
+  return out;
+}
+
+// A batch's claim transactions in flight at once: the lifecycle queue's batch size (serverless.yml), so a batch's
+// claims start together, while a larger caller cannot flood the table.
+const CLAIMS_IN_FLIGHT = 10;
+
+/** A member on its way into a slot: claimed (or found) and accepted, not yet converged. */
+interface Placed {
+  readonly k: number;
+  readonly record: SlotRecord;
+  readonly answer: Answer;
+  readonly claimed: boolean;
+}
+
+/** registerMembers for inputs that share one backend. */
+async function registerGroup(
+  inputs: readonly RegisterInput[],
+  config: RegisterConfig,
+  deps: ServiceDeps,
+): Promise<(RegisterResult | Error)[]> {
+  const backend = (inputs[0] as RegisterInput).backend;
+  const out: (RegisterResult | Error)[] = new Array(inputs.length);
+  const live: number[] = [];
+  inputs.forEach((input, k) => {
+    try {
+      validName('member', input.member.id);
+      validAddress(input.member.address);
+      validPort(input.member.port);
+      // Every way into a slot passes here, so no caller can forget the policy (the webhook and launch check earlier too).
+      assertAddressAllowed(backend, input.member, config);
+      live.push(k);
+    } catch (error) {
+      out[k] = error as Error;
+    }
+  });
+  if (live.length === 0) return out;
+  // The observation runs beside the claims: it is the pre-check that the slots are quiet on every host, shows whether
+  // any host answers at all, and seeds a fresh backend. Its rows are chosen once the claims name the slots: those rows
+  // parsed, not the whole backend (every row only when a claim found no free slot, for seeding). What a claim returns
+  // is the slot as written: the plan uses it as its table read, fenced from before the claims.
+  const readAt = deps.clock.now();
+  const claim = limiter(CLAIMS_IN_FLIGHT);
+  const claiming = Promise.all(
+    live.map((k) =>
+      claim(() => claimOrFind(inputs[k] as RegisterInput, deps)).catch((error: unknown) => error as Error),
+    ),
+  );
+  const [first, observed] = await Promise.all([
+    claiming,
+    deps.fleet.observe([backend.name], { servers: claiming.then(rowsFor) }),
   ]);
-  let claimed: Claimed;
-  if (claim instanceof NoFreeSlotError) {
-    readAt = deps.clock.now();
-    claimed = await claimAfterSeeding(input, deps, observed, claim);
-  } else if (claim instanceof Error) throw claim;
-  else claimed = claim;
+  const claims = await claimAfterSeeding(backend, live, inputs, deps, observed, first);
   if (!observed.some((o) => o.ok)) {
-    if (claimed.claimed)
-      await deps.store.apply(backend.name, { slot: claimed.record.slot, member: member.id }, { kind: 'release' });
     const reasons = observed.map((o) => (o.ok ? o.host : `${o.host}: ${o.error.message}`)).join('; ');
-    throw new QuorumNotMetError(
-      `no HAProxy host answered for backend ${backend.name}; nothing was changed (${reasons})`,
-    );
+    await eachLive(live, out, async (k, i) => {
+      const c = claims[i] as Claimed | Error;
+      if (c instanceof Error) return c;
+      if (c.claimed)
+        await deps.store.apply(
+          backend.name,
+          { slot: c.record.slot, member: inputs[k]?.member.id as string },
+          {
+            kind: 'release',
+          },
+        );
+      return new QuorumNotMetError(
+        `no HAProxy host answered for backend ${backend.name}; nothing was changed (${reasons})`,
+      );
+    });
+    return out;
   }
-  let record = claimed.record;
-  let answer: Answer = 'claimed';
-  if (!claimed.claimed) {
-    if (await deps.store.isRetired(backend.name, member.id)) throw new MemberRetiredError(backend.name, member.id);
-    readAt = deps.clock.now();
+  const placed: Placed[] = [];
+  await eachLive(live, out, async (k, i) => {
+    const c = claims[i] as Claimed | Error;
+    if (c instanceof Error) return c;
+    if (c.claimed) {
+      placed.push({ k, record: c.record, answer: 'claimed', claimed: true });
+      return undefined;
+    }
+    const member = (inputs[k] as RegisterInput).member;
+    if (await deps.store.isRetired(backend.name, member.id)) return new MemberRetiredError(backend.name, member.id);
     const applied = await deps.store.apply(backend.name, { member: member.id }, { kind: 'register', member });
-    answer = applied.decision.type === 'claim' ? 'claimed' : applied.decision.answer;
-    record = applied.record ?? record;
-  }
+    placed.push({
+      k,
+      record: applied.record ?? c.record,
+      answer: applied.decision.type === 'claim' ? 'claimed' : applied.decision.answer,
+      claimed: false,
+    });
+    return undefined;
+  });
+  if (placed.length === 0) return out;
   const gate = backend.healthGate?.enabled === true;
-  const gateUntil = gate ? deps.clock.now() + (backend.healthGate?.timeoutSeconds ?? 60) * 1000 : input.until;
-  const outcome = await converge([{ backend, slots: [record.slot] }], config, deps, {
-    until: Math.min(input.until, gateUntil),
+  const gateUntil = gate
+    ? deps.clock.now() + (backend.healthGate?.timeoutSeconds ?? 60) * 1000
+    : Number.POSITIVE_INFINITY;
+  // One record per slot (two inputs of one member share its slot), the last written: the plan's table read.
+  const records = [...new Map(placed.map((p) => [p.record.slot, p.record])).values()];
+  const outcome = await converge([{ backend, slots: records.map((r) => r.slot) }], config, deps, {
+    until: Math.min(gateUntil, ...placed.map((p) => (inputs[p.k] as RegisterInput).until)),
     pollMs: config.timeouts.pollMs,
     observed,
     // Still fresh (the observation beside it came back quickly): no second read. A slow host makes it stale, and
     // converge reads the table again rather than plan from a read whose fence has nearly run out.
-    ...(deps.clock.now() - readAt < config.timeouts.planTtlMs / 2 ? { records: { slots: [record], readAt } } : {}),
+    ...(deps.clock.now() - readAt < config.timeouts.planTtlMs / 2 ? { records: { slots: records, readAt } } : {}),
   });
-  const slot = outcome.slots[0];
+  await Promise.all(
+    placed.map(async (p) => {
+      try {
+        out[p.k] = await resultOf(p, inputs[p.k] as RegisterInput, outcome.slots, gate, config, deps);
+      } catch (error) {
+        out[p.k] = error as Error;
+      }
+    }),
+  );
+  return out;
+}
+
+/** One member's result from the shared converge loop; a claim no host applied is released (the table as it was). */
+async function resultOf(
+  p: Placed,
+  input: RegisterInput,
+  slots: readonly SlotOutcomeReport[],
+  gate: boolean,
+  config: Pick<ConfigDocument, 'quorum'>,
+  deps: ServiceDeps,
+): Promise<RegisterResult> {
+  const { backend, member } = input;
+  const slot = slots.find((s) => s.slot === p.record.slot);
   const hosts = slot?.hosts ?? [];
   const applied = hosts.filter((h) => h.applied).length;
   let rolledBack = false;
-  if (claimed.claimed && hosts.every((h) => !h.applied && !h.awaitingHealth && !h.blocked && !mayHaveWritten(h))) {
-    const r = await deps.store.apply(backend.name, { slot: record.slot, member: member.id }, { kind: 'release' });
+  if (p.claimed && hosts.every((h) => !h.applied && !h.awaitingHealth && !h.blocked && !mayHaveWritten(h))) {
+    const r = await deps.store.apply(backend.name, { slot: p.record.slot, member: member.id }, { kind: 'release' });
     rolledBack = r.decision.type === 'write';
-    deps.log.warn('no host applied the new slot; claim rolled back', { backend: backend.name, slot: record.slot });
+    deps.log.warn('no host applied the new slot; claim rolled back', { backend: backend.name, slot: p.record.slot });
   }
-  const health = !gate
-    ? hosts.some((h) => h.blocked)
-      ? 'blocked'
-      : 'not-gated'
-    : hosts.some((h) => h.blocked)
-      ? 'blocked'
-      : hosts.some((h) => h.awaitingHealth)
-        ? 'waiting'
-        : 'passed';
+  const blocked = hosts.some((h) => h.blocked);
+  const health = blocked ? 'blocked' : !gate ? 'not-gated' : hosts.some((h) => h.awaitingHealth) ? 'waiting' : 'passed';
   return {
     backend: backend.name,
     member: member.id,
-    slot: record.slot,
-    answer,
+    slot: p.record.slot,
+    answer: p.answer,
     hosts,
     quorumMet: quorumMet(config.quorum, applied, hosts.length),
     health,
     rolledBack,
     record: slot?.record,
   };
+}
+
+/** The rows a group's observation parses: the claimed slots, or every row when some claim found none (seeding). */
+function rowsFor(claims: readonly (Claimed | Error)[]): Set<string> | undefined {
+  if (claims.some((c) => c instanceof NoFreeSlotError)) return undefined;
+  return new Set(claims.flatMap((c) => (c instanceof Error ? [] : [c.record.slot])));
+}
+
+/**
+ * Runs `step` for every live input (k: its index in the group, i: its index among the live ones) side by side; an
+ * Error it returns or throws becomes that input's result, and the input leaves the live list.
+ */
+async function eachLive(
+  live: number[],
+  out: (RegisterResult | Error)[],
+  step: (k: number, i: number) => Promise<Error | undefined>,
+): Promise<void> {
+  const failed = await Promise.all(live.map((k, i) => step(k, i).catch((error: unknown) => error as Error)));
+  const kept = live.filter((k, i) => {
+    const error = failed[i];
+    if (error) out[k] = error;
+    return !error;
+  });
+  live.splice(0, live.length, ...kept);
 }
 
 // Failures that happen before a command reaches the host: nothing was written there.
@@ -173,19 +303,40 @@ function claimOrFind(input: RegisterInput, deps: ServiceDeps): Promise<Claimed> 
 }
 
 /**
- * A fresh (or partly seeded) backend: seed every slot name the hosts agree on that the table lacks, then claim again.
- * Seeding is idempotent, so two launches racing into a fresh backend both end up with all its slots to choose from;
- * the claim is tried again even when this call created nothing (the other launch may have seeded meanwhile).
+ * A fresh (or partly seeded) backend: when some claims found no free slot, seed (once for the group) every slot name
+ * the hosts agree on that the table lacks, then those members claim again. Seeding is idempotent, so two launches
+ * racing into a fresh backend both end up with all its slots to choose from; the claims are tried again even when this
+ * call created nothing (another launch may have seeded meanwhile). Returns the claims in `live` order.
  */
 async function claimAfterSeeding(
-  input: RegisterInput,
+  backend: BackendConfig,
+  live: readonly number[],
+  inputs: readonly RegisterInput[],
   deps: ServiceDeps,
   observed: readonly HostObservation[],
-  first: NoFreeSlotError,
-): Promise<Claimed> {
-  const seeded = await seedMissing(input.backend, deps, observed);
-  if (!seeded.slots.some((s) => s.state === 'free')) throw noSlotWhy(input.backend, seeded.slots, seeded.growth, first);
-  return claimOrFind(input, deps);
+  first: readonly (Claimed | Error)[],
+): Promise<(Claimed | Error)[]> {
+  const none = first.flatMap((c, i) => (c instanceof NoFreeSlotError ? [i] : []));
+  if (none.length === 0) return [...first];
+  const claims = [...first];
+  try {
+    const seeded = await seedMissing(backend, deps, observed);
+    const free = seeded.slots.some((s) => s.state === 'free');
+    const claim = limiter(CLAIMS_IN_FLIGHT);
+    await Promise.all(
+      none.map(async (i) => {
+        const c = first[i] as NoFreeSlotError;
+        claims[i] = !free
+          ? noSlotWhy(backend, seeded.slots, seeded.growth, c)
+          : await claim(() => claimOrFind(inputs[live[i] as number] as RegisterInput, deps)).catch(
+              (error: unknown) => error as Error,
+            );
+      }),
+    );
+  } catch (error) {
+    for (const i of none) claims[i] = error as Error;
+  }
+  return claims;
 }
 
 /** The no-free-slot answer, saying whether growth is off (and why) or maxSlots is reached. */

@@ -1,0 +1,124 @@
+// One invocation's records register together: the launches of an SQS batch reach registerMembers as one call, so the
+// batch costs one observation, one pipelined batch per host and one health-gate loop, not one of each per record
+// (ARCHITECTURE.md, "The launch path").
+import type { RegisterInput, RegisterResult } from './register.js';
+
+/** What a record registers through: like registerMember, but gathered with the other records of its invocation. */
+export type Register = (input: RegisterInput) => Promise<RegisterResult>;
+
+/** One record of the batch: registers through `register`, says `done` when it has finished (however it ended). */
+export interface RecordSeat {
+  readonly register: Register;
+  done(): void;
+}
+
+export interface TogetherOptions {
+  /** How many records the invocation has: a gathering waits for all of them (or for the window). */
+  readonly records: number;
+  /** Runs the gathered inputs, one result per input in order (registerMembers). */
+  readonly run: (inputs: readonly RegisterInput[]) => Promise<readonly (RegisterResult | Error)[]>;
+  /** The longest a registration waits for the batch's other records to reach theirs. */
+  readonly windowMs: number;
+  /** Resolves after `ms` (the clock port's sleep). */
+  readonly wait: (ms: number) => Promise<void>;
+}
+
+interface Waiting {
+  readonly seat: object;
+  readonly input: RegisterInput;
+  resolve(result: RegisterResult): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The gathering point. Registrations wait until every record still running is waiting here too (registering, or in
+ * a gathering under way), then go out as one registerMembers call. A record that is slow to get here (its
+ * idempotency write, its EC2 lookup) holds the others back at most `windowMs`; then those waiting go without it and it
+ * goes with the next gathering. Records that never register (a terminate, a duplicate, a bad body) only count until
+ * they are done. Each record still gets its own result or its own error: the batch shares the work, not the outcome.
+ */
+export function together(options: TogetherOptions): { seat(): RecordSeat } {
+  let finished = 0;
+  let waiting: Waiting[] = [];
+  const running = new Map<object, number>();
+  // Which gathering a window belongs to: a window that ends after its gathering went out does nothing.
+  let generation = 0;
+  let windowFor = -1;
+  let checkQueued = false;
+
+  function go(): void {
+    const batch = waiting;
+    waiting = [];
+    generation++;
+    for (const w of batch) running.set(w.seat, (running.get(w.seat) ?? 0) + 1);
+    const settle = () => {
+      for (const w of batch) {
+        const left = (running.get(w.seat) ?? 1) - 1;
+        if (left > 0) running.set(w.seat, left);
+        else running.delete(w.seat);
+      }
+      check();
+    };
+    options.run(batch.map((w) => w.input)).then(
+      (results) => {
+        batch.forEach((w, i) => {
+          const r = results[i];
+          if (r === undefined) w.reject(new Error('registerMembers answered fewer results than inputs'));
+          else if (r instanceof Error) w.reject(r);
+          else w.resolve(r);
+        });
+        settle();
+      },
+      (error: unknown) => {
+        for (const w of batch) w.reject(error);
+        settle();
+      },
+    );
+  }
+
+  function check(): void {
+    if (waiting.length === 0) return;
+    const stillRunning = options.records - finished;
+    const parked = new Set([...waiting.map((w) => w.seat), ...running.keys()]);
+    if (parked.size >= stillRunning) {
+      go();
+      return;
+    }
+    if (windowFor === generation) return;
+    windowFor = generation;
+    const mine = generation;
+    void options.wait(options.windowMs).then(() => {
+      if (mine === generation && waiting.length > 0) go();
+    });
+  }
+
+  // A record registers in each of its backends in one tick: looking after the tick keeps them in one gathering.
+  function checkSoon(): void {
+    if (checkQueued) return;
+    checkQueued = true;
+    queueMicrotask(() => {
+      checkQueued = false;
+      check();
+    });
+  }
+
+  return {
+    seat() {
+      const seat = {};
+      let left = false;
+      return {
+        register: (input) =>
+          new Promise<RegisterResult>((resolve, reject) => {
+            waiting.push({ seat, input, resolve, reject });
+            checkSoon();
+          }),
+        done() {
+          if (left) return;
+          left = true;
+          finished++;
+          checkSoon();
+        },
+      };
+    },
+  };
+}
