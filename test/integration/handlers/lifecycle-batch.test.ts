@@ -31,6 +31,8 @@ let ddb: DynamoDbLocal;
 let hosts: HaproxyHandle[];
 let taps: Wiretap[];
 let instances: Instance[];
+// The port every instance serves on.
+let appPort: number;
 let store: DynamoDbSlotStore;
 let fleet: ReturnType<typeof createFleet>;
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
@@ -42,11 +44,11 @@ const completionsOf = (token: string) =>
     .filter((c) => c.args[0].input.LifecycleActionToken === token)
     .map((c) => c.args[0].input.LifecycleActionResult);
 
-function event(kind: 'launch' | 'terminate', instanceId: string, token: string) {
+function event(kind: 'launch' | 'terminate', instanceId: string, token: string, asgName = 'batch-asg') {
   return lifecycleEvent(kind === 'launch' ? launch : terminate, {
     EC2InstanceId: instanceId,
     LifecycleActionToken: token,
-    AutoScalingGroupName: 'batch-asg',
+    AutoScalingGroupName: asgName,
   });
 }
 
@@ -54,6 +56,7 @@ beforeAll(async () => {
   ddb = await connectDynamoDbLocal();
   const tables = await ddb.createTables(`batch${Date.now()}`);
   const port = await freePort();
+  appPort = port;
   instances = await Promise.all(ids.map((id) => startInstanceAt(id, addresses.get(id) as string, port)));
   hosts = await startFleet(
     3,
@@ -74,6 +77,8 @@ beforeAll(async () => {
         drainSeconds: 20,
         healthGate: { enabled: true, timeoutSeconds: 20 },
       },
+      // In the config and the table, not on the hosts: every host refuses to show it.
+      { name: 'ghost', slotPrefix: 'g', port, autoScalingGroups: ['ghost-asg'], drainSeconds: 1 },
     ],
     timeouts: { connectMs: 500, commandMs: 3_000, planTtlMs: 300, clockSkewMs: 100, pollMs: 50, drainPollMs: 100 },
     lifecycle: { heartbeatSeconds: 10, hookTimeoutSeconds: 120 },
@@ -165,5 +170,39 @@ describe('an SQS batch of lifecycle events', () => {
     )) as { batchItemFailures: unknown[] };
     expect(again.batchItemFailures).toEqual([]);
     for (const token of tokens) expect(completionsOf(token)).toEqual(['CONTINUE']);
+  });
+
+  it('answers a record whose registration failed inside the gathering alone; the others of it serve', async () => {
+    const late = ['i-0bb00000000000001', 'i-0bb00000000000002'];
+    const ghost = 'i-0bb00000000000003';
+    for (const [i, id] of late.entries()) addresses.set(id, `127.0.50.${20 + i}`);
+    addresses.set(ghost, '127.0.50.30');
+    instances.push(...(await Promise.all(late.map((id) => startInstanceAt(id, addresses.get(id) as string, appPort)))));
+    await store.seed('ghost', ['g1']);
+    const tokens = [...late, ghost].map(() => crypto.randomUUID());
+    const sentBefore = taps.map((t) => t.perConnection().length);
+    const batch = sqsBatch([
+      event('launch', late[0] as string, tokens[0] as string),
+      event('launch', ghost, tokens[2] as string, 'ghost-asg'),
+      event('launch', late[1] as string, tokens[1] as string),
+    ]);
+    const answer = (await lifecycle(batch, lambdaContext(60_000))) as {
+      batchItemFailures: { itemIdentifier: string }[];
+    };
+    // No host shows the ghost backend: that launch comes again (its claim released), the two others are done.
+    expect(answer.batchItemFailures).toEqual([{ itemIdentifier: batch.Records[1]?.messageId }]);
+    expect(completionsOf(tokens[0] as string)).toEqual(['CONTINUE']);
+    expect(completionsOf(tokens[1] as string)).toEqual(['CONTINUE']);
+    expect(completionsOf(tokens[2] as string)).toEqual([]);
+    expect(await store.get('ghost', 'g1')).toMatchObject({ state: 'free' });
+    const slots = await Promise.all(late.map(async (id) => (await store.findByMember('batch', id))?.slot));
+    // The ghost's failure did not split the gathering: both slots were addressed in one batch on every host.
+    taps.forEach((tap, i) => {
+      const together = tap
+        .perConnection()
+        .slice(sentBefore[i])
+        .some((text) => slots.every((s) => text.includes(`set server batch/${s} addr`)));
+      expect(together).toBe(true);
+    });
   });
 });

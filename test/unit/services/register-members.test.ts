@@ -19,7 +19,7 @@ function input(w: World, id: string, address: string, backend?: string): Registe
 }
 
 /** The addresses of the slots a host serves in a backend, sorted. */
-function addressesServing(w: World, host: string, backend: string): string[] {
+function addressesServing(w: World, host: string, backend: string): (string | null)[] {
   return w.fleet
     .serving(host, backend)
     .map((slot) => w.fleet.slot(host, backend, slot).address)
