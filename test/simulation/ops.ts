@@ -7,7 +7,7 @@ import launchFixture from '../fixtures/events/launch.json' with { type: 'json' }
 import rebalanceFixture from '../fixtures/events/rebalance-recommendation.json' with { type: 'json' };
 import spotFixture from '../fixtures/events/spot-interruption.json' with { type: 'json' };
 import terminateFixture from '../fixtures/events/terminate.json' with { type: 'json' };
-import { instanceEvent, lambdaContext, lifecycleEvent } from '../support/lambda.js';
+import { instanceEvent, lambdaContext, lifecycleEvent, sqsBatch } from '../support/lambda.js';
 import { webhookEvent } from '../support/webhook-request.js';
 import { check, note, type SeqState, touch } from './state.js';
 import { ASG, type Faults, INSTANCES, type Invoke, MEMBERS, SECRET, type World, withFaults } from './world.js';
@@ -52,6 +52,57 @@ export async function deliver(
   instance: string,
   faults?: StepFaults,
 ): Promise<void> {
+  const d = dispatched(state, kind, instance);
+  const out = await invoke(world, world.handlers.lifecycle, d.event, faults).finally(d.returned);
+  note(state, `${kind} ${instance} ${JSON.stringify(faults ?? {})} → ${JSON.stringify(out).slice(0, 900)}`);
+  settled(state, d, out.kind === 'died' ? 'died' : 'ignored' in (out.value as object) ? 'ignored' : 'done');
+}
+
+/**
+ * Delivers several lifecycle events as one SQS batch (one invocation, its launches registered together). A record the
+ * batch reports failed, or every record of a batch that died, is delivered again later, as SQS would.
+ */
+export async function deliverBatch(
+  world: World,
+  state: SeqState,
+  items: readonly { readonly kind: 'launch' | 'terminate'; readonly instance: string }[],
+  faults?: StepFaults,
+): Promise<void> {
+  const ds = items.map((it) => dispatched(state, it.kind, it.instance));
+  const batch = sqsBatch(ds.map((d) => d.event));
+  const out = await invoke(world, world.handlers.lifecycle, batch, faults).finally(() => {
+    for (const d of ds) d.returned();
+  });
+  note(
+    state,
+    `batch ${items.map((it) => `${it.kind} ${it.instance}`).join(', ')} ${JSON.stringify(faults ?? {})} → ${JSON.stringify(out).slice(0, 900)}`,
+  );
+  const failed = new Set(
+    out.kind === 'done'
+      ? ((out.value as { batchItemFailures?: { itemIdentifier: string }[] }).batchItemFailures ?? []).map(
+          (f) => f.itemIdentifier,
+        )
+      : [],
+  );
+  // The batch answers failures only: an acknowledged duplicate (IN_PROGRESS) cannot be told from a done record, so a
+  // batched terminate is not taken as the instance's stop (direct terminates carry that check).
+  ds.forEach((d, i) => {
+    const id = batch.Records[i]?.messageId as string;
+    settled(state, d, out.kind === 'died' || failed.has(id) ? 'died' : 'ignored');
+  });
+}
+
+interface Dispatched {
+  readonly kind: 'launch' | 'terminate';
+  readonly instance: string;
+  readonly token: string;
+  readonly event: unknown;
+  /** The invocation returned (or died): the launch is no longer under way. */
+  returned(): void;
+}
+
+/** The event for the instance's action (its token as before: a redelivery), noted as delivered and under way. */
+function dispatched(state: SeqState, kind: 'launch' | 'terminate', instance: string): Dispatched {
   const token = state.tokenOf.get(`${kind} ${instance}`) as string;
   const fixture = kind === 'launch' ? launchFixture : terminateFixture;
   const event = lifecycleEvent(fixture, {
@@ -64,19 +115,28 @@ export async function deliver(
   const launching = state.launching.get(instance) ?? [];
   if (kind === 'launch') state.launching.set(instance, [...launching, started]);
   else touch(state, instance);
-  const out = await invoke(world, world.handlers.lifecycle, event, faults).finally(() => {
-    if (kind !== 'launch') return;
-    const left = [...(state.launching.get(instance) ?? [])];
-    left.splice(left.indexOf(started), 1);
-    state.launching.set(instance, left);
-  });
-  note(state, `${kind} ${instance} ${JSON.stringify(faults ?? {})} → ${JSON.stringify(out).slice(0, 900)}`);
-  if (out.kind === 'died') state.undelivered.add(token);
-  else state.undelivered.delete(token);
+  return {
+    kind,
+    instance,
+    token,
+    event,
+    returned: () => {
+      if (kind !== 'launch') return;
+      const left = [...(state.launching.get(instance) ?? [])];
+      left.splice(left.indexOf(started), 1);
+      state.launching.set(instance, left);
+    },
+  };
+}
+
+/** How a delivery ended: `died` ones come again, and from a terminate's normal return on its instance gets no request. */
+function settled(state: SeqState, d: Dispatched, how: 'done' | 'ignored' | 'died'): void {
+  if (how === 'died') state.undelivered.add(d.token);
+  else state.undelivered.delete(d.token);
   // From a terminate's normal return on, its instance gets no new request (the drain is on every host by then).
-  if (kind === 'terminate' && out.kind === 'done' && !('ignored' in (out.value as object))) {
+  if (d.kind === 'terminate' && how === 'done') {
     const now = Date.now();
-    state.stoppedAt.set(instance, Math.min(state.stoppedAt.get(instance) ?? now, now));
+    state.stoppedAt.set(d.instance, Math.min(state.stoppedAt.get(d.instance) ?? now, now));
   }
 }
 

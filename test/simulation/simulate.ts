@@ -14,6 +14,7 @@ import {
   type Change,
   cli,
   deliver,
+  deliverBatch,
   desiredSet,
   host,
   type NoticeKind,
@@ -37,11 +38,15 @@ type Op =
   | { readonly op: 'launch' | 'terminate'; readonly i: number; readonly faults: StepFaults }
   | { readonly op: 'notice'; readonly kind: NoticeKind; readonly i: number; readonly faults: StepFaults }
   | { readonly op: 'replay'; readonly pick: number; readonly faults: StepFaults }
+  | { readonly op: 'batch'; readonly items: readonly BatchItem[]; readonly faults: StepFaults }
   | { readonly op: 'webhook'; readonly change: Change; readonly faults: StepFaults }
   | { readonly op: 'desired'; readonly picks: readonly (readonly [number, number])[] }
   | { readonly op: 'cli'; readonly verb: 'drain' | 'disable' | 'enable'; readonly m: number }
   | { readonly op: 'reconcile'; readonly faults: StepFaults }
   | { readonly op: 'host'; readonly h: number; readonly up: boolean };
+
+/** One record of an SQS batch: an instance's launch or terminate. */
+type BatchItem = { readonly kind: 'launch' | 'terminate'; readonly i: number };
 
 /** A step: one op, or several at once. */
 type Step = { readonly together: readonly Op[] };
@@ -73,6 +78,18 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('replay' as const), pick: fc.nat(), faults: faultsArb }) },
+  // An SQS batch: mostly launches (a scale-out), some terminates in the same invocation.
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('batch' as const),
+      items: fc.uniqueArray(
+        fc.record({ kind: fc.constantFrom<BatchItem['kind']>('launch', 'launch', 'terminate'), i: instance }),
+        { minLength: 2, maxLength: 5, selector: (it) => it.i },
+      ),
+      faults: faultsArb,
+    }),
+  },
   { weight: 5, arbitrary: fc.record({ op: fc.constant('webhook' as const), change: changeArb, faults: faultsArb }) },
   {
     weight: 1,
@@ -127,6 +144,13 @@ async function run(o: Op, alone: boolean): Promise<void> {
       if (what) await deliver(world, state, what.kind, what.instance, o.faults);
       return;
     }
+    case 'batch':
+      return deliverBatch(
+        world,
+        state,
+        o.items.map((it) => ({ kind: it.kind, instance: INSTANCES[it.i] as string })),
+        o.faults,
+      );
     case 'webhook':
       return webhookChange(world, state, o.change, alone, o.faults);
     case 'desired':
