@@ -47,14 +47,22 @@ describe('a host killed in the middle of a burst of launches', () => {
   it('finishes the burst on the majority, and one reconcile after the restart makes every host equal the table', async () => {
     const victim = hosts[1] as HaproxyHandle;
     const tokens = ids.map(() => newToken());
-    const burst = Promise.all(ids.map((id, i) => deliverEvent(h.lifecycle, launchEvent(id, tokens[i] as string))));
-    burst.catch(() => {}); // a failed burst is reported where it is awaited below, not as an unhandled rejection
+    const send = (from: number, to: number) =>
+      Promise.all(
+        ids.slice(from, to).map((id, i) => deliverEvent(h.lifecycle, launchEvent(id, tokens[from + i] as string))),
+      );
+    // Two waves, the second sent as the host dies: the kill lands mid-burst by construction, however fast the first
+    // wave finishes (all of it did before the kill on a loaded machine).
+    const first = send(0, BURST / 2);
+    first.catch(() => {}); // a failed wave is reported where it is awaited below, not as an unhandled rejection
 
     // Completed lifecycle actions mark launches that are fully done (slot claimed and programmed on the hosts).
     await waitFor(() => aws.completions().length >= 10, { timeoutMs: 20_000, intervalMs: 5, what: '10 launches done' });
+    const second = send(BURST / 2, BURST);
+    second.catch(() => {});
     await victim.kill('SIGKILL');
     const doneAtKill = aws.completions().length;
-    const deliveries = await burst;
+    const deliveries = [...(await first), ...(await second)];
 
     // The kill landed mid-burst: launches were still arriving after it, and every one of them completed CONTINUE.
     expect(doneAtKill).toBeLessThan(BURST);
