@@ -6,14 +6,15 @@ import type { SQSRecord } from 'aws-lambda';
 import { ValidationError } from '../lib/errors.js';
 import { handleInstanceNotice, type InstanceOutcome } from '../lib/services/instance-events.js';
 import type { Register } from '../lib/services/register-together.js';
+import { classifyLifecycle } from '../lib/services/warm-pool.js';
 import type { SlotSyncContext } from '../shared/config-middleware.js';
 import type { Ignored } from '../shared/event-errors.js';
 import { METRICS } from '../shared/metric-names.js';
 import { codeOf, eventDisposition } from '../shared/outcomes.js';
 import { idempotencyStore, logger, metrics, plainJson, workUntil } from '../shared/runtime.js';
 import { EC2_DETAIL_TYPES, instanceEventSchema, noticeOf } from './instance-events.js';
-import { type LifecycleEvent, lifecycleEventSchema } from './schema.js';
-import { handleLifecycleEvent, type LifecycleSummary } from './summary.js';
+import { type LifecycleEvent, lifecycleEventSchema, transitionOf } from './schema.js';
+import { handleLifecycleEvent, type LifecycleAids, type LifecycleSummary } from './summary.js';
 
 /** What an instance notice answers: small and JSON-safe. */
 export interface InstanceSummary {
@@ -32,7 +33,7 @@ const idempotency = new IdempotencyConfig({
 });
 // Once per lifecycle token: a duplicate delivery answers the stored summary and changes nothing.
 let once:
-  | ((event: LifecycleEvent, context: SlotSyncContext, register?: Register) => Promise<LifecycleSummary>)
+  | ((event: LifecycleEvent, context: SlotSyncContext, aids: LifecycleAids) => Promise<LifecycleSummary>)
   | undefined;
 
 const NOTICE_METRIC = {
@@ -46,6 +47,19 @@ function invalid(what: string, issues: readonly { path: PropertyKey[]; message: 
     `invalid ${what}`,
     issues.map((i) => ({ path: i.path.map(String), message: i.message })),
   );
+}
+
+/**
+ * A launch that will need its instance's address asks EC2 now, while the idempotency record is written: in AWS the
+ * DescribeInstances call is the slower of the two, and the claim waits for both. A duplicate delivery wastes that one
+ * read. The lookup's failure is the launch's to report (it awaits the promise), never an unhandled rejection.
+ */
+function earlyAddress(event: LifecycleEvent, context: SlotSyncContext): Pick<LifecycleAids, 'address'> {
+  const d = event.detail;
+  if (classifyLifecycle(transitionOf(d), d.Origin, d.Destination).kind !== 'register') return {};
+  const address = context.deps.instances.privateAddress(d.EC2InstanceId);
+  address.catch(() => {});
+  return { address };
 }
 
 /**
@@ -66,7 +80,10 @@ export async function deliver(event: unknown, context: SlotSyncContext, register
       persistenceStore: idempotencyStore('lifecycle'),
       config: idempotency,
     });
-    const summary = await once(parsed.data, context, register);
+    const summary = await once(parsed.data, context, {
+      ...(register ? { register } : {}),
+      ...earlyAddress(parsed.data, context),
+    });
     logger.info('lifecycle action handled', { summary });
     return summary;
   }

@@ -61,10 +61,18 @@ function summarise(o: LifecycleOutcome): LifecycleSummary {
 }
 
 /** One lifecycle event through the service (the warm-pool rules live there), with its latency metric. */
+/** What the batch path and the early EC2 lookup hand a lifecycle event besides the event (deliver.ts). */
+export interface LifecycleAids {
+  /** Registers with the other records of the invocation's SQS batch. */
+  readonly register?: Register;
+  /** The instance's address, asked for before the idempotency record was written. */
+  readonly address?: Promise<string | undefined>;
+}
+
 export async function handleLifecycleEvent(
   event: LifecycleEvent,
   context: SlotSyncContext,
-  register?: Register,
+  aids: LifecycleAids = {},
 ): Promise<LifecycleSummary> {
   const d = event.detail;
   const started = Date.now();
@@ -81,7 +89,7 @@ export async function handleLifecycleEvent(
       destination: d.Destination,
       backends: parseNotificationMetadata(d.NotificationMetadata).backends,
       until: workUntil(context.getRemainingTimeInMillis()),
-      ...(register ? { register } : {}),
+      ...aids,
     },
     context.config,
     context.deps,

@@ -29,6 +29,8 @@ export interface LifecycleInput {
   readonly until: number;
   /** Registers together with the other records of the invocation's batch (register-together.ts); else alone. */
   readonly register?: Register;
+  /** The instance's private address, already asked of EC2 while the event's idempotency record was written. */
+  readonly address?: Promise<string | undefined>;
 }
 
 export interface LifecycleOutcome {
@@ -148,7 +150,7 @@ async function launch(
 ): Promise<LifecycleOutcome> {
   const id = input.ref.instanceId;
   const deadline = deps.clock.now() + config.lifecycle.launchTimeoutSeconds * 1000;
-  const address = await deps.instances.privateAddress(id);
+  const address = await (input.address ?? deps.instances.privateAddress(id));
   if (!address) {
     // A launch delivered long after its terminate: EC2 may have forgotten the instance already.
     const retired = await Promise.all(backends.map((b) => deps.store.isRetired(b.name, id)));

@@ -187,6 +187,42 @@ describe('lifecycle handler', () => {
     expect(owners).toHaveLength(1);
   });
 
+  it('asks EC2 early only for a launch that registers; a failed early lookup is the launch’s error, never unhandled', async () => {
+    const describes = () => ec2.commandCalls(DescribeInstancesCommand).length;
+    const before = describes();
+    const warm = lifecycleEvent(launchToWarmPool, {
+      EC2InstanceId: 'i-0badec2000000002',
+      LifecycleActionToken: token(),
+    });
+    expect(await lifecycle(warm, lambdaContext())).toMatchObject({ action: 'skip' });
+    expect(describes()).toBe(before);
+
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const id = 'i-0badec2000000001';
+    ec2.on(DescribeInstancesCommand, { InstanceIds: [id] }).rejects(new Error('RequestLimitExceeded'));
+    try {
+      const table = await store.list('web');
+      // The same delivery twice at once: the second meets the first's idempotency record (or its failure) and its
+      // own early lookup is never awaited.
+      const event = lifecycleEvent(launch, { EC2InstanceId: id, LifecycleActionToken: token() });
+      const outcomes = await Promise.allSettled([
+        lifecycle(event, lambdaContext(30_000)),
+        lifecycle({ ...event, id: crypto.randomUUID() }, lambdaContext(30_000)),
+      ]);
+      // Throttled: a retry can fix it, so at least the first is thrown for a redelivery; nothing was claimed.
+      expect(outcomes.some((o) => o.status === 'rejected')).toBe(true);
+      for (const o of outcomes) if (o.status === 'fulfilled') expect(o.value).toEqual({ ignored: 'IN_PROGRESS' });
+      expect(await store.list('web')).toEqual(table);
+      expect(ec2.commandCalls(DescribeInstancesCommand, { InstanceIds: [id] }).length).toBeGreaterThanOrEqual(1);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('registers nothing for a launch into the warm pool (EC2→WarmPool) and completes CONTINUE', async () => {
     const event = lifecycleEvent(launchToWarmPool, { EC2InstanceId: ids.b, LifecycleActionToken: token() });
     expect(await lifecycle(event, lambdaContext())).toMatchObject({ action: 'skip', completion: 'CONTINUE' });
