@@ -1,18 +1,17 @@
-// Use case: put a member into a slot of a backend on every host (launch event, webhook register, ASG cross-check).
-
+// Use case: put a member into a slot of a backend on every host (launch event, webhook register, ASG cross-check), or
+// several members at once (a lifecycle batch's launches, gathered by register-together.ts).
 import { limiter } from '../concurrency.js';
 import type { BackendConfig, ConfigDocument } from '../config.js';
 import { addressPolicyOf, checkAddress, refusalOf } from '../domain/address-policy.js';
-import type { Growth } from '../domain/growth.js';
 import type { Answer } from '../domain/lifecycle.js';
 import { quorumMet } from '../domain/quorum.js';
-import type { HostObservation, Member, Owner, SlotRecord } from '../domain/types.js';
+import type { Member, Owner, SlotRecord } from '../domain/types.js';
 import { validAddress, validName, validPort } from '../domain/values.js';
-import { AddressRefusedError, MemberRetiredError, NoFreeSlotError, QuorumNotMetError } from '../errors.js';
+import { AddressRefusedError, MemberRetiredError, QuorumNotMetError } from '../errors.js';
 import type { Claimed } from '../ports.js';
 import { converge, type HostSlotOutcome, type SlotOutcomeReport } from './converge.js';
 import type { ServiceDeps } from './deps.js';
-import { seedMissing } from './seeding.js';
+import { CLAIMS_IN_FLIGHT, claimAfterSeeding, claimOrFind, rowsFor } from './register-claims.js';
 
 export interface RegisterInput {
   readonly backend: BackendConfig;
@@ -89,10 +88,6 @@ export async function registerMembers(
   );
   return out;
 }
-
-// A batch's claim transactions in flight at once: the lifecycle queue's batch size (serverless.yml), so a batch's
-// claims start together, while a larger caller cannot flood the table.
-const CLAIMS_IN_FLIGHT = 10;
 
 /** A member on its way into a slot: claimed (or found) and accepted, not yet converged. */
 interface Placed {
@@ -239,12 +234,6 @@ async function resultOf(
   };
 }
 
-/** The rows a group's observation parses: the claimed slots, or every row when some claim found none (seeding). */
-function rowsFor(claims: readonly (Claimed | Error)[]): Set<string> | undefined {
-  if (claims.some((c) => c instanceof NoFreeSlotError)) return undefined;
-  return new Set(claims.flatMap((c) => (c instanceof Error ? [] : [c.record.slot])));
-}
-
 /**
  * Runs `step` for every live input (k: its index in the group, i: its index among the live ones) side by side; an
  * Error it returns or throws becomes that input's result, and the input leaves the live list.
@@ -293,62 +282,4 @@ export function assertAddressAllowed(
   if (verdict.ok) return;
   const origin = { path: ['address'], backend: backend.name, member: member.id };
   throw new AddressRefusedError([refusalOf(origin, member.address, verdict)]);
-}
-
-function claimOrFind(input: RegisterInput, deps: ServiceDeps): Promise<Claimed> {
-  return deps.store.claim(input.backend.name, input.member, {
-    weight: input.weight ?? input.backend.weight,
-    owner: input.owner,
-  });
-}
-
-/**
- * A fresh (or partly seeded) backend: when some claims found no free slot, seed (once for the group) every slot name
- * the hosts agree on that the table lacks, then those members claim again. Seeding is idempotent, so two launches
- * racing into a fresh backend both end up with all its slots to choose from; the claims are tried again even when this
- * call created nothing (another launch may have seeded meanwhile). Returns the claims in `live` order.
- */
-async function claimAfterSeeding(
-  backend: BackendConfig,
-  live: readonly number[],
-  inputs: readonly RegisterInput[],
-  deps: ServiceDeps,
-  observed: readonly HostObservation[],
-  first: readonly (Claimed | Error)[],
-): Promise<(Claimed | Error)[]> {
-  const none = first.flatMap((c, i) => (c instanceof NoFreeSlotError ? [i] : []));
-  if (none.length === 0) return [...first];
-  const claims = [...first];
-  try {
-    const seeded = await seedMissing(backend, deps, observed);
-    const free = seeded.slots.some((s) => s.state === 'free');
-    const claim = limiter(CLAIMS_IN_FLIGHT);
-    await Promise.all(
-      none.map(async (i) => {
-        const c = first[i] as NoFreeSlotError;
-        claims[i] = !free
-          ? noSlotWhy(backend, seeded.slots, seeded.growth, c)
-          : await claim(() => claimOrFind(inputs[live[i] as number] as RegisterInput, deps)).catch(
-              (error: unknown) => error as Error,
-            );
-      }),
-    );
-  } catch (error) {
-    for (const i of none) claims[i] = error as Error;
-  }
-  return claims;
-}
-
-/** The no-free-slot answer, saying whether growth is off (and why) or maxSlots is reached. */
-function noSlotWhy(
-  backend: BackendConfig,
-  slots: readonly SlotRecord[],
-  growth: Growth | undefined,
-  first: NoFreeSlotError,
-): NoFreeSlotError {
-  if (growth && !growth.enabled && backend.maxSlots !== undefined)
-    return new NoFreeSlotError(backend.name, `growth is off: ${growth.reason}`);
-  if (backend.maxSlots !== undefined && slots.length >= backend.maxSlots)
-    return new NoFreeSlotError(backend.name, `all ${slots.length} slots are taken (maxSlots ${backend.maxSlots})`);
-  return first;
 }
