@@ -45,7 +45,7 @@ export const handler = middy<unknown, SQSBatchResponse | Delivered | Ignored, Er
     const { config, deps } = context;
     const gathering = together({
       records: event.Records.length,
-      run: (inputs) => registerMembers(inputs, config, deps),
+      run: (inputs, early) => registerMembers(inputs, config, deps, early),
       windowMs: GATHER_WINDOW_MS,
       wait: (ms) => deps.clock.sleep(ms),
     });

@@ -54,6 +54,11 @@ export interface ConvergeOptions {
   readonly onTransitions?: (transitions: readonly SlotTransition[]) => Promise<boolean>;
   /** Keep looping while a record is draining, even when no host needs a command (a drain waits for sessions). */
   readonly untilReleased?: boolean;
+  /**
+   * Called with every round's outcome per slot (what the result would say if the loop ended there): a caller
+   * converging several members' slots answers each one as soon as its slot is done, not when the slowest is.
+   */
+  readonly onRound?: (slots: readonly SlotOutcomeReport[]) => void;
 }
 
 export interface ConvergeResult {
@@ -122,6 +127,7 @@ export async function converge(
       return { slots: outcomes(targets, [], observed, p, results), settled: true, lastPlan: p, lastObserved: observed };
     }
     const p = plan({ desired, observed, now: deps.clock.now(), policy, readdressed });
+    options.onRound?.(outcomes(targets, read, observed, p, results));
     const finished =
       options.onTransitions && p.transitions.length > 0 ? await options.onTransitions(p.transitions) : false;
     const report = () => ({

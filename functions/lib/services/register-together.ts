@@ -15,8 +15,14 @@ export interface RecordSeat {
 export interface TogetherOptions {
   /** How many records the invocation has: a gathering waits for all of them (or for the window). */
   readonly records: number;
-  /** Runs the gathered inputs, one result per input in order (registerMembers). */
-  readonly run: (inputs: readonly RegisterInput[]) => Promise<readonly (RegisterResult | Error)[]>;
+  /**
+   * Runs the gathered inputs (registerMembers): one result per input in order, and `early` for any input answered
+   * before the others are done.
+   */
+  readonly run: (
+    inputs: readonly RegisterInput[],
+    early: (i: number, result: RegisterResult) => void,
+  ) => Promise<readonly (RegisterResult | Error)[]>;
   /** The longest a registration waits for the batch's other records to reach theirs. */
   readonly windowMs: number;
   /** Resolves after `ms` (the clock port's sleep). */
@@ -24,23 +30,23 @@ export interface TogetherOptions {
 }
 
 interface Waiting {
-  readonly seat: object;
   readonly input: RegisterInput;
   resolve(result: RegisterResult): void;
   reject(error: unknown): void;
 }
 
 /**
- * The gathering point. Registrations wait until every record still running is waiting here too (registering, or in
- * a gathering under way), then go out as one registerMembers call. A record that is slow to get here (its
- * idempotency write, its EC2 lookup) holds the others back at most `windowMs`; then those waiting go without it and it
- * goes with the next gathering. Records that never register (a terminate, a duplicate, a bad body) only count until
- * they are done. Each record still gets its own result or its own error: the batch shares the work, not the outcome.
+ * The gathering point. A record registers once (in each of its backends, in one tick), so registrations wait until
+ * every record has either registered or finished, then go out as one registerMembers call. A record that is slow to
+ * get here (its idempotency write, its EC2 lookup) holds the others back at most `windowMs`; then those waiting go
+ * without it, and it goes with the next gathering. Records that never register (a terminate, a duplicate, a bad body)
+ * count only until they are done. Each record still gets its own result or its own error, as soon as it is known:
+ * the batch shares the work, not the outcome.
  */
 export function together(options: TogetherOptions): { seat(): RecordSeat } {
-  let finished = 0;
   let waiting: Waiting[] = [];
-  const running = new Map<object, number>();
+  // Records that registered or finished: none of them will come to a later gathering of their own accord.
+  const settled = new Set<object>();
   // Which gathering a window belongs to: a window that ends after its gathering went out does nothing.
   let generation = 0;
   let windowFor = -1;
@@ -50,37 +56,31 @@ export function together(options: TogetherOptions): { seat(): RecordSeat } {
     const batch = waiting;
     waiting = [];
     generation++;
-    for (const w of batch) running.set(w.seat, (running.get(w.seat) ?? 0) + 1);
-    const settle = () => {
-      for (const w of batch) {
-        const left = (running.get(w.seat) ?? 1) - 1;
-        if (left > 0) running.set(w.seat, left);
-        else running.delete(w.seat);
-      }
-      check();
-    };
-    options.run(batch.map((w) => w.input)).then(
-      (results) => {
-        batch.forEach((w, i) => {
-          const r = results[i];
-          if (r === undefined) w.reject(new Error('registerMembers answered fewer results than inputs'));
-          else if (r instanceof Error) w.reject(r);
-          else w.resolve(r);
-        });
-        settle();
-      },
-      (error: unknown) => {
-        for (const w of batch) w.reject(error);
-        settle();
-      },
-    );
+    const early = (i: number, result: RegisterResult) => batch[i]?.resolve(result);
+    options
+      .run(
+        batch.map((w) => w.input),
+        early,
+      )
+      .then(
+        (results) => {
+          batch.forEach((w, i) => {
+            const r = results[i];
+            // A promise settles once: an input answered early keeps that answer.
+            if (r === undefined) w.reject(new Error('registerMembers answered fewer results than inputs'));
+            else if (r instanceof Error) w.reject(r);
+            else w.resolve(r);
+          });
+        },
+        (error: unknown) => {
+          for (const w of batch) w.reject(error);
+        },
+      );
   }
 
   function check(): void {
     if (waiting.length === 0) return;
-    const stillRunning = options.records - finished;
-    const parked = new Set([...waiting.map((w) => w.seat), ...running.keys()]);
-    if (parked.size >= stillRunning) {
+    if (settled.size >= options.records) {
       go();
       return;
     }
@@ -105,17 +105,15 @@ export function together(options: TogetherOptions): { seat(): RecordSeat } {
   return {
     seat() {
       const seat = {};
-      let left = false;
       return {
         register: (input) =>
           new Promise<RegisterResult>((resolve, reject) => {
-            waiting.push({ seat, input, resolve, reject });
+            waiting.push({ input, resolve, reject });
+            settled.add(seat);
             checkSoon();
           }),
         done() {
-          if (left) return;
-          left = true;
-          finished++;
+          settled.add(seat);
           checkSoon();
         },
       };

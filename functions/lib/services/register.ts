@@ -68,6 +68,7 @@ export async function registerMembers(
   inputs: readonly RegisterInput[],
   config: RegisterConfig,
   deps: ServiceDeps,
+  onResult?: (i: number, result: RegisterResult) => void,
 ): Promise<(RegisterResult | Error)[]> {
   const groups = new Map<string, number[]>();
   inputs.forEach((input, i) => {
@@ -76,10 +77,12 @@ export async function registerMembers(
   const out: (RegisterResult | Error)[] = new Array(inputs.length);
   await Promise.all(
     [...groups.values()].map(async (indices) => {
+      const early = onResult && ((k: number, r: RegisterResult) => onResult(indices[k] as number, r));
       const results = await registerGroup(
         indices.map((i) => inputs[i] as RegisterInput),
         config,
         deps,
+        early,
       ).catch((error: unknown) => indices.map(() => error as Error));
       indices.forEach((i, k) => {
         out[i] = results[k] as RegisterResult | Error;
@@ -97,11 +100,15 @@ interface Placed {
   readonly claimed: boolean;
 }
 
-/** registerMembers for inputs that share one backend. */
+/**
+ * registerMembers for inputs that share one backend. `onResult` hears of a member as soon as every host reports its
+ * slot done, while the loop goes on for the others (one instance failing its health gate holds no other's CONTINUE).
+ */
 async function registerGroup(
   inputs: readonly RegisterInput[],
   config: RegisterConfig,
   deps: ServiceDeps,
+  onResult?: (k: number, result: RegisterResult) => void,
 ): Promise<(RegisterResult | Error)[]> {
   const backend = (inputs[0] as RegisterInput).backend;
   const out: (RegisterResult | Error)[] = new Array(inputs.length);
@@ -178,18 +185,32 @@ async function registerGroup(
   const gateUntil = gate
     ? deps.clock.now() + (backend.healthGate?.timeoutSeconds ?? 60) * 1000
     : Number.POSITIVE_INFINITY;
+  // Members already answered: a slot every host reports done has nothing left in the loop (and nothing to roll back).
+  const answered = new Set<number>();
+  const answerDone = (slots: readonly SlotOutcomeReport[]) => {
+    for (const p of placed) {
+      const slot = slots.find((s) => s.slot === p.record.slot);
+      if (answered.has(p.k) || !slot || slot.hosts.length === 0 || !slot.hosts.every((h) => h.applied)) continue;
+      answered.add(p.k);
+      const result = resultNow(p, inputs[p.k] as RegisterInput, slot, gate, config);
+      out[p.k] = result;
+      onResult?.(p.k, result);
+    }
+  };
   // One record per slot (two inputs of one member share its slot), the last written: the plan's table read.
   const records = [...new Map(placed.map((p) => [p.record.slot, p.record])).values()];
   const outcome = await converge([{ backend, slots: records.map((r) => r.slot) }], config, deps, {
     until: Math.min(gateUntil, ...placed.map((p) => (inputs[p.k] as RegisterInput).until)),
     pollMs: config.timeouts.pollMs,
     observed,
+    ...(onResult && placed.length > 1 ? { onRound: (slots) => answerDone(slots) } : {}),
     // Still fresh (the observation beside it came back quickly): no second read. A slow host makes it stale, and
     // converge reads the table again rather than plan from a read whose fence has nearly run out.
     ...(deps.clock.now() - readAt < config.timeouts.planTtlMs / 2 ? { records: { slots: records, readAt } } : {}),
   });
   await Promise.all(
     placed.map(async (p) => {
+      if (answered.has(p.k)) return;
       try {
         out[p.k] = await resultOf(p, inputs[p.k] as RegisterInput, outcome.slots, gate, config, deps);
       } catch (error) {
@@ -212,24 +233,35 @@ async function resultOf(
   const { backend, member } = input;
   const slot = slots.find((s) => s.slot === p.record.slot);
   const hosts = slot?.hosts ?? [];
-  const applied = hosts.filter((h) => h.applied).length;
-  let rolledBack = false;
   if (p.claimed && hosts.every((h) => !h.applied && !h.awaitingHealth && !h.blocked && !mayHaveWritten(h))) {
     const r = await deps.store.apply(backend.name, { slot: p.record.slot, member: member.id }, { kind: 'release' });
-    rolledBack = r.decision.type === 'write';
     deps.log.warn('no host applied the new slot; claim rolled back', { backend: backend.name, slot: p.record.slot });
+    return { ...resultNow(p, input, slot, gate, config), rolledBack: r.decision.type === 'write' };
   }
+  return resultNow(p, input, slot, gate, config);
+}
+
+/** A member's result from its slot's outcome as it stands (no rollback). */
+function resultNow(
+  p: Placed,
+  input: RegisterInput,
+  slot: SlotOutcomeReport | undefined,
+  gate: boolean,
+  config: Pick<ConfigDocument, 'quorum'>,
+): RegisterResult {
+  const hosts = slot?.hosts ?? [];
+  const applied = hosts.filter((h) => h.applied).length;
   const blocked = hosts.some((h) => h.blocked);
   const health = blocked ? 'blocked' : !gate ? 'not-gated' : hosts.some((h) => h.awaitingHealth) ? 'waiting' : 'passed';
   return {
-    backend: backend.name,
-    member: member.id,
+    backend: input.backend.name,
+    member: input.member.id,
     slot: p.record.slot,
     answer: p.answer,
     hosts,
     quorumMet: quorumMet(config.quorum, applied, hosts.length),
     health,
-    rolledBack,
+    rolledBack: false,
     record: slot?.record,
   };
 }

@@ -141,4 +141,34 @@ describe('registerMembers', () => {
       expect(addressesServing(w, h, 'api')).toEqual(['10.0.0.1']);
     }
   });
+
+  it('answers each member as soon as its slot is READY everywhere; one failing its check holds no other', async () => {
+    const w = fakeWorld({ backends: [GATED] });
+    await w.seed();
+    for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) w.fleet.setHealth(a, 'passing');
+    w.fleet.setHealth('10.0.0.9', 'failing');
+    const started = w.clock.now();
+    const answeredAt = new Map<string, number>();
+    const out = await registerMembers(
+      [
+        input(w, 'm-1', '10.0.0.1'),
+        input(w, 'm-bad', '10.0.0.9'),
+        input(w, 'm-2', '10.0.0.2'),
+        input(w, 'm-3', '10.0.0.3'),
+      ],
+      w.config,
+      w.deps,
+      (i, r) => answeredAt.set(`${i}:${r.member}`, w.clock.now()),
+    );
+    expect(out.map((r) => (r instanceof Error ? r.message : [r.member, r.health, r.quorumMet]))).toEqual([
+      ['m-1', 'passed', true],
+      ['m-bad', 'waiting', false],
+      ['m-2', 'passed', true],
+      ['m-3', 'passed', true],
+    ]);
+    // The healthy three were answered early, long before the gate's 5 s ran out for the failing one.
+    expect([...answeredAt.keys()].sort()).toEqual(['0:m-1', '2:m-2', '3:m-3']);
+    for (const at of answeredAt.values()) expect(at - started).toBeLessThan(1_000);
+    expect(w.clock.now() - started).toBeGreaterThanOrEqual(5_000);
+  });
 });

@@ -110,4 +110,29 @@ describe('together', () => {
     b.done();
     await expect(a.register(input('a'))).resolves.toMatchObject({ member: 'a' });
   });
+
+  it('answers a record as soon as registerMembers says it is done, before the rest of its gathering', async () => {
+    let finish: () => void = () => {};
+    const g = together({
+      records: 2,
+      windowMs: 50,
+      wait: () => new Promise<void>(() => {}),
+      run: (inputs, early) => {
+        early(1, result(inputs[1] as RegisterInput));
+        return new Promise((resolve) => {
+          finish = () => resolve(inputs.map(result));
+        });
+      },
+    });
+    const [a, b] = [g.seat(), g.seat()];
+    let aDone = false;
+    const pa = a.register(input('a')).then((r) => {
+      aDone = true;
+      return r;
+    });
+    await expect(b.register(input('b'))).resolves.toMatchObject({ member: 'b' });
+    expect(aDone).toBe(false);
+    finish();
+    await expect(pa).resolves.toMatchObject({ member: 'a' });
+  });
 });
