@@ -84,8 +84,10 @@ export async function deliverBatch(
         )
       : [],
   );
-  // The batch answers failures only: an acknowledged duplicate (IN_PROGRESS) cannot be told from a done record, so a
-  // batched terminate is not taken as the instance's stop (direct terminates carry that check).
+  // The batch answers failures only: an acknowledged duplicate (IN_PROGRESS) cannot be told from a done record, so
+  // every record counts as acknowledged without being known done. A batched terminate is then not taken as the
+  // instance's stop (direct terminates carry that check), and a token whose earlier delivery died stays owed a
+  // redelivery (quiet() sends it; a token the batch did handle answers from its idempotency record).
   ds.forEach((d, i) => {
     const id = batch.Records[i]?.messageId as string;
     settled(state, d, out.kind === 'died' || failed.has(id) ? 'died' : 'ignored');
@@ -129,10 +131,14 @@ function dispatched(state: SeqState, kind: 'launch' | 'terminate', instance: str
   };
 }
 
-/** How a delivery ended: `died` ones come again, and from a terminate's normal return on its instance gets no request. */
+/**
+ * How a delivery ended: `died` ones come again, and from a terminate's normal return on its instance gets no request.
+ * Only a delivery that did the work settles a died one: an `ignored` one may be the IN_PROGRESS answer to a duplicate
+ * of a delivery that died meanwhile, whose message SQS still delivers again (it was never acknowledged).
+ */
 function settled(state: SeqState, d: Dispatched, how: 'done' | 'ignored' | 'died'): void {
   if (how === 'died') state.undelivered.add(d.token);
-  else state.undelivered.delete(d.token);
+  else if (how === 'done') state.undelivered.delete(d.token);
   // From a terminate's normal return on, its instance gets no new request (the drain is on every host by then).
   if (d.kind === 'terminate' && how === 'done') {
     const now = Date.now();
