@@ -53,11 +53,27 @@ async function settleLeased(
       throw error;
     }
     deps.log.info('lifecycle action already gone', { instanceId: owed.ref.instanceId });
-    await deps.store.settleCompletion(token, true);
+    await markDone(owed, deps);
     return 'gone';
   }
-  await deps.store.settleCompletion(token, true);
+  await markDone(owed, deps);
   return owed.result;
+}
+
+/**
+ * AWS has the completion (or says the action is gone): failing to record that must not fail the caller, whose event
+ * would come again only to answer `duplicate`. The outbox keeps the token leased until the lease runs out; reconcile
+ * then asks AWS again, hears "gone", and marks it done.
+ */
+async function markDone(owed: OwedCompletion, deps: ServiceDeps): Promise<void> {
+  try {
+    await deps.store.settleCompletion(owed.ref.token, true);
+  } catch (error) {
+    deps.log.warn('lifecycle action completed, not yet recorded as done: reconcile records it', {
+      instanceId: owed.ref.instanceId,
+      error: (error as Error).message,
+    });
+  }
 }
 
 /**

@@ -37,6 +37,25 @@ describe('completeOnce and settle', () => {
     expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
   });
 
+  it('answers the completion AWS accepted even when marking it done fails; reconcile later finds it gone, done', async () => {
+    const w = fakeWorld();
+    const ref = w.ref('i-1');
+    w.store.failNext('settleCompletion', new StoreUnavailableError('throttled'));
+    expect(await completeOnce(ref, 'CONTINUE', w.config, w.deps)).toBe('CONTINUE');
+    expect(w.log.messages('warn')).toEqual([
+      'lifecycle action completed, not yet recorded as done: reconcile records it',
+    ]);
+    // Still owed and leased: a redelivery answers duplicate and sends nothing.
+    expect(await owedTokens(w)).toEqual([ref.token]);
+    expect(await completeOnce(ref, 'CONTINUE', w.config, w.deps)).toBe('duplicate');
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
+    // Once the lease runs out, reconcile's pass asks AWS again, hears "gone", and marks it done.
+    w.clock.advance(w.config.timeouts.commandMs * 2 + 1);
+    expect(await settleOwed(w.config, w.deps)).toEqual([{ token: ref.token, completion: 'gone' }]);
+    expect(await owedTokens(w)).toEqual([]);
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
+  });
+
   it('leaves an owed completion alone while another caller holds its lease', async () => {
     const w = fakeWorld();
     const ref = w.ref('i-1');
