@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { connectionCount } from '../bin/harness/connection-count.js';
 import { freePort } from '../bin/harness/ports.js';
 import { parseConfig } from '../functions/lib/config.js';
 import type { ServiceDeps } from '../functions/lib/services/deps.js';
@@ -37,35 +38,19 @@ const addressOf = (i: number) => `127.3.${Math.floor(i / 250) + 1}.${(i % 250) +
 async function countingRelay(
   target: number,
 ): Promise<{ port: number; max: () => number; total: () => number; close(): Promise<void> }> {
-  let open = 0;
-  let max = 0;
-  let total = 0;
+  const count = connectionCount();
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
-    total++;
-    open++;
-    // Counted after this turn's I/O (as the tests' wiretap does): a lane that closed one connection and opened the next
-    // at once has that FIN and the new connection ready in the same poll, in either order.
-    setImmediate(() => {
-      max = Math.max(max, open);
-    });
-    // Closed once the client is done sending (its FIN), not once the relay has torn both sides down.
-    let counted = true;
-    const closed = () => {
-      if (counted) open--;
-      counted = false;
-    };
+    count.opened(client);
     const upstream = tcpConnect({ host: '127.0.0.1', port: target });
     sockets.add(client).add(upstream);
     const done = () => {
-      closed();
       if (!sockets.delete(client)) return;
       sockets.delete(upstream);
       client.destroy();
       upstream.destroy();
     };
     client.pipe(upstream).pipe(client);
-    client.once('end', closed);
     client.on('close', done).on('error', done);
     upstream.on('close', done).on('error', done);
   });
@@ -73,8 +58,8 @@ async function countingRelay(
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     port,
-    max: () => max,
-    total: () => total,
+    max: count.maxOpen,
+    total: count.total,
     close: () =>
       new Promise((resolve) => {
         for (const s of sockets) s.destroy();

@@ -1,5 +1,6 @@
 // A loopback TCP relay in front of a real HAProxy stats socket that records every byte clients send through it.
 import { connect, createServer, type Socket } from 'node:net';
+import { connectionCount } from '../../bin/harness/connection-count.js';
 
 /** A running relay: point a HostConfig at `port`; `sent()` is everything clients wrote, split into lines. */
 export interface Wiretap {
@@ -20,26 +21,10 @@ export async function startWiretap(targetPort: number): Promise<Wiretap> {
   let partial = '';
   const lines: { at: number; line: string }[] = [];
   const sockets = new Set<Socket>();
-  let total = 0;
-  let open = 0;
-  let maxOpen = 0;
+  const count = connectionCount();
   const carried: string[] = [];
   const server = createServer((client) => {
-    total++;
-    open++;
-    // Counted after this turn's I/O: a client that closed one connection and opened the next at once has its FIN and
-    // its new connection ready in the same poll, in either order; the FIN's 'end' runs before this check.
-    setImmediate(() => {
-      maxOpen = Math.max(maxOpen, open);
-    });
-    // Closed when the client is done sending (its FIN), not when the relay has torn both sides down: the client's
-    // next connection may be accepted before this one's teardown has run.
-    let counted = true;
-    const done = () => {
-      if (counted) open--;
-      counted = false;
-    };
-    client.once('end', done).once('close', done);
+    count.opened(client);
     const mine = carried.push('') - 1;
     client.on('data', (chunk) => {
       carried[mine] += chunk.toString('utf8');
@@ -71,7 +56,7 @@ export async function startWiretap(targetPort: number): Promise<Wiretap> {
     port: address.port,
     sent: () => recorded.split('\n').filter((line) => line.length > 0),
     timed: () => [...lines],
-    connections: () => ({ total, maxOpen }),
+    connections: () => ({ total: count.total(), maxOpen: count.maxOpen() }),
     perConnection: () => [...carried],
     close: () =>
       new Promise<void>((resolve) => {
