@@ -1,8 +1,7 @@
 // Lifecycle trigger, behind the handler: a validated event → the service, and the small summary it answers with.
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { LifecycleOutcome } from '../lib/services/lifecycle.js';
+import type { LifecycleInput, LifecycleOutcome } from '../lib/services/lifecycle.js';
 import { handleLifecycle } from '../lib/services/lifecycle.js';
-import type { Register } from '../lib/services/register-together.js';
 import type { SlotSyncContext } from '../shared/config-middleware.js';
 import { metrics, plainJson, workUntil } from '../shared/runtime.js';
 import { type LifecycleEvent, parseNotificationMetadata, transitionOf } from './schema.js';
@@ -60,15 +59,10 @@ function summarise(o: LifecycleOutcome): LifecycleSummary {
   };
 }
 
-/** One lifecycle event through the service (the warm-pool rules live there), with its latency metric. */
 /** What the batch path and the early EC2 lookup hand a lifecycle event besides the event (deliver.ts). */
-export interface LifecycleAids {
-  /** Registers with the other records of the invocation's SQS batch. */
-  readonly register?: Register;
-  /** The instance's address, asked for before the idempotency record was written. */
-  readonly address?: Promise<string | undefined>;
-}
+export type LifecycleAids = Pick<LifecycleInput, 'register' | 'address'>;
 
+/** One lifecycle event through the service (the warm-pool rules live there), with its latency metric. */
 export async function handleLifecycleEvent(
   event: LifecycleEvent,
   context: SlotSyncContext,

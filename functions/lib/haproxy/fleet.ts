@@ -1,6 +1,5 @@
 // The HAProxy fleet: all hosts in parallel, one outcome per host; per host one lane (lane.ts): a single connection at
 // a time, with concurrent callers' commands merged into its pipelined batch.
-
 import { limiter } from '../concurrency.js';
 import type { HostConfig } from '../config.js';
 import { type Command, showInfo, showServersState, showStat } from '../domain/commands.js';
