@@ -56,9 +56,11 @@ export interface ConvergeOptions {
   readonly untilReleased?: boolean;
   /**
    * Called with every round's outcome per slot (what the result would say if the loop ended there): a caller
-   * converging several members' slots answers each one as soon as its slot is done, not when the slowest is.
+   * converging several members' slots answers each one as soon as its slot is done, not when the slowest is. The
+   * slots it returns (`backend/slot`) leave the loop: a slot whose member has been answered is not converged on, from
+   * a table read that may be older than what that member does next (a terminate, another claim of the slot).
    */
-  readonly onRound?: (slots: readonly SlotOutcomeReport[]) => void;
+  readonly onRound?: (slots: readonly SlotOutcomeReport[]) => ReadonlySet<string> | undefined;
 }
 
 export interface ConvergeResult {
@@ -92,14 +94,15 @@ const SLOT_DRIFT = new Set([
  * later than planTtlMs after the read it was planned from. "Applied" is what the hosts report, not what we hoped.
  */
 export async function converge(
-  targets: readonly ConvergeTarget[],
+  allTargets: readonly ConvergeTarget[],
   config: Pick<ConfigDocument, 'timeouts' | 'lifecycle' | 'quorum'>,
   deps: ServiceDeps,
   options: ConvergeOptions,
 ): Promise<ConvergeResult> {
+  let targets = allTargets;
   const policy = planPolicy(config);
   const backends = targets.map((t) => t.backend.name);
-  const servers = new Set(targets.flatMap((t) => t.slots));
+  let servers = new Set(targets.flatMap((t) => t.slots));
   const results = new Map<string, HostResult[]>();
   // A caller's observation may hold the whole backend (a launch observes before it knows its slot): planning 1,000
   // rows to converge one would sort and report every other slot of the backend, each round, for every record.
@@ -127,7 +130,15 @@ export async function converge(
       return { slots: outcomes(targets, [], observed, p, results), settled: true, lastPlan: p, lastObserved: observed };
     }
     const p = plan({ desired, observed, now: deps.clock.now(), policy, readdressed });
-    options.onRound?.(outcomes(targets, read, observed, p, results));
+    const left = options.onRound?.(outcomes(targets, read, observed, p, results));
+    if (left && left.size > 0) {
+      // Their slots have no command in this plan (done on every host): the plan goes on for the others.
+      targets = targets
+        .map((t) => ({ ...t, slots: t.slots.filter((slot) => !left.has(`${t.backend.name}/${slot}`)) }))
+        .filter((t) => t.slots.length > 0);
+      servers = new Set(targets.flatMap((t) => t.slots));
+      if (targets.length === 0) return { slots: [], settled: true, lastPlan: p, lastObserved: observed };
+    }
     const finished =
       options.onTransitions && p.transitions.length > 0 ? await options.onTransitions(p.transitions) : false;
     const report = () => ({

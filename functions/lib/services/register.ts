@@ -187,15 +187,20 @@ async function registerGroup(
     : Number.POSITIVE_INFINITY;
   // Members already answered: a slot every host reports done has nothing left in the loop (and nothing to roll back).
   const answered = new Set<number>();
-  const answerDone = (slots: readonly SlotOutcomeReport[]) => {
+  // Their slots leave the loop: once answered, a member's launch goes on (CONTINUE, perhaps its terminate), and a loop
+  // kept alive by the others' health gates must not go on converging that slot from its own, older table reads.
+  const answerDone = (slots: readonly SlotOutcomeReport[]): ReadonlySet<string> => {
+    const done = new Set<string>();
     for (const p of placed) {
       const slot = slots.find((s) => s.slot === p.record.slot);
       if (answered.has(p.k) || !slot || slot.hosts.length === 0 || !slot.hosts.every((h) => h.applied)) continue;
       answered.add(p.k);
+      done.add(`${backend.name}/${p.record.slot}`);
       const result = resultNow(p, inputs[p.k] as RegisterInput, slot, gate, config);
       out[p.k] = result;
       onResult?.(p.k, result);
     }
+    return done;
   };
   // One record per slot (two inputs of one member share its slot), the last written: the plan's table read.
   const records = [...new Map(placed.map((p) => [p.record.slot, p.record])).values()];

@@ -7,7 +7,12 @@ import {
   QuorumNotMetError,
   StoreUnavailableError,
 } from '../../../functions/lib/errors.js';
-import { type RegisterInput, registerMember, registerMembers } from '../../../functions/lib/services/register.js';
+import {
+  type RegisterInput,
+  type RegisterResult,
+  registerMember,
+  registerMembers,
+} from '../../../functions/lib/services/register.js';
 import { fakeWorld, type World } from '../../support/fakes/world.js';
 
 const FAR = Number.MAX_SAFE_INTEGER;
@@ -149,6 +154,7 @@ describe('registerMembers', () => {
     w.fleet.setHealth('10.0.0.9', 'failing');
     const started = w.clock.now();
     const answeredAt = new Map<string, number>();
+    let sentAtRelease = Number.POSITIVE_INFINITY;
     const out = await registerMembers(
       [
         input(w, 'm-1', '10.0.0.1'),
@@ -158,7 +164,12 @@ describe('registerMembers', () => {
       ],
       w.config,
       w.deps,
-      (i, r) => answeredAt.set(`${i}:${r.member}`, w.clock.now()),
+      (i, r) => {
+        answeredAt.set(`${i}:${r.member}`, w.clock.now());
+        if (r.member !== 'm-1') return;
+        sentAtRelease = w.fleet.sent.length;
+        void w.store.apply('web', { slot: r.slot, member: 'm-1' }, { kind: 'release' });
+      },
     );
     expect(out.map((r) => (r instanceof Error ? r.message : [r.member, r.health, r.quorumMet]))).toEqual([
       ['m-1', 'passed', true],
@@ -168,7 +179,14 @@ describe('registerMembers', () => {
     ]);
     // The healthy three were answered early, long before the gate's 5 s ran out for the failing one.
     expect([...answeredAt.keys()].sort()).toEqual(['0:m-1', '2:m-2', '3:m-3']);
-    for (const at of answeredAt.values()) expect(at - started).toBeLessThan(1_000);
+    const lastAnswer = Math.max(...answeredAt.values());
+    expect(lastAnswer - started).toBeLessThan(1_000);
     expect(w.clock.now() - started).toBeGreaterThanOrEqual(5_000);
+    // Answered, a slot leaves the loop: m-1's slot, released as soon as it was answered (its instance terminated at
+    // once), is left to whoever released it; the loop, still polling for m-bad, sends it nothing.
+    const released = (out[0] as RegisterResult).slot;
+    const later = w.fleet.sent.slice(sentAtRelease).flatMap((b) => b.lines);
+    expect(later.filter((l) => l.includes(`web/${released} `))).toEqual([]);
+    expect(await w.store.get('web', released)).toMatchObject({ state: 'free' });
   });
 });
