@@ -87,9 +87,11 @@ export function together(options: TogetherOptions): { seat(): RecordSeat } {
     if (windowFor === generation) return;
     windowFor = generation;
     const mine = generation;
-    void options.wait(options.windowMs).then(() => {
+    const windowOver = () => {
       if (mine === generation && waiting.length > 0) go();
-    });
+    };
+    // A wait that fails (the clock of an invocation being cut off) ends the window too, never an unhandled rejection.
+    options.wait(options.windowMs).then(windowOver, windowOver);
   }
 
   // A record registers in each of its backends in one tick: looking after the tick keeps them in one gathering.

@@ -135,4 +135,36 @@ describe('together', () => {
     finish();
     await expect(pa).resolves.toMatchObject({ member: 'a' });
   });
+
+  it('ends the window when the wait itself fails, and lets no rejection go unhandled', async () => {
+    const runs: string[][] = [];
+    let fail: (error: Error) => void = () => {};
+    const g = together({
+      records: 2,
+      windowMs: 50,
+      wait: () =>
+        new Promise<void>((_resolve, reject) => {
+          fail = reject;
+        }),
+      run: async (inputs) => {
+        runs.push(inputs.map((i) => i.member.id));
+        return inputs.map(result);
+      },
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const [a] = [g.seat(), g.seat()];
+      const pa = a.register(input('a'));
+      await tick();
+      fail(new Error('invocation cut off'));
+      await expect(pa).resolves.toMatchObject({ member: 'a' });
+      expect(runs).toEqual([['a']]);
+      await tick();
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });
