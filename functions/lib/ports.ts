@@ -70,6 +70,8 @@ export interface SlotStore {
   findByMember(backend: string, memberId: string): Promise<SlotRecord | undefined>;
   /** One slot record, if seeded (strongly consistent). */
   get(backend: string, slot: string): Promise<SlotRecord | undefined>;
+  /** The seeded ones among these slots (strongly consistent), in the order asked: one request, not one per slot. */
+  getMany(backend: string, slots: readonly string[]): Promise<readonly SlotRecord[]>;
   /**
    * Feeds one event to the machine for the addressed slot and writes its decision under a version guard (a lost race
    * decides again on the item as it is now). A refusal is thrown as its typed error; nothing is written then.

@@ -83,6 +83,25 @@ describe.each(SUBJECTS)('the $name slot store', (subject) => {
     });
   });
 
+  describe('getMany', () => {
+    it('answers the seeded ones among the names, in the order asked, each once, as get would', async () => {
+      await t.store.seed(t.backend, ['web1', 'web2', 'web3']);
+      const { record } = await claim('m-a');
+      const many = await t.store.getMany(t.backend, ['web3', 'nope', record.slot, 'web3', 'web1']);
+      const asked = [...new Set(['web3', record.slot, 'web1'])];
+      expect(many.map((r) => r.slot)).toEqual(asked);
+      expect(many).toEqual(await Promise.all(asked.map(async (s) => await t.store.get(t.backend, s))));
+      expect(many.find((r) => r.slot === record.slot)).toMatchObject({ state: 'active', member: 'm-a' });
+      expect(await t.store.getMany(t.backend, [])).toEqual([]);
+    });
+
+    it('refuses a bad name before reading anything', async () => {
+      await t.store.seed(t.backend, ['web1']);
+      await expect(t.store.getMany(t.backend, ['web1', 'web 2'])).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(t.store.getMany('bad backend', ['web1'])).rejects.toBeInstanceOf(InvalidArgumentError);
+    });
+  });
+
   describe('claim', () => {
     it('claims a free slot at version 2 and answers a second claim of the member with the same slot', async () => {
       await t.store.seed(t.backend, ['web1']);

@@ -196,9 +196,7 @@ async function readRecords(
   // that moment (ARCHITECTURE.md, fencing). Taken first, nothing can throw between starting the reads and awaiting
   // them, so no read is ever left without a handler.
   const readAt = deps.clock.now();
-  const slots = (
-    await Promise.all(targets.flatMap((t) => t.slots.map((slot) => deps.store.get(t.backend.name, slot))))
-  ).filter((r): r is SlotRecord => r !== undefined);
+  const slots = (await Promise.all(targets.map((t) => deps.store.getMany(t.backend.name, t.slots)))).flat();
   return { slots, readAt };
 }
 

@@ -166,8 +166,7 @@ async function waitWithinPass(
     const now: DesiredBackend[] = await Promise.all(
       backends.map(async (b) => {
         const names = [...(pending.get(b.name) ?? [])];
-        const records = await Promise.all(names.map((n) => deps.store.get(b.name, n)));
-        return { config: b, slots: records.filter((r): r is SlotRecord => r !== undefined) };
+        return { config: b, slots: [...(await deps.store.getMany(b.name, names))] };
       }),
     );
     const p = plan({ desired: now, observed, now: deps.clock.now(), policy: planPolicy(config), readdressed });

@@ -112,6 +112,12 @@ export class DynamoDbSlotStore implements SlotStore {
     return this.table.slot(backend, slot);
   }
 
+  async getMany(backend: string, slots: readonly string[]): Promise<readonly SlotRecord[]> {
+    // Every name checked before the request: a bad one fails the read, never half of it.
+    for (const slot of slots) slotKey(backend, slot);
+    return this.table.slots(backend, slots, this.sleep, this.random);
+  }
+
   async apply(backend: string, at: SlotAddress, event: SlotEvent): Promise<Applied> {
     return applyEvent(
       {

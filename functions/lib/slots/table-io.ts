@@ -1,6 +1,7 @@
 // The slot table's reads and writes through the document client; every call goes through the error boundary.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -9,6 +10,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { SlotRecord } from '../domain/types.js';
+import { StoreUnavailableError } from '../errors.js';
 import { type ItemKey, memberKey, SLOT_PREFIX, slotKey } from './keys.js';
 import { type Item, itemToRecord } from './mapping.js';
 import { attempt, Rejected } from './sdk-errors.js';
@@ -20,6 +22,10 @@ export interface Condition {
   readonly ExpressionAttributeNames?: Record<string, string>;
   readonly ExpressionAttributeValues?: Record<string, unknown>;
 }
+
+// BatchGetItem's limit per request, and how many times keys it leaves unprocessed are asked again.
+const BATCH_GET_KEYS = 100;
+const BATCH_GET_ROUNDS = 6;
 
 type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
 
@@ -49,6 +55,48 @@ export class SlotTableIo {
   async slot(backend: string, slot: string): Promise<SlotRecord | undefined> {
     const item = await this.get(slotKey(backend, slot));
     return item ? itemToRecord(item) : undefined;
+  }
+
+  /**
+   * The seeded slots among `names`, strongly consistent, in the order asked (a name never seeded is left out). One
+   * BatchGetItem per 100 keys: a batch's converge loop reads its ten slots in one request instead of ten. Keys DynamoDB
+   * leaves unprocessed (throttling) are asked again after a jittered wait, a bounded number of times.
+   */
+  async slots(
+    backend: string,
+    names: readonly string[],
+    sleep: (ms: number) => Promise<void>,
+    random: () => number,
+  ): Promise<SlotRecord[]> {
+    const unique = [...new Set(names)];
+    const found = new Map<string, SlotRecord>();
+    for (let i = 0; i < unique.length; i += BATCH_GET_KEYS) {
+      let keys: Record<string, unknown>[] = unique
+        .slice(i, i + BATCH_GET_KEYS)
+        .map((n) => ({ ...slotKey(backend, n) }));
+      for (let round = 0; keys.length > 0; round++) {
+        if (round >= BATCH_GET_ROUNDS)
+          throw new StoreUnavailableError(
+            `batch get ${backend}: ${keys.length} keys still unprocessed after ${round} tries`,
+          );
+        if (round > 0) await sleep(Math.floor(random() * Math.min(200, 10 * 2 ** round)));
+        const batch = keys;
+        const out = await this.must(`batch get ${backend} (${batch.length} slots)`, () =>
+          this.doc.send(
+            new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: batch, ConsistentRead: true } } }),
+          ),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          const record = itemToRecord(item);
+          found.set(record.slot, record);
+        }
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return unique.flatMap((n) => {
+      const record = found.get(n);
+      return record ? [record] : [];
+    });
   }
 
   /** The slot name the member item points at, or undefined when the member owns nothing. */

@@ -192,6 +192,15 @@ export class FakeSlotStore implements SlotStore {
     return record ? structuredClone(record) : undefined;
   }
 
+  async getMany(backend: string, slots: readonly string[]): Promise<readonly SlotRecord[]> {
+    this.enter('getMany');
+    for (const slot of slots) slotKey(backend, slot);
+    return [...new Set(slots)].flatMap((slot) => {
+      const record = this.backend(backend).get(slot);
+      return record ? [structuredClone(record)] : [];
+    });
+  }
+
   async apply(backend: string, at: SlotAddress, event: SlotEvent): Promise<Applied> {
     this.enter('apply');
     const expected = at.member;

@@ -8,6 +8,7 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -88,6 +89,42 @@ describe('unavailable store', () => {
       StoreUnavailableError,
     );
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+  });
+});
+
+describe('reading several slots', () => {
+  const keyOf = (slot: string) => ({ pk: 'be', sk: `slot#${slot}` });
+
+  it('asks again for the keys DynamoDB left unprocessed, and answers every slot in the order asked', async () => {
+    ddb
+      .on(BatchGetCommand)
+      .resolvesOnce({ Responses: { t: [owned('web2')] }, UnprocessedKeys: { t: { Keys: [keyOf('web1')] } } })
+      .resolvesOnce({ Responses: { t: [freeSlot('web1')] } });
+    const many = await makeStore().getMany('be', ['web1', 'web2']);
+    expect(many.map((r) => [r.slot, r.state])).toEqual([
+      ['web1', 'free'],
+      ['web2', 'active'],
+    ]);
+    const asked = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems?.t);
+    expect(asked).toEqual([
+      { Keys: [keyOf('web1'), keyOf('web2')], ConsistentRead: true },
+      { Keys: [keyOf('web1')], ConsistentRead: true },
+    ]);
+  });
+
+  it('is unavailable, not a partial answer, when keys stay unprocessed', async () => {
+    ddb.on(BatchGetCommand).resolves({ Responses: { t: [] }, UnprocessedKeys: { t: { Keys: [keyOf('web1')] } } });
+    await expect(makeStore().getMany('be', ['web1'])).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(6);
+  });
+
+  it('sends at most 100 keys a request, each key once', async () => {
+    ddb.on(BatchGetCommand).resolves({ Responses: { t: [] } });
+    const names = Array.from({ length: 250 }, (_, i) => `web${i}`);
+    expect(await makeStore().getMany('be', [...names, 'web0'])).toEqual([]);
+    expect(ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems?.t?.Keys?.length)).toEqual([
+      100, 100, 50,
+    ]);
   });
 });
 
