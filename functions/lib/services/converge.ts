@@ -156,18 +156,15 @@ export async function converge(
       for (const key of readdressedBy(p.batches)) readdressed.add(key);
       const notAfter = readAt + config.timeouts.planTtlMs;
       // Read back in the same round trip: issued together, the commands and the one-slot `show` share each host's
-      // pipelined batch (lane.ts), and the table is read meanwhile for the next plan. "Applied" is what hosts report.
-      const [sent, readBack, records] = await Promise.all([
+      // pipelined batch (lane.ts). "Applied" is what hosts report. The next round plans from that read-back and reads
+      // the table after it, as every round does (observe first, read after). Read beside the batch, the table request
+      // competed with it for the event loop and made a launch's one round trip 2–3× the bare batch (PERFORMANCE.md).
+      const [sent, readBack] = await Promise.all([
         deps.fleet.run(p.batches.map((b) => ({ ...b, notAfter }))),
         deps.fleet.observe(backends, { servers }),
-        readRecords(targets, deps),
       ]);
       for (const r of sent) results.set(r.host, [...(results.get(r.host) ?? []), r]);
       observedFirst = readBack;
-      // The table read went out beside a read-back that waits for the slowest host (up to commandMs): past half the
-      // plan's TTL, a plan made from it would expire before it is written (STALE_PLAN round after round on 3.x, where
-      // `addr` needs a second round), so the next round reads the table again.
-      recordsFirst = deps.clock.now() - records.readAt < config.timeouts.planTtlMs / 2 ? records : undefined;
       // Past `until`, that look is the last round.
       readBackOnly = deps.clock.now() >= options.until;
       continue;
