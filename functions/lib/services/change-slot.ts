@@ -2,6 +2,7 @@
 import type { BackendConfig, ConfigDocument } from '../config.js';
 import type { Answer, SlotEvent } from '../domain/lifecycle.js';
 import type { SlotRecord } from '../domain/types.js';
+import { SlotSyncError } from '../errors.js';
 import type { SlotAddress } from '../ports.js';
 import { converge, type HostSlotOutcome } from './converge.js';
 import type { ServiceDeps } from './deps.js';
@@ -22,6 +23,11 @@ export interface SlotChangeResult {
   readonly answer: Answer;
   readonly record: SlotRecord;
   readonly hosts: readonly HostSlotOutcome[];
+  /**
+   * The change is recorded, but converging the hosts failed before any outcome (the table or every host unavailable
+   * past retries): reconcile converges them. Set instead of throwing, since a thrown error would say nothing changed.
+   */
+  readonly unconverged?: { readonly code: string; readonly message: string };
 }
 
 /**
@@ -39,12 +45,26 @@ export async function changeSlot(
   const decision = applied.decision;
   // Hold, unhold, ready and weight on a record always come back as a write or a no-op; `claim` only follows `register`.
   if (decision.type === 'claim' || !applied.record) throw new Error(`${input.event.kind}: no slot to change`);
-  await runEffects(decision.effects, config, deps);
   const record = applied.record;
-  const outcome = await converge([{ backend, slots: [record.slot] }], config, deps, {
-    until: input.until,
-    pollMs: config.timeouts.pollMs,
-  });
+  let outcome: Awaited<ReturnType<typeof converge>>;
+  try {
+    await runEffects(decision.effects, config, deps);
+    outcome = await converge([{ backend, slots: [record.slot] }], config, deps, {
+      until: input.until,
+      pollMs: config.timeouts.pollMs,
+    });
+  } catch (error) {
+    // Only our own typed failures (an unavailable table or fleet): anything else is a bug and stays one.
+    if (!(error instanceof SlotSyncError)) throw error;
+    deps.log.warn('change recorded; converging the hosts failed, reconcile finishes it', {
+      backend: backend.name,
+      slot: record.slot,
+      code: error.code,
+      error,
+    });
+    const unconverged = { code: error.code, message: error.message };
+    return { backend: backend.name, slot: record.slot, answer: decision.answer, record, hosts: [], unconverged };
+  }
   const slot = outcome.slots[0];
   return {
     backend: backend.name,

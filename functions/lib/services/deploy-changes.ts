@@ -292,6 +292,16 @@ async function applyOne(
           config,
           deps,
         );
+        if (r.unconverged) {
+          const message = `recorded in the table, but no host was converged (${r.unconverged.message}); reconcile converges them`;
+          return {
+            ...base(change),
+            slot: r.slot,
+            status: 'partial',
+            error: { code: r.unconverged.code, message },
+            hosts: [],
+          };
+        }
         const hosts = hostsOf(r.hosts, (h) => h.applied || h.awaitingHealth);
         const status: ChangeStatus = hosts.every((h) => h.ok) ? 'applied' : 'partial';
         return { ...base(change), slot: r.slot, status, hosts };

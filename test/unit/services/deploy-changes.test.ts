@@ -2,7 +2,13 @@
 // requests checked whole against the machine before the first write.
 import { describe, expect, it } from 'vitest';
 import type { Member } from '../../../functions/lib/domain/types.js';
-import { NoFreeSlotError, NotFoundError, RequestRefusedError, ValidationError } from '../../../functions/lib/errors.js';
+import {
+  NoFreeSlotError,
+  NotFoundError,
+  RequestRefusedError,
+  StoreUnavailableError,
+  ValidationError,
+} from '../../../functions/lib/errors.js';
 import { applyDeploy, type DeployRequest, type MemberChange } from '../../../functions/lib/services/deploy-changes.js';
 import { registerMember } from '../../../functions/lib/services/register.js';
 import { fakeWorld, type World } from '../../support/fakes/world.js';
@@ -21,6 +27,30 @@ async function asgMember(w: World, id: string, address: string) {
 }
 
 describe('applyDeploy', () => {
+  it('answers a weight the table recorded but the hosts never got as partial, with why, not as an error', async () => {
+    const w = fakeWorld();
+    const m = w.member('m-1', '10.0.0.1');
+    await asgMember(w, 'm-1', '10.0.0.1');
+    // The write lands; the read converge plans from (throttled past the SDK's retries) does not.
+    w.store.failNext('getMany', new StoreUnavailableError('batch get web (1 slots): ThrottlingException'));
+    const out = await deploy(w, changes({ action: 'weight', backend: 'web', member: m, weight: 9 }));
+    expect(out.nothingApplied).toBe(false);
+    expect(out.results).toEqual([
+      expect.objectContaining({
+        action: 'weight',
+        status: 'partial',
+        hosts: [],
+        error: {
+          code: 'STORE_UNAVAILABLE',
+          message: expect.stringMatching(/^recorded in the table, but no host was converged \(batch get .*reconcile/),
+        },
+      }),
+    ]);
+    const record = await w.store.findByMember('web', 'm-1');
+    expect(record?.weight).toBe(9);
+    expect(w.fleet.hosts.map((h) => w.fleet.slot(h, 'web', record?.slot ?? '').weight)).toEqual([1, 1, 1]);
+  });
+
   it('registers members of a batch in order, a weight after its register included', async () => {
     const w = fakeWorld();
     const m = w.member('m-1', '10.0.0.1');
