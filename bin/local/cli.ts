@@ -18,8 +18,9 @@ import { cliEnv, REPO_ROOT, readStackState, type StackState } from './stack-stat
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const USAGE = `usage: npm run local -- <command>
-  launch [N]            N (default 1) idle instances enter the ASG; launch lifecycle events go to the lifecycle function
-  terminate <id>…       those InService instances leave; terminate lifecycle events go to the lifecycle function
+  launch [N]            N (default 1) idle instances enter the ASG; their launch events reach the lifecycle function
+                        as SQS batches of up to 10, as the stage's queue delivers them
+  terminate <id>…       those InService instances leave; their terminate events go the same way
   webhook '<json>'      POST the body to the webhook, signed with the stack's secret (add --print-curl for a curl line)
   reconcile             invoke the reconcile function now (it also runs every 15 s)
   status                the ASG stand-in's view, what each frontend serves, then \`slot-sync status\`
@@ -61,15 +62,15 @@ async function main(argv: readonly string[]): Promise<number> {
       const runs = await launch(state, count);
       for (const run of runs) console.log(describeRun(run, state));
       await showServes(state);
-      return runs.every((r) => r.result.ok) ? 0 : 1;
+      return runs.every((r) => !r.delivery.deadLettered) ? 0 : 1;
     }
     case 'terminate': {
       if (rest.length === 0)
         throw new Error(`terminate which instance? idle now: ${(await idleInstances(state)).join(', ')}`);
-      const runs = await Promise.all(rest.map((id) => terminate(state, id)));
+      const runs = await terminate(state, rest);
       for (const run of runs) console.log(describeRun(run, state));
       await showServes(state);
-      return runs.every((r) => r.result.ok) ? 0 : 1;
+      return runs.every((r) => !r.delivery.deadLettered) ? 0 : 1;
     }
     case 'webhook': {
       const body = rest.find((a) => !a.startsWith('--'));

@@ -1,10 +1,12 @@
 // Local stack: what `npm run local -- …` and the e2e test do to a running stack — launch, terminate, webhook, look.
 import { randomUUID } from 'node:crypto';
+import { parseShowStat } from '../../functions/lib/haproxy/parse-stat.js';
 import { signBody } from '../../functions/webhook/signature.js';
 import { SECRET_PREFIX, standardHeaders } from '../../functions/webhook/standard-signature.js';
+import { oneShot } from '../harness/haproxy-util.js';
 import { httpGet } from '../harness/instances.js';
 import { lifecycleEvent } from './events.js';
-import { type InvokeResult, invokeFunction } from './offline.js';
+import { type Delivery, deliverThroughQueue } from './queue.js';
 import type { StackState } from './stack-state.js';
 import type { CallRecord } from './stand-ins/http.js';
 
@@ -31,22 +33,89 @@ async function startAction(state: StackState, kind: 'launch' | 'terminate', inst
   return { token: body.token, hookName: body.hookName };
 }
 
-/** What one lifecycle event did: the token it carried and the lifecycle function's answer. */
+/** Where an instance's address is on the hosts: one row per slot, with the status each host reports for it. */
+export interface HostSlot {
+  readonly backend: string;
+  readonly slot: string;
+  /** HAProxy's status word per host that shows the address in this slot (`UP`, `DRAIN`, `MAINT`, …). */
+  readonly statuses: readonly string[];
+  /** Hosts asked. */
+  readonly of: number;
+}
+
+/** What one lifecycle event did, seen from outside: the queue's delivery, what AWS heard, what the hosts show. */
 export interface LifecycleRun {
   readonly instanceId: string;
   readonly token: string;
-  readonly result: InvokeResult;
+  readonly delivery: Delivery;
+  /** The CompleteLifecycleAction result the Auto Scaling stand-in accepted for the token; undefined: none yet. */
+  readonly completion?: string;
+  readonly slots: readonly HostSlot[];
 }
 
+/** The slots whose address is the instance's, per the hosts' `show stat` now. */
+export async function hostSlotsOf(state: StackState, instanceId: string): Promise<HostSlot[]> {
+  const address = state.instances.find((i) => i.id === instanceId)?.address;
+  const rows = await Promise.all(
+    state.hosts.map(async (h) =>
+      parseShowStat(await oneShot(h.statsPort, `show stat ${state.backend.name} 4 -1`)).filter(
+        (r) => r.address === address && r.port === state.backend.port,
+      ),
+    ),
+  );
+  const slots = new Map<string, string[]>();
+  for (const row of rows.flat()) slots.set(row.server, [...(slots.get(row.server) ?? []), row.statusWord]);
+  return [...slots].map(([slot, statuses]) => ({
+    backend: state.backend.name,
+    slot,
+    statuses,
+    of: state.hosts.length,
+  }));
+}
+
+/**
+ * Starts the actions in the Auto Scaling stand-in (a fresh token each), sends their events through the queue
+ * (queue.ts: SQS batches, as the stage's event source mapping delivers them), then reports each as AWS and the hosts
+ * see it.
+ */
 async function sendLifecycle(
   state: StackState,
   kind: 'launch' | 'terminate',
-  instanceId: string,
-): Promise<LifecycleRun> {
-  const { token, hookName } = await startAction(state, kind, instanceId);
-  const event = lifecycleEvent({ kind, region: state.region, asgName: state.backend.asg, instanceId, token, hookName });
-  const result = await invokeFunction(state.endpoints.lambda, state.functions.lifecycle, event);
-  return { instanceId, token, result };
+  instanceIds: readonly string[],
+): Promise<LifecycleRun[]> {
+  const queued = await Promise.all(
+    instanceIds.map(async (instanceId) => {
+      const { token, hookName } = await startAction(state, kind, instanceId);
+      const event = lifecycleEvent({
+        kind,
+        region: state.region,
+        asgName: state.backend.asg,
+        instanceId,
+        token,
+        hookName,
+      });
+      return { instanceId, token, event };
+    }),
+  );
+  const deliveries = await deliverThroughQueue(state, queued);
+  const { calls } = await asgState(state);
+  return Promise.all(
+    deliveries.map(async (delivery) => {
+      const completion = calls.findLast(
+        (c) =>
+          c.action === 'CompleteLifecycleAction' &&
+          c.status === 200 &&
+          c.params.LifecycleActionToken === delivery.token,
+      )?.params.LifecycleActionResult as string | undefined;
+      return {
+        instanceId: delivery.instanceId,
+        token: delivery.token,
+        delivery,
+        ...(completion ? { completion } : {}),
+        slots: await hostSlotsOf(state, delivery.instanceId),
+      };
+    }),
+  );
 }
 
 /** Instances of the stack that are not in the group (never launched, or Terminated), in id order. */
@@ -57,19 +126,19 @@ export async function idleInstances(state: StackState): Promise<string[]> {
 }
 
 /**
- * Scale-out by `count`: each idle instance enters Pending:Wait in the stand-in with a fresh token, then its
- * `EC2 Instance-launch Lifecycle Action` event goes to the lifecycle function (concurrently, as EventBridge would).
+ * Scale-out by `count`: each idle instance enters Pending:Wait in the stand-in with a fresh token, then their
+ * `EC2 Instance-launch Lifecycle Action` events go through the queue to the lifecycle function (batches of up to 10).
  */
 export async function launch(state: StackState, count: number): Promise<LifecycleRun[]> {
   const idle = await idleInstances(state);
   if (idle.length < count)
     throw new Error(`only ${idle.length} of ${state.instances.length} instances are free to launch`);
-  return Promise.all(idle.slice(0, count).map((id) => sendLifecycle(state, 'launch', id)));
+  return sendLifecycle(state, 'launch', idle.slice(0, count));
 }
 
-/** Scale-in of one InService instance: Terminating:Wait, then the terminate event to the lifecycle function. */
-export function terminate(state: StackState, instanceId: string): Promise<LifecycleRun> {
-  return sendLifecycle(state, 'terminate', instanceId);
+/** Scale-in of InService instances: each Terminating:Wait, then their terminate events through the queue together. */
+export function terminate(state: StackState, instanceIds: readonly string[]): Promise<LifecycleRun[]> {
+  return sendLifecycle(state, 'terminate', instanceIds);
 }
 
 /**

@@ -26,7 +26,7 @@ export function banner(state: StackState, tookMs: number): string {
     `  reconcile      every 15 s and on demand; handler logs in ${rel(state.logFile)}`,
     '',
     'Try (in another terminal, in this directory):',
-    '  npm run local -- launch 2                      # 2 instances enter the ASG; launch events go to the lifecycle function',
+    '  npm run local -- launch 2                      # 2 instances enter the ASG; their launch events reach the lifecycle function as one SQS batch',
     `  curl -s -w '\\n' 127.0.0.1:${state.hosts[0]?.frontendPort}/ 127.0.0.1:${state.hosts[1]?.frontendPort}/   # both frontends answer with launched ids`,
     `  npm run local -- terminate ${first?.id ?? 'i-…'}   # drain on both hosts, free the slot, complete the action`,
     `  npm run local -- webhook '${drain}'`,
@@ -38,30 +38,26 @@ export function banner(state: StackState, tookMs: number): string {
   ].join('\n');
 }
 
-type Summary = {
-  action?: string;
-  completion?: string;
-  slots?: { backend: string; slot?: string; status: string; hosts: number; applied: number }[];
-  noSlot?: string[];
-  ignored?: string;
-  errorMessage?: string;
-};
-
-/** One line per lifecycle event: what the function did, or how it failed. */
+/** One line per lifecycle event: where the hosts have the instance, what AWS heard, how the queue delivered it. */
 export function describeRun(run: LifecycleRun, state: StackState): string {
-  const p = (run.result.payload ?? {}) as Summary;
-  if (!run.result.ok)
-    return `${run.instanceId}: lifecycle function failed (${run.result.functionError}): ${p.errorMessage ?? JSON.stringify(p)}`;
-  if (p.ignored) return `${run.instanceId}: event dropped by the function (${p.ignored}); see ${rel(state.logFile)}`;
-  const slots = (p.slots ?? [])
-    .map((s) => `${s.backend}/${s.slot ?? '?'} ${s.status} on ${s.applied}/${s.hosts} hosts`)
+  const d = run.delivery;
+  const slots = run.slots
+    .map((s) => {
+      const statuses = [...new Set(s.statuses)].join('/');
+      return `${s.backend}/${s.slot} ${statuses} on ${s.statuses.length}/${s.of} hosts`;
+    })
     .join(', ');
+  const received = d.receives > 1 ? `, received ${d.receives} times` : '';
+  const batch = `SQS batch of ${d.batchOf}${received}`;
+  if (d.deadLettered) {
+    const why = d.result.ok ? 'reported failed every time' : `function failed (${d.result.functionError})`;
+    return `${run.instanceId}: ${batch}, ${why}: in AWS it would now be in the DLQ; see ${rel(state.logFile)}`;
+  }
   const pending =
-    p.completion === 'pending'
-      ? ` — still draining; a reconcile (every 15 s) frees the slot and completes the action once sessions end or ${state.backend.drainSeconds} s pass`
+    run.completion === undefined
+      ? ` — not yet; a terminate still draining is finished by a reconcile (every 15 s) once sessions end or ${state.backend.drainSeconds} s pass`
       : '';
-  const noSlot = p.noSlot?.length ? `, no free slot in ${p.noSlot.join(', ')}` : '';
-  return `${run.instanceId}: ${p.action} → ${slots || 'no slot'}${noSlot}; CompleteLifecycleAction: ${p.completion}${pending}`;
+  return `${run.instanceId}: ${slots || 'on no host'}; CompleteLifecycleAction: ${run.completion ?? 'none'}${pending} (${batch})`;
 }
 
 /** What each frontend answered. */

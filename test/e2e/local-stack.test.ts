@@ -81,12 +81,19 @@ describe('local stack (npm start)', () => {
     await expectServed(['HTTP 503']);
     launched = await launch(stack.state, 2);
     for (const run of launched) {
-      expect(run.result, JSON.stringify(run.result)).toMatchObject({
-        ok: true,
-        payload: { action: 'register', completion: 'CONTINUE' },
+      // Both events went through the queue as one SQS batch, the function reported no failure, AWS heard CONTINUE,
+      // and both hosts have the instance's address in one slot, up.
+      expect(run.delivery, JSON.stringify(run.delivery)).toMatchObject({
+        receives: 1,
+        deadLettered: false,
+        batchOf: 2,
+        result: { ok: true, payload: { batchItemFailures: [] } },
       });
+      expect(run.completion).toBe('CONTINUE');
+      expect(run.slots).toEqual([{ backend: 'web', slot: expect.any(String), statuses: ['UP', 'UP'], of: 2 }]);
       tokens.push(run.token);
     }
+    expect(new Set(launched.map((r) => r.slots[0]?.slot)).size).toBe(2);
     await expectServed(launched.map((r) => r.instanceId));
   });
 
@@ -103,9 +110,14 @@ describe('local stack (npm start)', () => {
         parseShowStat(await oneShot(hap1.statsPort, 'show stat web 4 -1')).reduce((n, r) => n + r.sessions, 0) === 2,
       { timeoutMs: 5_000, what: 'both slow requests in flight' },
     );
-    const run = await terminate(stack.state, leaving);
+    const [run] = await terminate(stack.state, [leaving]);
+    if (!run) throw new Error('terminate reported nothing');
     tokens.push(run.token);
-    expect(run.result, JSON.stringify(run.result)).toMatchObject({ ok: true, payload: { action: 'deregister' } });
+    expect(run.delivery, JSON.stringify(run.delivery)).toMatchObject({
+      receives: 1,
+      deadLettered: false,
+      result: { ok: true, payload: { batchItemFailures: [] } },
+    });
     const answers = await Promise.all(slow);
     expect(answers.map((a) => a.status)).toEqual([200, 200]);
     expect(answers.map((a) => a.body.trim()).sort()).toEqual([leaving, staying].sort());
@@ -139,7 +151,7 @@ describe('local stack (npm start)', () => {
   }, async () => {
     const run = launched[1];
     const instance = stack.state.instances.find((i) => i.id === run?.instanceId);
-    const slot = (run?.result.payload as { slots?: { slot?: string }[] })?.slots?.[0]?.slot;
+    const slot = run?.slots[0]?.slot;
     if (!instance || !slot) throw new Error('the launch step did not run');
     const member = { id: instance.id, address: instance.address, port: stack.state.backend.port };
     const body = JSON.stringify({ action: 'weight', backend: 'web', member, weight: 7 });
