@@ -264,7 +264,8 @@ async function applyOne(
           { backend, member: change.member, owner: 'webhook', until: budget.until },
           config,
           deps,
-        );
+        ).catch((error: unknown) => recordedAnyway(error, change, deps));
+        if ('unconverged' in r) return unconvergedResult(change, r.slot, r.unconverged);
         const hosts = hostsOf(r.hosts, (h) => h.applied || h.awaitingHealth);
         const status: ChangeStatus = r.rolledBack
           ? 'rolled-back'
@@ -292,16 +293,7 @@ async function applyOne(
           config,
           deps,
         );
-        if (r.unconverged) {
-          const message = `recorded in the table, but no host was converged (${r.unconverged.message}); reconcile converges them`;
-          return {
-            ...base(change),
-            slot: r.slot,
-            status: 'partial',
-            error: { code: r.unconverged.code, message },
-            hosts: [],
-          };
-        }
+        if (r.unconverged) return unconvergedResult(change, r.slot, r.unconverged);
         const hosts = hostsOf(r.hosts, (h) => h.applied || h.awaitingHealth);
         const status: ChangeStatus = hosts.every((h) => h.ok) ? 'applied' : 'partial';
         return { ...base(change), slot: r.slot, status, hosts };
@@ -316,3 +308,29 @@ async function applyOne(
 }
 
 const REFUSALS = new Set(['MEMBER_LEAVING', 'MEMBER_RETIRED', 'NOT_FOUND', 'NO_FREE_SLOT']);
+
+/** A change the table holds whose hosts were not (all) converged: answered as such, since an error says "unchanged". */
+function unconvergedResult(
+  change: MemberChange,
+  slot: string,
+  cause: { readonly code: string; readonly message: string },
+): ChangeResult {
+  const message = `recorded in the table, but converging the hosts failed (${cause.message}); reconcile converges them`;
+  return { ...base(change), slot, status: 'partial', error: { code: cause.code, message }, hosts: [] };
+}
+
+/**
+ * A register that failed with one of our errors after its claim may have landed (the table or the fleet unavailable
+ * past retries while converging): when the table now holds the member at this address, the intent is recorded and
+ * the answer says so. Anything else, including a failed look, is the original error: nothing was recorded then.
+ */
+async function recordedAnyway(
+  error: unknown,
+  change: MemberChange,
+  deps: ServiceDeps,
+): Promise<{ slot: string; unconverged: { code: string; message: string } }> {
+  if (!(error instanceof SlotSyncError) || REFUSALS.has(error.code)) throw error;
+  const held = await deps.store.findByMember(change.backend, change.member.id).catch(() => undefined);
+  if (!held || held.address !== change.member.address || held.port !== change.member.port) throw error;
+  return { slot: held.slot, unconverged: { code: error.code, message: error.message } };
+}

@@ -42,13 +42,46 @@ describe('applyDeploy', () => {
         hosts: [],
         error: {
           code: 'STORE_UNAVAILABLE',
-          message: expect.stringMatching(/^recorded in the table, but no host was converged \(batch get .*reconcile/),
+          message: expect.stringMatching(
+            /^recorded in the table, but converging the hosts failed \(batch get .*reconcile/,
+          ),
         },
       }),
     ]);
     const record = await w.store.findByMember('web', 'm-1');
     expect(record?.weight).toBe(9);
     expect(w.fleet.hosts.map((h) => w.fleet.slot(h, 'web', record?.slot ?? '').weight)).toEqual([1, 1, 1]);
+  });
+
+  it('answers a register whose claim landed but whose converge failed as partial, naming its slot', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const m = w.member('m-1', '10.0.0.1');
+    // The claim is written; the table read of the loop's second round is throttled past the SDK's retries.
+    w.store.failNext('getMany', new StoreUnavailableError('batch get web (1 slots): ThrottlingException'));
+    const out = await deploy(w, changes({ action: 'register', backend: 'web', member: m }));
+    const record = await w.store.findByMember('web', 'm-1');
+    expect(record).toMatchObject({ state: 'active', address: '10.0.0.1' });
+    expect(out.results).toEqual([
+      expect.objectContaining({
+        action: 'register',
+        slot: record?.slot,
+        status: 'partial',
+        hosts: [],
+        error: { code: 'STORE_UNAVAILABLE', message: expect.stringContaining('recorded in the table') },
+      }),
+    ]);
+  });
+
+  it('still fails a register that recorded nothing: its claim never landed', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const m = w.member('m-1', '10.0.0.1');
+    w.store.failNext('claim', new StoreUnavailableError('claim: ThrottlingException'));
+    await expect(deploy(w, changes({ action: 'register', backend: 'web', member: m }))).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
+    expect(await w.store.findByMember('web', 'm-1')).toBeUndefined();
   });
 
   it('registers members of a batch in order, a weight after its register included', async () => {
