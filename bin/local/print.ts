@@ -55,9 +55,9 @@ export function describeRun(run: LifecycleRun, state: StackState): string {
   }
   const pending =
     run.completion === undefined
-      ? ` — not yet; a terminate still draining is finished by a reconcile (every 15 s) once sessions end or ${state.backend.drainSeconds} s pass`
+      ? ` (a terminate still draining is finished by a reconcile (every 15 s) once sessions end or ${state.backend.drainSeconds} s pass; otherwise see ${rel(state.logFile)})`
       : '';
-  return `${run.instanceId}: ${slots || 'on no host'}; CompleteLifecycleAction: ${run.completion ?? 'none'}${pending} (${batch})`;
+  return `${run.instanceId}: ${slots || 'on no host'}; CompleteLifecycleAction: ${run.completion ?? 'none yet'}${pending} (${batch})`;
 }
 
 /** What each frontend answered. */

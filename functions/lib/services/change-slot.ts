@@ -24,8 +24,9 @@ export interface SlotChangeResult {
   readonly record: SlotRecord;
   readonly hosts: readonly HostSlotOutcome[];
   /**
-   * The change is recorded, but converging the hosts failed before any outcome (the table or every host unavailable
-   * past retries): reconcile converges them. Set instead of throwing, since a thrown error would say nothing changed.
+   * The change is recorded, but converging the hosts failed part way (the table or the fleet unavailable past
+   * retries), so which hosts have it is unknown: reconcile converges them. Set instead of throwing, since a thrown
+   * error would say nothing changed.
    */
   readonly unconverged?: { readonly code: string; readonly message: string };
 }
