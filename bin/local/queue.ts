@@ -1,7 +1,7 @@
 // Local stack: lifecycle events reach the function the way the stage delivers them — EventBridge → the lifecycle queue
 // → the SQS event source mapping (serverless.yml, infra/lifecycle-events.cjs) — so a local `launch 5` takes the same
 // path a scale-out does in AWS: one invocation per batch, whose launches register together.
-import { randomUUID } from 'node:crypto';
+import { sqsRecord } from '../harness/sqs.js';
 import { type InvokeResult, invokeFunction } from './offline.js';
 import type { StackState } from './stack-state.js';
 
@@ -32,37 +32,17 @@ export interface Delivery {
   readonly result: InvokeResult;
 }
 
-/** An SQS record carrying an EventBridge event, as the event source mapping hands it to the function. */
-function record(state: Pick<StackState, 'region' | 'functions'>, q: Queued, receives: number) {
-  const now = String(Date.now());
-  return {
-    messageId: randomUUID(),
-    receiptHandle: randomUUID(),
-    body: JSON.stringify(q.event),
-    attributes: {
-      ApproximateReceiveCount: String(receives),
-      SentTimestamp: now,
-      SenderId: 'AROALOCALEVENTBRIDGE',
-      ApproximateFirstReceiveTimestamp: now,
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: `arn:aws:sqs:${state.region}:123456789012:${state.functions.lifecycle}-events`,
-    awsRegion: state.region,
-  };
-}
-
 /**
  * Delivers the events in batches of at most BATCH_SIZE, the batches side by side (the mapping's concurrency). A record
  * the function reports in `batchItemFailures` — or every record of a batch whose invocation failed — is received
- * again (in AWS after the visibility timeout; here at once), up to MAX_RECEIVES times.
+ * again (in AWS after the visibility timeout; here after REDELIVER_AFTER_MS), up to MAX_RECEIVES times.
  */
 export async function deliverThroughQueue(
   state: Pick<StackState, 'region' | 'endpoints' | 'functions'>,
   events: readonly Queued[],
   redeliverAfterMs = REDELIVER_AFTER_MS,
 ): Promise<Delivery[]> {
+  const queueArn = `arn:aws:sqs:${state.region}:123456789012:${state.functions.lifecycle}-events`;
   const done = new Map<string, Delivery>();
   let pending = events.map((q) => ({ q, receives: 1 }));
   for (let round = 0; pending.length > 0; round++) {
@@ -71,7 +51,9 @@ export async function deliverThroughQueue(
     for (let i = 0; i < pending.length; i += BATCH_SIZE) batches.push(pending.slice(i, i + BATCH_SIZE));
     const again = await Promise.all(
       batches.map(async (batch) => {
-        const records = batch.map((b) => record(state, b.q, b.receives));
+        const records = batch.map((b) =>
+          sqsRecord(b.q.event, { receives: b.receives, region: state.region, queueArn }),
+        );
         const result = await invokeFunction<{ batchItemFailures?: { itemIdentifier?: string }[] }>(
           state.endpoints.lambda,
           state.functions.lifecycle,

@@ -1,6 +1,7 @@
 // Invoking the real handlers in-process: a Lambda context, and the environment the deployed functions get.
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
+import { sqsRecord } from '../../bin/harness/sqs.js';
 
 /** A Lambda context whose deadline is `remainingMs` from now. */
 export function lambdaContext(remainingMs = 60_000, functionName = 'test'): Context {
@@ -74,22 +75,5 @@ export function instanceEvent(
 
 /** The SQS event source's batch around EventBridge events (or raw bodies), as the lifecycle queue delivers them. */
 export function sqsBatch(bodies: readonly unknown[]): { Records: Record<string, unknown>[] } {
-  return {
-    Records: bodies.map((b) => ({
-      messageId: randomUUID(),
-      receiptHandle: randomUUID(),
-      body: typeof b === 'string' ? b : JSON.stringify(b),
-      attributes: {
-        ApproximateReceiveCount: '1',
-        SentTimestamp: String(Date.now()),
-        SenderId: 'AIDAEXAMPLE',
-        ApproximateFirstReceiveTimestamp: String(Date.now()),
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:haproxy-slot-sync-test-lifecycle-events',
-      awsRegion: 'us-east-1',
-    })),
-  };
+  return { Records: bodies.map((b) => sqsRecord(b)) };
 }
