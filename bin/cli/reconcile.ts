@@ -15,7 +15,8 @@ const countsAsDrift = (d: Drift) => d.kind !== 'awaiting-health';
 
 /**
  * One reconcile pass over the selected backends. After applying, a dry-run pass checks what the hosts now report,
- * so exit 0 means "in step", not "commands were sent". Exit 1 when drift remains or a host failed.
+ * so exit 0 means "in step", not "commands were sent". Exit 1 when drift remains or a host failed (a stale plan, never
+ * written, is not a failure by itself: the check after the pass judges what it left).
  */
 export async function runReconcile(args: CliArgs, ctx: CliContext, io: Output): Promise<number> {
   const backends = selectBackends(ctx.config, args.backend);
@@ -24,7 +25,10 @@ export async function runReconcile(args: CliArgs, ctx: CliContext, io: Output): 
   const report = await reconcile({ backends, dryRun: args.dryRun, until }, ctx.config, ctx.deps);
   const after = args.dryRun ? report : await reconcile({ backends, dryRun: true }, ctx.config, ctx.deps);
   const remaining = after.drift.filter(countsAsDrift);
-  const failed = new Set([...report.failures, ...after.failures].map((f) => f.host));
+  // A round whose plan expired before it was written sent nothing, and a later round plans again: whether the hosts
+  // ended in step is what the check after the pass says, so only the pass's other failures count here.
+  const written = report.hosts.filter((h) => !h.ok && h.error?.code !== 'STALE_PLAN');
+  const failed = new Set([...written, ...after.failures].map((f) => f.host));
   if (args.json) io.out(json(reconcileJson(report, remaining, [...failed])));
   else io.out(renderReconcile(report, remaining, failed.size));
   return remaining.length > 0 || failed.size > 0 ? EXIT.failed : EXIT.ok;

@@ -278,7 +278,8 @@ function report(
   for (const d of first.drift) driftOn.set(d.host, (driftOn.get(d.host) ?? 0) + 1);
   const hosts = observed.map((o): HostReport => {
     const results = tally.results.get(o.host) ?? [];
-    const failed = results.find((r) => !r.ok);
+    // A real failure is reported before a stale plan (not written: nothing broke), whichever round came first.
+    const failed = results.find((r) => !r.ok && r.error?.code !== 'STALE_PLAN') ?? results.find((r) => !r.ok);
     return {
       host: o.host,
       ok: o.ok && !failed,
