@@ -1,7 +1,7 @@
 // reconcile with in-memory ports: hosts converged to the table, drains finished, handed-over launches completed,
 // heartbeats (case 4), one pass bringing a restarted host back (case 5), owed completions settled, seeding, dry runs.
 import { describe, expect, it } from 'vitest';
-import type { LifecycleRef } from '../../../functions/lib/domain/types.js';
+import type { HostBatch, HostResult, LifecycleRef } from '../../../functions/lib/domain/types.js';
 import { handleLifecycle } from '../../../functions/lib/services/lifecycle.js';
 import { type ReconcileInput, reconcile } from '../../../functions/lib/services/reconcile.js';
 import { fakeWorld, type World, type WorldOptions } from '../../support/fakes/world.js';
@@ -196,6 +196,39 @@ describe('reconcile', () => {
     const report = await pass(w);
     expect(report.failures).toEqual([{ host: 'hap3', reason: 'hap3: connect ECONNREFUSED' }]);
     expect(w.fleet.slot('hap1', 'web', slot)).toMatchObject({ admin: 'ready', address: '10.0.0.1' });
+  });
+
+  it("names a host's real failure in its report even when a stale round (never written) came first", async () => {
+    // 3.x behind the gate: the address round, then the drain; the drain's plan expires unsent on every host, the next
+    // round is refused by hap2 alone, and later rounds go through.
+    const w = fakeWorld({ version: '3.0.11', ...GATED });
+    await w.seed();
+    const member = w.member('m-1', '10.0.0.1');
+    w.fleet.setHealth('10.0.0.1', 'passing');
+    const claimed = await w.store.claim('web', member, { weight: 1, owner: 'webhook' });
+    let runs = 0;
+    const fleet = w.deps.fleet;
+    const stale = { code: 'STALE_PLAN', message: 'plan expired before it could be written; not sent' };
+    const refused = { code: 'COMMAND_FAILED', message: 'hap2 refused the batch' };
+    const deps = {
+      ...w.deps,
+      fleet: Object.assign(Object.create(fleet), {
+        run: async (batches: readonly HostBatch[]): Promise<readonly HostResult[]> => {
+          runs++;
+          if (runs === 2) return batches.map((b) => ({ host: b.host, ok: false, replies: [], error: stale }));
+          if (runs !== 3) return fleet.run(batches);
+          const others = await fleet.run(batches.filter((b) => b.host !== 'hap2'));
+          return batches.map(
+            (b) => others.find((r) => r.host === b.host) ?? { host: b.host, ok: false, replies: [], error: refused },
+          );
+        },
+      }),
+    };
+    const report = await reconcile({ backends: w.config.backends, until: w.clock.now() + 25_000 }, w.config, deps);
+    expect(runs).toBeGreaterThan(3);
+    const codes = Object.fromEntries(report.hosts.map((h) => [h.host, h.error?.code]));
+    expect(codes).toEqual({ hap1: 'STALE_PLAN', hap2: 'COMMAND_FAILED', hap3: 'STALE_PLAN' });
+    expect(admins(w, claimed.record.slot)).toEqual(['ready', 'ready', 'ready']);
   });
 
   it('with dryRun plans the commands but sends and writes nothing', async () => {
