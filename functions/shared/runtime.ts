@@ -2,6 +2,7 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type ConfigDocument, type Env, parseConfig, parseEnv } from '../lib/config.js';
 import { ConfigError } from '../lib/errors.js';
 import type { ServiceDeps } from '../lib/services/deps.js';
@@ -41,6 +42,17 @@ export function runtimeEnv(): Readonly<Env> {
   return env;
 }
 
+let dynamodb: DynamoDBClient | undefined;
+/**
+ * One DynamoDB client per container, for the slot store and the idempotency records alike: they share its connections,
+ * so a cold launch's claim goes out on the connection its idempotency write has just opened (one TLS handshake on the
+ * launch path, not two), and a new config document builds new ports without another client and its sockets.
+ */
+function dynamodbClient(): DynamoDBClient {
+  dynamodb ??= new DynamoDBClient({});
+  return dynamodb;
+}
+
 let cached: { key: string; config: Readonly<ConfigDocument>; deps: ServiceDeps } | undefined;
 
 /**
@@ -52,7 +64,8 @@ export function configAndDeps(document: unknown): { config: Readonly<ConfigDocum
   const key = typeof document === 'string' ? document : JSON.stringify(document);
   if (cached?.key === key) return cached;
   const config = parseConfig(document);
-  cached = { key, config, deps: createDeps({ config, env: runtimeEnv(), log: serviceLog }) };
+  const deps = createDeps({ config, env: runtimeEnv(), log: serviceLog, clients: { dynamodb: dynamodbClient() } });
+  cached = { key, config, deps };
   return cached;
 }
 
@@ -66,7 +79,7 @@ export function idempotencyStore(use: 'lifecycle' | 'webhook'): DynamoDBPersiste
   if (!tableName) throw new ConfigError('IDEMPOTENCY_TABLE is not set (serverless.yml sets it on every function)');
   let layer = persistence.get(use);
   if (!layer) {
-    layer = new DynamoDBPersistenceLayer({ tableName });
+    layer = new DynamoDBPersistenceLayer({ tableName, awsSdkV3Client: dynamodbClient() });
     persistence.set(use, layer);
   }
   return layer;

@@ -1,0 +1,77 @@
+// The lifecycle Lambda's DynamoDB connections, seen at the socket: a relay in front of DynamoDB Local records what each
+// connection carries. The idempotency record and the slot store share one client (functions/shared/runtime.ts), so a
+// cold launch's claim rides the connection its idempotency write opened: in AWS, one TLS handshake on the launch path.
+import { AutoScalingClient, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HaproxyHandle, startFleet, stopAll } from '../../../bin/harness/haproxy.js';
+import { type Instance, startInstanceAt } from '../../../bin/harness/instances.js';
+import { freePort } from '../../../bin/harness/ports.js';
+import { DynamoDbSlotStore } from '../../../functions/lib/slots/dynamodb-store.js';
+import launch from '../../fixtures/events/launch.json' with { type: 'json' };
+import { connectDynamoDbLocal, type DynamoDbLocal } from '../../support/dynamodb-local.js';
+import { handlerEnv, lambdaContext, lifecycleEvent } from '../../support/lambda.js';
+import { startWiretap, type Wiretap } from '../../support/wiretap.js';
+
+const ec2 = mockClient(EC2Client);
+const asg = mockClient(AutoScalingClient);
+const ID = 'i-0000000000000c0a1';
+const ADDRESS = '127.0.0.31';
+
+let ddb: DynamoDbLocal;
+let relay: Wiretap;
+let hosts: HaproxyHandle[];
+let instance: Instance;
+let tables: { slotTable: string; idempotencyTable: string };
+type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+let lifecycle: Handler;
+
+/** The DynamoDB operations one connection carried, in order (from each request's X-Amz-Target header). */
+const operations = (text: string) => [...text.matchAll(/DynamoDB_20120810\.(\w+)/g)].map((m) => m[1]);
+
+beforeAll(async () => {
+  ddb = await connectDynamoDbLocal();
+  tables = await ddb.createTables(`conn${Date.now()}`);
+  relay = await startWiretap(ddb.port);
+  const port = await freePort();
+  instance = await startInstanceAt(ID, ADDRESS, port);
+  hosts = await startFleet(1, { backends: [{ name: 'web', slotPrefix: 'web', slots: 2 }] });
+  const config = {
+    hosts: hosts.map((h) => h.hostConfig()),
+    allowLoopback: true,
+    backends: [{ name: 'web', slotPrefix: 'web', port, autoScalingGroups: ['web-asg'], drainSeconds: 30 }],
+  };
+  // Seeded beforehand (as the first reconcile would): a launch into a fresh backend seeds it with parallel writes.
+  await new DynamoDbSlotStore({ tableName: tables.slotTable, client: ddb.client }).seed('web', ['web1', 'web2']);
+  handlerEnv({ dynamoPort: relay.port, ...tables, config });
+  ec2.on(DescribeInstancesCommand).resolves({
+    Reservations: [{ Instances: [{ InstanceId: ID, PrivateIpAddress: ADDRESS }] }],
+  });
+  asg.on(CompleteLifecycleActionCommand).resolves({});
+  lifecycle = (await import('../../../functions/lifecycle/handler.js')).handler as unknown as Handler;
+}, 60_000);
+
+afterAll(async () => {
+  await stopAll(hosts ?? []);
+  await instance?.close();
+  await relay?.close();
+  ddb?.client.destroy();
+  await ddb?.stop();
+});
+
+describe('lifecycle handler, DynamoDB connections', () => {
+  it("sends a cold launch's idempotency write, its claim and its completion on one connection", async () => {
+    const event = lifecycleEvent(launch, { EC2InstanceId: ID, LifecycleActionToken: crypto.randomUUID() });
+    const result = (await lifecycle(event, lambdaContext(30_000))) as { completion: string };
+    expect(result.completion).toBe('CONTINUE');
+    const carried = relay.perConnection().map(operations);
+    expect(carried).toHaveLength(1);
+    const [ops = []] = carried;
+    // The idempotency record is put first; the claim is the launch's one transaction.
+    expect(ops[0]).toBe('PutItem');
+    expect(ops).toContain('TransactWriteItems');
+    expect(relay.perConnection()[0]).toContain(tables.idempotencyTable);
+    expect(relay.perConnection()[0]).toContain(tables.slotTable);
+  });
+});
