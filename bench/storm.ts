@@ -10,13 +10,13 @@ import { parseConfig } from '../functions/lib/config.js';
 import type { ServiceDeps } from '../functions/lib/services/deps.js';
 import { slotNamesFromHosts } from '../functions/lib/slots/seed.js';
 import { createDeps } from '../functions/shared/compose.js';
-import { runtimeEnv } from '../functions/shared/runtime.js';
 import launch from '../test/fixtures/events/launch.json' with { type: 'json' };
 import { lambdaContext, lifecycleEvent, sqsBatch } from '../test/support/lambda.js';
 import { log } from './lib.js';
 import { type LifecycleStack, startLifecycleStack } from './lifecycle-stack.js';
 import { allPass, atMost, distribution, exactly, info, type MetricRow } from './report.js';
 import { LAUNCH_WRITES, tableFloorMs } from './table-floor.js';
+import { CallLog, programmedOnEveryHost, timedPort } from './timing-ports.js';
 
 const EVENTS = 1_000;
 const HOSTS = 3;
@@ -92,10 +92,13 @@ export async function benchStorm(): Promise<object> {
       backends: [{ name: BACKEND, slotPrefix: 's', port: 8080, autoScalingGroups: ['web-asg'], drainSeconds: 30 }],
       lifecycle: { onNoSlot: 'ABANDON', heartbeatSeconds: 60 },
     });
+    // Every container's fleet calls, timed: when each slot's commands were confirmed on every host (programmed).
+    const fleetCalls = new CallLog();
     const containers: ServiceDeps[] = Array.from({ length: CONCURRENCY }, () => {
       const dynamodb = new DynamoDBClient({});
       clients.push(dynamodb);
-      return createDeps({ config, env: runtimeEnv(), clients: { dynamodb } });
+      const deps = createDeps({ config, env: { SLOT_TABLE: stack.slotTable }, clients: { dynamodb } });
+      return { ...deps, fleet: timedPort(deps.fleet, 'fleet', () => fleetCalls) };
     });
     stack.seam = (deps, context) => ({
       ...(containers[Number(context.functionName.slice(1))] as ServiceDeps),
@@ -157,6 +160,16 @@ export async function benchStorm(): Promise<object> {
       completions.filter((c) => sentAt.has(c.token)).map((c) => c.at - (sentAt.get(c.token) ?? 0)),
     );
     const active = (await stack.store.list(BACKEND)).filter((s) => s.state === 'active');
+    // Event → programmed: from the first delivery of a member's event to its slot confirmed ready at its address on
+    // every host (the fleet calls' replies), for the slot the table gives it at the end.
+    const tokenOf = new Map(events.map((e, i) => [idOf(i), e.token]));
+    const programmed = programmedOnEveryHost(fleetCalls.calls, stack.fleet.hosts);
+    const toProgrammed = active.flatMap((s) => {
+      const at = programmed.get(`${BACKEND}/${s.slot} ${s.address}`);
+      const sent = sentAt.get(tokenOf.get(s.member ?? '') ?? '');
+      return at === undefined || sent === undefined ? [] : [at - sent];
+    });
+    const programmedLatency = distribution(toProgrammed);
     const owners = new Map<string, number>();
     for (const s of active) owners.set(s.member ?? '', (owners.get(s.member ?? '') ?? 0) + 1);
     let duplicates = [...owners.values()].reduce((n, k) => n + k - 1, 0);
@@ -181,6 +194,12 @@ export async function benchStorm(): Promise<object> {
         wallMs,
         GOAL_MS,
       ),
+      info(
+        'event → programmed on every host (address + ready confirmed on all 3), p50 / p99',
+        `${programmedLatency.p50} / ${programmedLatency.p99}`,
+        'ms',
+      ),
+      exactly('launches seen programmed on every host (of the active slots)', toProgrammed.length, EVENTS),
       info('event → CONTINUE completed (READY on every host), p50 / p99', `${latency.p50} / ${latency.p99}`, 'ms'),
       info(
         `table floor: each launch's ${LAUNCH_WRITES.length} writes, bare, ${BATCH * CONCURRENCY} launches at once (no handler, no HAProxy)`,
@@ -211,6 +230,7 @@ export async function benchStorm(): Promise<object> {
       wallMs,
       tableFloorMs: floorMs,
       latency,
+      programmed: programmedLatency,
       duplicates,
       lost,
       completedTwice,

@@ -105,3 +105,39 @@ export function programsEveryHost(call: PortCall, fleet: Pick<HaproxyFleet, 'hos
   const covered = new Set(batches.filter((b) => b.commands.length > 0).map((b) => b.host));
   return fleet.hosts.every((h) => covered.has(h)) && results.every((r) => r.ok);
 }
+
+/**
+ * When each slot was programmed on every host, from the fleet `run` calls in `calls`: on a host, a slot is programmed
+ * by the call whose replies confirm `state ready` after its `addr` (in that call or an earlier one). Keyed
+ * `backend/slot address`; the time is the latest over `hosts` of each host's first such call's end. A slot some host
+ * never confirmed is absent.
+ */
+export function programmedOnEveryHost(calls: readonly PortCall[], hosts: readonly string[]): Map<string, number> {
+  const addressOn = new Map<string, string>();
+  const seen = new Map<string, Map<string, number>>();
+  const runs = calls.filter((c) => c.port === 'fleet' && c.method === 'run' && !c.failed);
+  for (const call of [...runs].sort((a, b) => a.end - b.end)) {
+    const results = call.result as readonly HostResult[];
+    for (const batch of call.args[0] as readonly HostBatch[]) {
+      const replies = results.find((r) => r.host === batch.host)?.replies ?? [];
+      batch.commands.forEach((command, i) => {
+        if (!replies[i]?.ok || (command.kind !== 'set-addr' && command.kind !== 'set-state')) return;
+        const where = `${command.backend}/${command.server}`;
+        if (command.kind === 'set-addr') {
+          addressOn.set(`${batch.host} ${where}`, command.address);
+          return;
+        }
+        const address = addressOn.get(`${batch.host} ${where}`);
+        if (command.state !== 'ready' || address === undefined) return;
+        const key = `${where} ${address}`;
+        const byHost = seen.get(key) ?? new Map<string, number>();
+        if (!byHost.has(batch.host)) byHost.set(batch.host, call.end);
+        seen.set(key, byHost);
+      });
+    }
+  }
+  const out = new Map<string, number>();
+  for (const [key, byHost] of seen)
+    if (hosts.every((h) => byHost.has(h))) out.set(key, Math.max(...hosts.map((h) => byHost.get(h) ?? 0)));
+  return out;
+}
