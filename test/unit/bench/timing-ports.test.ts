@@ -26,28 +26,28 @@ const program = (slot: string, address: string) => [setAddr('web', slot, address
 describe('programmedOnEveryHost', () => {
   it('is the latest host to confirm address then ready, each host counted at its first such call', () => {
     const calls = [
-      run(30, { h2: program('web1', '10.0.0.1') }),
-      run(10, { h1: program('web1', '10.0.0.1') }),
-      run(50, { h1: program('web1', '10.0.0.1'), h2: program('web1', '10.0.0.1') }),
+      run(30, { h2: program('web1', '127.0.0.1') }),
+      run(10, { h1: program('web1', '127.0.0.1') }),
+      run(50, { h1: program('web1', '127.0.0.1'), h2: program('web1', '127.0.0.1') }),
     ];
-    expect(programmedOnEveryHost(calls, HOSTS)).toEqual(new Map([['web/web1 10.0.0.1', 30]]));
+    expect(programmedOnEveryHost(calls, HOSTS)).toEqual(new Map([['web/web1 127.0.0.1', 30]]));
   });
 
   it('takes the address from an earlier call (3.x: addr first, ready behind it) and keys by address', () => {
     const calls = [
-      run(10, { h1: [setAddr('web', 'web2', '10.0.0.2', 80)], h2: [setAddr('web', 'web2', '10.0.0.2', 80)] }),
+      run(10, { h1: [setAddr('web', 'web2', '127.0.0.2', 80)], h2: [setAddr('web', 'web2', '127.0.0.2', 80)] }),
       run(20, { h1: [setState('web', 'web2', 'ready')], h2: [showStat('web'), setState('web', 'web2', 'ready')] }),
     ];
-    expect(programmedOnEveryHost(calls, HOSTS)).toEqual(new Map([['web/web2 10.0.0.2', 20]]));
+    expect(programmedOnEveryHost(calls, HOSTS)).toEqual(new Map([['web/web2 127.0.0.2', 20]]));
   });
 
   it('leaves out a slot a host never confirmed: a failed reply, ready before any address, or drain', () => {
     const calls = [
-      run(10, { h1: program('web1', '10.0.0.1'), h2: program('web1', '10.0.0.1') }, { h2: [1] }),
+      run(10, { h1: program('web1', '127.0.0.1'), h2: program('web1', '127.0.0.1') }, { h2: [1] }),
       run(20, { h1: [setState('web', 'web3', 'ready')], h2: [setState('web', 'web3', 'ready')] }),
       run(30, {
-        h1: [setAddr('web', 'web4', '10.0.0.4', 80), setState('web', 'web4', 'drain')],
-        h2: [setAddr('web', 'web4', '10.0.0.4', 80), setState('web', 'web4', 'drain')],
+        h1: [setAddr('web', 'web4', '127.0.0.4', 80), setState('web', 'web4', 'drain')],
+        h2: [setAddr('web', 'web4', '127.0.0.4', 80), setState('web', 'web4', 'drain')],
       }),
     ];
     expect(programmedOnEveryHost(calls, HOSTS)).toEqual(new Map());
