@@ -46,8 +46,10 @@ function baseline(logGroupId) {
 }
 
 // TransactWriteItems is authorised per item: Update/Put/Delete/ConditionCheck, so those are listed, not the call.
+// BatchGetItem is its own action: a converge round reads its slots in one call (SlotStore.getMany).
 const SLOT_TABLE_ACTIONS = [
   'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
   'dynamodb:Query',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',

@@ -29,6 +29,7 @@ const baseline = (logGroup: string): Record<string, string[]> => ({
 
 const slotTable = (extra: string[] = []) => ({
   'dynamodb:GetItem': [SLOTS, ...extra],
+  'dynamodb:BatchGetItem': [SLOTS],
   'dynamodb:PutItem': [SLOTS, ...extra],
   'dynamodb:UpdateItem': [SLOTS, ...extra],
   'dynamodb:DeleteItem': [SLOTS, ...extra],

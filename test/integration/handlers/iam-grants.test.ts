@@ -1,0 +1,235 @@
+// Every DynamoDB call the three handlers make is one their execution role allows. The roles come from the generator the
+// deployment uses (infra/iam.cjs); the calls are read off the wire, through a relay in front of DynamoDB Local, while
+// the real handlers run their main paths (launches as an SQS batch, a terminate, webhook changes, a reconcile repair).
+// The hand-kept list in test/unit/infra/expected-roles.ts cannot notice a new call: this test does.
+import { createRequire } from 'node:module';
+import {
+  AutoScalingClient,
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
+  RecordLifecycleActionHeartbeatCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HaproxyHandle, startFleet, stopAll } from '../../../bin/harness/haproxy.js';
+import { type Instance, startInstanceAt } from '../../../bin/harness/instances.js';
+import { freePort } from '../../../bin/harness/ports.js';
+import { setState } from '../../../functions/lib/domain/commands.js';
+import { createFleet } from '../../../functions/lib/haproxy/fleet.js';
+import { DynamoDbSlotStore } from '../../../functions/lib/slots/dynamodb-store.js';
+import launch from '../../fixtures/events/launch.json' with { type: 'json' };
+import terminate from '../../fixtures/events/terminate.json' with { type: 'json' };
+import { connectDynamoDbLocal, type DynamoDbLocal } from '../../support/dynamodb-local.js';
+import { handlerEnv, lambdaContext, lifecycleEvent, sqsBatch } from '../../support/lambda.js';
+import { webhookEvent } from '../../support/webhook-request.js';
+import { startWiretap, type Wiretap } from '../../support/wiretap.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation and DynamoDB request bodies are untyped JSON.
+type Json = Record<string, any>;
+type Fn = 'lifecycle' | 'webhook' | 'reconcile';
+type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+
+const ec2 = mockClient(EC2Client);
+const asg = mockClient(AutoScalingClient);
+const ssm = mockClient(SSMClient);
+const SECRET = 'whsec_dGVzdC13ZWJob29rLXNlY3JldC1zdGFuZGFyZA==';
+const SECRET_PARAMETER = '/slot-sync/test/webhook-secret';
+const ROLES: Record<Fn, string> = { lifecycle: 'LifecycleRole', webhook: 'WebhookRole', reconcile: 'ReconcileRole' };
+const ids = { a: 'i-00000000000001a01', b: 'i-00000000000001b02' };
+const addresses: Record<string, string> = { [ids.a]: '127.0.0.61', [ids.b]: '127.0.0.62' };
+const webMember = (port: number) => ({ id: 'deploy-1', address: '127.0.0.63', port });
+
+let ddb: DynamoDbLocal;
+let relay: Wiretap;
+let hosts: HaproxyHandle[];
+let instances: Instance[];
+let tables: { slotTable: string; idempotencyTable: string };
+let port: number;
+let handlers: Record<Fn, Handler>;
+/** The DynamoDB requests each function sent, parsed off the wire. */
+const sent: Record<Fn, Json[]> = { lifecycle: [], webhook: [], reconcile: [] };
+
+/** The requests in what one connection carried: `{ operation, body }` from each POST's X-Amz-Target and body. */
+function requestsIn(text: string): Json[] {
+  const out: Json[] = [];
+  for (let at = text.indexOf('POST / '); at >= 0; at = text.indexOf('POST / ', at)) {
+    const headEnd = text.indexOf('\r\n\r\n', at);
+    const head = text.slice(at, headEnd);
+    const operation = /x-amz-target: *DynamoDB_20120810\.(\w+)/i.exec(head)?.[1];
+    const length = Number(/content-length: *(\d+)/i.exec(head)?.[1]);
+    if (!operation || !Number.isInteger(length)) throw new Error(`not a DynamoDB request: ${head.slice(0, 200)}`);
+    out.push({ operation, body: JSON.parse(text.slice(headEnd + 4, headEnd + 4 + length)) });
+    at = headEnd + 4 + length;
+  }
+  return out;
+}
+
+/** Runs one invocation of `fn`'s handler and files what it sent to DynamoDB under `fn` (invocations never overlap). */
+async function as(fn: Fn, event: unknown): Promise<Json> {
+  const before = relay.perConnection().map((t) => t.length);
+  const out = (await handlers[fn](event, lambdaContext(30_000, fn))) as Json;
+  relay.perConnection().forEach((text, i) => {
+    sent[fn].push(...requestsIn(text.slice(before[i] ?? 0)));
+  });
+  return out;
+}
+
+/**
+ * The IAM actions a request needs, per table: a transaction is authorised item by item, a batch by its own action
+ * (AWS, "Using IAM with DynamoDB": TransactWriteItems needs the item actions; BatchGetItem is its own action).
+ */
+function needs(request: Json): { table: string; action: string }[] {
+  const { operation, body } = request;
+  const item = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem' };
+  if (operation === 'TransactWriteItems')
+    return (body.TransactItems as Json[]).flatMap((t) =>
+      Object.entries(item)
+        .filter(([kind]) => t[kind])
+        .map(([kind, action]) => ({ table: t[kind].TableName, action: `dynamodb:${action}` })),
+    );
+  if (operation === 'TransactGetItems')
+    return (body.TransactItems as Json[]).map((t) => ({ table: t.Get.TableName, action: 'dynamodb:GetItem' }));
+  if (operation === 'BatchGetItem' || operation === 'BatchWriteItem')
+    return Object.keys(body.RequestItems).map((table) => ({ table, action: `dynamodb:${operation}` }));
+  return [{ table: body.TableName, action: `dynamodb:${operation}` }];
+}
+
+/** What each role may do on each table, from the deployment's own generator. */
+async function grantsOnTables(): Promise<Record<Fn, Record<string, Set<string>>>> {
+  const iam = createRequire(import.meta.url)('../../../infra/iam.cjs');
+  const params: Json = {
+    configParameter: '/slot-sync/test/config',
+    webhookSecretParameter: SECRET_PARAMETER,
+    autoScalingGroups: ['web-asg'],
+  };
+  const { Resources } = await iam.roles({ resolveVariable: async (v: string) => params[v.replace(/^param:/, '')] });
+  const resourceOf = { SlotTable: tables.slotTable, IdempotencyTable: tables.idempotencyTable } as Json;
+  const out = {} as Record<Fn, Record<string, Set<string>>>;
+  for (const fn of Object.keys(ROLES) as Fn[]) {
+    const onTable: Record<string, Set<string>> = {};
+    for (const s of Resources[ROLES[fn]].Properties.Policies[0].PolicyDocument.Statement as Json[]) {
+      const table = resourceOf[s.Resource?.['Fn::GetAtt']?.[0]];
+      if (!table || s.Effect !== 'Allow') continue;
+      onTable[table] = new Set([...(onTable[table] ?? []), ...[s.Action].flat()]);
+    }
+    out[fn] = onTable;
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  ddb = await connectDynamoDbLocal();
+  tables = await ddb.createTables(`iam${Date.now()}`);
+  relay = await startWiretap(ddb.port);
+  port = await freePort();
+  instances = await Promise.all(
+    [...Object.entries(addresses), [webMember(port).id, webMember(port).address]].map(([id, address]) =>
+      startInstanceAt(id as string, address as string, port),
+    ),
+  );
+  hosts = await startFleet(2, {
+    backends: [{ name: 'web', slotPrefix: 'web', slots: 4, check: true, checkInterMs: 100 }],
+  });
+  const config = {
+    hosts: hosts.map((h) => h.hostConfig()),
+    allowLoopback: true,
+    backends: [
+      {
+        name: 'web',
+        slotPrefix: 'web',
+        port,
+        autoScalingGroups: ['web-asg'],
+        drainSeconds: 1,
+        healthGate: { enabled: true, timeoutSeconds: 20 },
+      },
+    ],
+    lifecycle: { onNoSlot: 'ABANDON', heartbeatSeconds: 30 },
+    // The cross-check's table calls too.
+    reconcile: { asgCrossCheck: true },
+  };
+  handlerEnv({ dynamoPort: relay.port, ...tables, config, webhookSecretParameter: SECRET_PARAMETER });
+  ssm.on(GetParametersCommand).resolves({
+    Parameters: [{ Name: SECRET_PARAMETER, Value: SECRET }],
+    InvalidParameters: [],
+  });
+  ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => {
+    const id = input.InstanceIds?.[0] ?? '';
+    return { Reservations: [{ Instances: [{ InstanceId: id, PrivateIpAddress: addresses[id] }] }] };
+  });
+  asg.on(CompleteLifecycleActionCommand).resolves({});
+  asg.on(RecordLifecycleActionHeartbeatCommand).resolves({});
+  asg.on(DescribeAutoScalingGroupsCommand).resolves({
+    AutoScalingGroups: [
+      {
+        AutoScalingGroupName: 'web-asg',
+        Instances: [{ InstanceId: ids.b, LifecycleState: 'InService' }],
+      } as never,
+    ],
+  });
+  handlers = {
+    lifecycle: (await import('../../../functions/lifecycle/handler.js')).handler as unknown as Handler,
+    webhook: (await import('../../../functions/webhook/handler.js')).handler as unknown as Handler,
+    reconcile: (await import('../../../functions/reconcile/handler.js')).handler as unknown as Handler,
+  };
+}, 60_000);
+
+afterAll(async () => {
+  await stopAll(hosts ?? []);
+  await Promise.all((instances ?? []).map((i) => i.close()));
+  await relay?.close();
+  ddb?.client.destroy();
+  await ddb?.stop();
+});
+
+describe('IAM grants cover every DynamoDB call the handlers make', () => {
+  it('runs each function through its main paths', async () => {
+    const token = () => crypto.randomUUID();
+    const launches = [ids.a, ids.b].map((id) =>
+      lifecycleEvent(launch, { EC2InstanceId: id, LifecycleActionToken: token() }),
+    );
+    const batch = await as('lifecycle', sqsBatch(launches));
+    expect(batch).toEqual({ batchItemFailures: [] });
+    const gone = await as(
+      'lifecycle',
+      lifecycleEvent(terminate, { EC2InstanceId: ids.a, LifecycleActionToken: token() }),
+    );
+    expect(gone).toMatchObject({ action: 'deregister' });
+
+    const m = webMember(port);
+    for (const body of [
+      { action: 'register', backend: 'web', member: m },
+      { action: 'weight', backend: 'web', member: m, weight: 20 },
+      { action: 'drain', backend: 'web', member: m },
+      { action: 'deregister', backend: 'web', member: m },
+    ]) {
+      const res = await as('webhook', webhookEvent(body, SECRET));
+      expect(res.statusCode, JSON.stringify(body)).toBe(200);
+    }
+
+    // A host changed behind the table's back: the scheduled pass puts b's slot back in service.
+    const store = new DynamoDbSlotStore({ tableName: tables.slotTable, client: ddb.client });
+    const slot = (await store.findByMember('web', ids.b))?.slot ?? '';
+    const fleet = createFleet({
+      hosts: hosts.map((h) => h.hostConfig()),
+      timeouts: { connectMs: 1000, commandMs: 5000 },
+    });
+    expect((await fleet.broadcast([setState('web', slot, 'maint')])).every((h) => h.ok)).toBe(true);
+    const report = await as('reconcile', { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} });
+    expect(report).toMatchObject({ failures: [] });
+    expect(report.driftFound).toBeGreaterThan(0);
+
+    for (const fn of Object.keys(sent) as Fn[]) expect(sent[fn].length, fn).toBeGreaterThan(0);
+  });
+
+  it.each(['lifecycle', 'webhook', 'reconcile'] as const)('%s: each call is granted on its table', async (fn) => {
+    expect(sent[fn].length, 'the paths above ran').toBeGreaterThan(0);
+    const grants = await grantsOnTables();
+    const missing = sent[fn]
+      .flatMap(needs)
+      .filter(({ table, action }) => !grants[fn][table]?.has(action))
+      .map(({ table, action }) => `${action} on ${table === tables.slotTable ? 'SlotTable' : table}`);
+    expect([...new Set(missing)]).toEqual([]);
+  });
+});
