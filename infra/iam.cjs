@@ -133,8 +133,13 @@ async function roles({ resolveVariable }) {
         ...baseline('ReconcileLogGroup'),
         allow('SlotTable', SLOT_TABLE_ACTIONS, slotTable),
         ...readParameters([config]),
-        // Finishing a drain that outlived the lifecycle invocation completes its hook (CONTINUE); no heartbeats.
-        allow('CompleteLifecycleActionsOfMappedGroups', ['autoscaling:CompleteLifecycleAction'], groups),
+        // A drain or launch handed over by the lifecycle invocation: heartbeated while it waits (every
+        // lifecycle.heartbeatSeconds, so the hook does not time out), completed once it is over (CONTINUE or ABANDON).
+        allow(
+          'LifecycleActionsOfMappedGroups',
+          ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'],
+          groups,
+        ),
         allow('DescribeGroupsForCrossCheck', ['autoscaling:DescribeAutoScalingGroups'], '*'),
         describeInstances,
       ]),

@@ -1,7 +1,8 @@
-// Every DynamoDB call the three handlers make is one their execution role allows. The roles come from the generator the
-// deployment uses (infra/iam.cjs); the calls are read off the wire, through a relay in front of DynamoDB Local, while
-// the real handlers run their main paths (launches as an SQS batch, a terminate, webhook changes, a reconcile repair).
-// The hand-kept list in test/unit/infra/expected-roles.ts cannot notice a new call: this test does.
+// Every AWS call the three handlers make is one their execution role allows. The roles come from the generator the
+// deployment uses (infra/iam.cjs). DynamoDB calls are read off the wire, through a relay in front of DynamoDB Local;
+// EC2, Auto Scaling and SSM calls from their SDK-boundary fakes. Meanwhile the real handlers run their main paths
+// (launches as an SQS batch, a terminate, webhook changes, a reconcile pass that repairs a host and heartbeats a
+// handed-over launch). The hand-kept list in test/unit/infra/expected-roles.ts cannot notice a new call: this does.
 import { createRequire } from 'node:module';
 import {
   AutoScalingClient,
@@ -37,8 +38,9 @@ const ssm = mockClient(SSMClient);
 const SECRET = 'whsec_dGVzdC13ZWJob29rLXNlY3JldC1zdGFuZGFyZA==';
 const SECRET_PARAMETER = '/slot-sync/test/webhook-secret';
 const ROLES: Record<Fn, string> = { lifecycle: 'LifecycleRole', webhook: 'WebhookRole', reconcile: 'ReconcileRole' };
-const ids = { a: 'i-00000000000001a01', b: 'i-00000000000001b02' };
-const addresses: Record<string, string> = { [ids.a]: '127.0.0.61', [ids.b]: '127.0.0.62' };
+const ids = { a: 'i-00000000000001a01', b: 'i-00000000000001b02', c: 'i-00000000000001c03' };
+// c never answers its health check (nothing listens there): its launch stays handed over to reconcile.
+const addresses: Record<string, string> = { [ids.a]: '127.0.0.61', [ids.b]: '127.0.0.62', [ids.c]: '127.0.0.64' };
 const webMember = (port: number) => ({ id: 'deploy-1', address: '127.0.0.63', port });
 
 let ddb: DynamoDbLocal;
@@ -50,6 +52,13 @@ let port: number;
 let handlers: Record<Fn, Handler>;
 /** The DynamoDB requests each function sent, parsed off the wire. */
 const sent: Record<Fn, Json[]> = { lifecycle: [], webhook: [], reconcile: [] };
+/** The other AWS calls each function made, as IAM actions (`autoscaling:CompleteLifecycleAction`). */
+const called: Record<Fn, string[]> = { lifecycle: [], webhook: [], reconcile: [] };
+const fakes = [
+  ['ec2', ec2],
+  ['autoscaling', asg],
+  ['ssm', ssm],
+] as const;
 
 /** The requests in what one connection carried: `{ operation, body }` from each POST's X-Amz-Target and body. */
 function requestsIn(text: string): Json[] {
@@ -69,9 +78,14 @@ function requestsIn(text: string): Json[] {
 /** Runs one invocation of `fn`'s handler and files what it sent to DynamoDB under `fn` (invocations never overlap). */
 async function as(fn: Fn, event: unknown): Promise<Json> {
   const before = relay.perConnection().map((t) => t.length);
+  const counts = fakes.map(([, fake]) => fake.calls().length);
   const out = (await handlers[fn](event, lambdaContext(30_000, fn))) as Json;
   relay.perConnection().forEach((text, i) => {
     sent[fn].push(...requestsIn(text.slice(before[i] ?? 0)));
+  });
+  fakes.forEach(([service, fake], i) => {
+    for (const call of fake.calls().slice(counts[i]))
+      called[fn].push(`${service}:${(call.args[0] as object).constructor.name.replace(/Command$/, '')}`);
   });
   return out;
 }
@@ -96,8 +110,8 @@ function needs(request: Json): { table: string; action: string }[] {
   return [{ table: body.TableName, action: `dynamodb:${operation}` }];
 }
 
-/** What each role may do on each table, from the deployment's own generator. */
-async function grantsOnTables(): Promise<Record<Fn, Record<string, Set<string>>>> {
+/** Each role's statements, from the deployment's own generator (the stage's params stubbed as osls resolves them). */
+async function statements(fn: Fn): Promise<Json[]> {
   const iam = createRequire(import.meta.url)('../../../infra/iam.cjs');
   const params: Json = {
     configParameter: '/slot-sync/test/config',
@@ -105,18 +119,20 @@ async function grantsOnTables(): Promise<Record<Fn, Record<string, Set<string>>>
     autoScalingGroups: ['web-asg'],
   };
   const { Resources } = await iam.roles({ resolveVariable: async (v: string) => params[v.replace(/^param:/, '')] });
+  return (Resources[ROLES[fn]].Properties.Policies[0].PolicyDocument.Statement as Json[]).filter(
+    (s) => s.Effect === 'Allow',
+  );
+}
+
+/** What a role may do on each table (by the table's name here). */
+async function grantsOnTables(fn: Fn): Promise<Record<string, Set<string>>> {
   const resourceOf = { SlotTable: tables.slotTable, IdempotencyTable: tables.idempotencyTable } as Json;
-  const out = {} as Record<Fn, Record<string, Set<string>>>;
-  for (const fn of Object.keys(ROLES) as Fn[]) {
-    const onTable: Record<string, Set<string>> = {};
-    for (const s of Resources[ROLES[fn]].Properties.Policies[0].PolicyDocument.Statement as Json[]) {
-      const table = resourceOf[s.Resource?.['Fn::GetAtt']?.[0]];
-      if (!table || s.Effect !== 'Allow') continue;
-      onTable[table] = new Set([...(onTable[table] ?? []), ...[s.Action].flat()]);
-    }
-    out[fn] = onTable;
+  const onTable: Record<string, Set<string>> = {};
+  for (const s of await statements(fn)) {
+    const table = resourceOf[s.Resource?.['Fn::GetAtt']?.[0]];
+    if (table) onTable[table] = new Set([...(onTable[table] ?? []), ...[s.Action].flat()]);
   }
-  return out;
+  return onTable;
 }
 
 beforeAll(async () => {
@@ -164,7 +180,10 @@ beforeAll(async () => {
     AutoScalingGroups: [
       {
         AutoScalingGroupName: 'web-asg',
-        Instances: [{ InstanceId: ids.b, LifecycleState: 'InService' }],
+        Instances: [
+          { InstanceId: ids.b, LifecycleState: 'InService' },
+          { InstanceId: ids.c, LifecycleState: 'Pending:Wait' },
+        ],
       } as never,
     ],
   });
@@ -208,28 +227,50 @@ describe('IAM grants cover every DynamoDB call the handlers make', () => {
       expect(res.statusCode, JSON.stringify(body)).toBe(200);
     }
 
-    // A host changed behind the table's back: the scheduled pass puts b's slot back in service.
+    // A host changed behind the table's back: the scheduled pass puts b's slot back in service. And c's launch, handed
+    // over to reconcile (not READY within its invocation) a heartbeat period ago: the pass heartbeats its action.
     const store = new DynamoDbSlotStore({ tableName: tables.slotTable, client: ddb.client });
     const slot = (await store.findByMember('web', ids.b))?.slot ?? '';
+    const c = await store.claim(
+      'web',
+      { id: ids.c, address: addresses[ids.c] as string, port },
+      { weight: 1, owner: 'asg' },
+    );
+    const ref = { token: token(), hookName: 'launch-hook', asgName: 'web-asg', instanceId: ids.c };
+    const handedOver = Date.now() - 301_000;
+    await store.apply(
+      'web',
+      { slot: c.record.slot, member: ids.c },
+      { kind: 'launch-pending', now: handedOver, lifecycle: ref, deadline: Date.now() + 600_000 },
+    );
     const fleet = createFleet({
       hosts: hosts.map((h) => h.hostConfig()),
       timeouts: { connectMs: 1000, commandMs: 5000 },
     });
     expect((await fleet.broadcast([setState('web', slot, 'maint')])).every((h) => h.ok)).toBe(true);
     const report = await as('reconcile', { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} });
-    expect(report).toMatchObject({ failures: [] });
+    expect(report).toMatchObject({ failures: [], heartbeats: 1 });
     expect(report.driftFound).toBeGreaterThan(0);
+    expect(called.reconcile).toContain('autoscaling:RecordLifecycleActionHeartbeat');
 
     for (const fn of Object.keys(sent) as Fn[]) expect(sent[fn].length, fn).toBeGreaterThan(0);
   });
 
   it.each(['lifecycle', 'webhook', 'reconcile'] as const)('%s: each call is granted on its table', async (fn) => {
     expect(sent[fn].length, 'the paths above ran').toBeGreaterThan(0);
-    const grants = await grantsOnTables();
+    const grants = await grantsOnTables(fn);
     const missing = sent[fn]
       .flatMap(needs)
-      .filter(({ table, action }) => !grants[fn][table]?.has(action))
+      .filter(({ table, action }) => !grants[table]?.has(action))
       .map(({ table, action }) => `${action} on ${table === tables.slotTable ? 'SlotTable' : table}`);
     expect([...new Set(missing)]).toEqual([]);
   });
+
+  it.each(['lifecycle', 'webhook', 'reconcile'] as const)(
+    '%s: each EC2, Auto Scaling and SSM call is granted',
+    async (fn) => {
+      const granted = new Set((await statements(fn)).flatMap((s) => [s.Action].flat()));
+      expect([...new Set(called[fn].filter((action) => !granted.has(action)))]).toEqual([]);
+    },
+  );
 });

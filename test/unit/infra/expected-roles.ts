@@ -63,6 +63,7 @@ export const EXPECTED_GRANTS: Record<'lifecycle' | 'webhook' | 'reconcile', Reco
     'ssm:GetParameters': [CONFIG_ARN],
     'kms:Decrypt': [KMS_KEYS],
     'autoscaling:CompleteLifecycleAction': [ASG],
+    'autoscaling:RecordLifecycleActionHeartbeat': [ASG],
     'autoscaling:DescribeAutoScalingGroups': ['*'],
     'ec2:DescribeInstances': ['*'],
   },
