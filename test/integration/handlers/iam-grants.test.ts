@@ -52,8 +52,16 @@ let port: number;
 let handlers: Record<Fn, Handler>;
 /** The DynamoDB requests each function sent, parsed off the wire. */
 const sent: Record<Fn, Json[]> = { lifecycle: [], webhook: [], reconcile: [] };
-/** The other AWS calls each function made, as IAM actions (`autoscaling:CompleteLifecycleAction`). */
-const called: Record<Fn, string[]> = { lifecycle: [], webhook: [], reconcile: [] };
+/**
+ * Another AWS call as IAM sees it: its action (`autoscaling:CompleteLifecycleAction`) and how the ARN it acts on ends
+ * (`:autoScalingGroupName/web-asg`), or `*` for an action that takes no resource.
+ */
+interface Call {
+  readonly action: string;
+  readonly resource: string;
+}
+/** The EC2, Auto Scaling and SSM calls each function made. */
+const called: Record<Fn, Call[]> = { lifecycle: [], webhook: [], reconcile: [] };
 const fakes = [
   ['ec2', ec2],
   ['autoscaling', asg],
@@ -84,10 +92,18 @@ async function as(fn: Fn, event: unknown): Promise<Json> {
     sent[fn].push(...requestsIn(text.slice(before[i] ?? 0)));
   });
   fakes.forEach(([service, fake], i) => {
-    for (const call of fake.calls().slice(counts[i]))
-      called[fn].push(`${service}:${(call.args[0] as object).constructor.name.replace(/Command$/, '')}`);
+    for (const call of fake.calls().slice(counts[i])) called[fn].push(...callsOf(service, call.args[0] as Json));
   });
   return out;
+}
+
+/** The IAM view of one SDK command: one call per parameter a GetParameters names, else one. */
+function callsOf(service: string, command: Json): Call[] {
+  const action = `${service}:${command.constructor.name.replace(/Command$/, '')}`;
+  const input = command.input as Json;
+  if (Array.isArray(input.Names)) return input.Names.map((n: string) => ({ action, resource: `:parameter${n}` }));
+  if (input.AutoScalingGroupName) return [{ action, resource: `:autoScalingGroupName/${input.AutoScalingGroupName}` }];
+  return [{ action, resource: '*' }];
 }
 
 /**
@@ -251,8 +267,15 @@ describe('IAM grants cover every DynamoDB call the handlers make', () => {
     const report = await as('reconcile', { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} });
     expect(report).toMatchObject({ failures: [], heartbeats: 1 });
     expect(report.driftFound).toBeGreaterThan(0);
-    expect(called.reconcile).toContain('autoscaling:RecordLifecycleActionHeartbeat');
+    expect(called.reconcile.map((c) => c.action)).toContain('autoscaling:RecordLifecycleActionHeartbeat');
 
+    // @middy/ssm fetches the webhook's parameters when the handler is built (Lambda's init phase), outside any
+    // invocation: those calls are the webhook's by the names they ask for.
+    for (const call of ssm.calls()) {
+      const { Names = [] } = (call.args[0] as GetParametersCommand).input;
+      if (Names.includes(SECRET_PARAMETER)) called.webhook.push(...callsOf('ssm', call.args[0] as Json));
+    }
+    expect(called.webhook).toContainEqual({ action: 'ssm:GetParameters', resource: `:parameter${SECRET_PARAMETER}` });
     for (const fn of Object.keys(sent) as Fn[]) expect(sent[fn].length, fn).toBeGreaterThan(0);
   });
 
@@ -269,8 +292,18 @@ describe('IAM grants cover every DynamoDB call the handlers make', () => {
   it.each(['lifecycle', 'webhook', 'reconcile'] as const)(
     '%s: each EC2, Auto Scaling and SSM call is granted',
     async (fn) => {
-      const granted = new Set((await statements(fn)).flatMap((s) => [s.Action].flat()));
-      expect([...new Set(called[fn].filter((action) => !granted.has(action)))]).toEqual([]);
+      const allowed = await statements(fn);
+      // A resource of the call must end one of the statement's resources (they are Fn::Sub ARNs, or "*").
+      const covers = (s: Json, resource: string) =>
+        resource === '*' ||
+        [s.Resource].flat().some((r: Json | string) => {
+          const text = typeof r === 'string' ? r : String(r['Fn::Sub'] ?? '');
+          return text === '*' || text.endsWith(resource);
+        });
+      const missing = called[fn].filter(
+        (c) => !allowed.some((s) => [s.Action].flat().includes(c.action) && covers(s, c.resource)),
+      );
+      expect([...new Set(missing.map((c) => `${c.action} on …${c.resource}`))]).toEqual([]);
     },
   );
 });
