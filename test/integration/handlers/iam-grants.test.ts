@@ -39,7 +39,7 @@ const SECRET = 'whsec_dGVzdC13ZWJob29rLXNlY3JldC1zdGFuZGFyZA==';
 const SECRET_PARAMETER = '/slot-sync/test/webhook-secret';
 const ROLES: Record<Fn, string> = { lifecycle: 'LifecycleRole', webhook: 'WebhookRole', reconcile: 'ReconcileRole' };
 const ids = { a: 'i-00000000000001a01', b: 'i-00000000000001b02', c: 'i-00000000000001c03' };
-// c never answers its health check (nothing listens there): its launch stays handed over to reconcile.
+// c's launch is handed over to reconcile by the test itself (below), as an invocation that ran out of time does.
 const addresses: Record<string, string> = { [ids.a]: '127.0.0.61', [ids.b]: '127.0.0.62', [ids.c]: '127.0.0.64' };
 const webMember = (port: number) => ({ id: 'deploy-1', address: '127.0.0.63', port });
 
@@ -244,7 +244,8 @@ describe('IAM grants cover every DynamoDB call the handlers make', () => {
     }
 
     // A host changed behind the table's back: the scheduled pass puts b's slot back in service. And c's launch, handed
-    // over to reconcile (not READY within its invocation) a heartbeat period ago: the pass heartbeats its action.
+    // over to reconcile (not READY within its invocation) longer ago than the heartbeat period: the pass heartbeats its
+    // action, programs the slot, and completes the action once c passes its first check.
     const store = new DynamoDbSlotStore({ tableName: tables.slotTable, client: ddb.client });
     const slot = (await store.findByMember('web', ids.b))?.slot ?? '';
     const c = await store.claim(
