@@ -11,6 +11,7 @@ import { freePort } from '../../../bin/harness/ports.js';
 import { DynamoDbSlotStore } from '../../../functions/lib/slots/dynamodb-store.js';
 import launch from '../../fixtures/events/launch.json' with { type: 'json' };
 import { connectDynamoDbLocal, type DynamoDbLocal } from '../../support/dynamodb-local.js';
+import { dynamodbRequests } from '../../support/dynamodb-wire.js';
 import { handlerEnv, lambdaContext, lifecycleEvent } from '../../support/lambda.js';
 import { startWiretap, type Wiretap } from '../../support/wiretap.js';
 
@@ -26,9 +27,6 @@ let instance: Instance;
 let tables: { slotTable: string; idempotencyTable: string };
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
 let lifecycle: Handler;
-
-/** The DynamoDB operations one connection carried, in order (from each request's X-Amz-Target header). */
-const operations = (text: string) => [...text.matchAll(/DynamoDB_20120810\.(\w+)/g)].map((m) => m[1]);
 
 beforeAll(async () => {
   ddb = await connectDynamoDbLocal();
@@ -65,13 +63,14 @@ describe('lifecycle handler, DynamoDB connections', () => {
     const event = lifecycleEvent(launch, { EC2InstanceId: ID, LifecycleActionToken: crypto.randomUUID() });
     const result = (await lifecycle(event, lambdaContext(30_000))) as { completion: string };
     expect(result.completion).toBe('CONTINUE');
-    const carried = relay.perConnection().map(operations);
+    const carried = relay.perConnection().map(dynamodbRequests);
     expect(carried).toHaveLength(1);
-    const [ops = []] = carried;
+    const [requests = []] = carried;
+    const ops = requests.map((r) => r.operation);
     // The idempotency record is put first; the claim is the launch's one transaction.
     expect(ops[0]).toBe('PutItem');
+    expect(requests[0]?.body.TableName).toBe(tables.idempotencyTable);
     expect(ops).toContain('TransactWriteItems');
-    expect(relay.perConnection()[0]).toContain(tables.idempotencyTable);
     expect(relay.perConnection()[0]).toContain(tables.slotTable);
   });
 });

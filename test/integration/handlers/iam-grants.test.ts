@@ -23,6 +23,7 @@ import { DynamoDbSlotStore } from '../../../functions/lib/slots/dynamodb-store.j
 import launch from '../../fixtures/events/launch.json' with { type: 'json' };
 import terminate from '../../fixtures/events/terminate.json' with { type: 'json' };
 import { connectDynamoDbLocal, type DynamoDbLocal } from '../../support/dynamodb-local.js';
+import { dynamodbRequests } from '../../support/dynamodb-wire.js';
 import { handlerEnv, lambdaContext, lifecycleEvent, sqsBatch } from '../../support/lambda.js';
 import { webhookEvent } from '../../support/webhook-request.js';
 import { startWiretap, type Wiretap } from '../../support/wiretap.js';
@@ -68,28 +69,13 @@ const fakes = [
   ['ssm', ssm],
 ] as const;
 
-/** The requests in what one connection carried: `{ operation, body }` from each POST's X-Amz-Target and body. */
-function requestsIn(text: string): Json[] {
-  const out: Json[] = [];
-  for (let at = text.indexOf('POST / '); at >= 0; at = text.indexOf('POST / ', at)) {
-    const headEnd = text.indexOf('\r\n\r\n', at);
-    const head = text.slice(at, headEnd);
-    const operation = /x-amz-target: *DynamoDB_20120810\.(\w+)/i.exec(head)?.[1];
-    const length = Number(/content-length: *(\d+)/i.exec(head)?.[1]);
-    if (!operation || !Number.isInteger(length)) throw new Error(`not a DynamoDB request: ${head.slice(0, 200)}`);
-    out.push({ operation, body: JSON.parse(text.slice(headEnd + 4, headEnd + 4 + length)) });
-    at = headEnd + 4 + length;
-  }
-  return out;
-}
-
 /** Runs one invocation of `fn`'s handler and files what it sent to DynamoDB under `fn` (invocations never overlap). */
 async function as(fn: Fn, event: unknown): Promise<Json> {
   const before = relay.perConnection().map((t) => t.length);
   const counts = fakes.map(([, fake]) => fake.calls().length);
   const out = (await handlers[fn](event, lambdaContext(30_000, fn))) as Json;
   relay.perConnection().forEach((text, i) => {
-    sent[fn].push(...requestsIn(text.slice(before[i] ?? 0)));
+    sent[fn].push(...dynamodbRequests(text.slice(before[i] ?? 0)));
   });
   fakes.forEach(([service, fake], i) => {
     for (const call of fake.calls().slice(counts[i])) called[fn].push(...callsOf(service, call.args[0] as Json));
