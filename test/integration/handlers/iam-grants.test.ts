@@ -3,7 +3,6 @@
 // EC2, Auto Scaling and SSM calls from their SDK-boundary fakes. Meanwhile the real handlers run their main paths
 // (launches as an SQS batch, a terminate, webhook changes, a reconcile pass that repairs a host and heartbeats a
 // handed-over launch). The hand-kept list in test/unit/infra/expected-roles.ts cannot notice a new call: this does.
-import { createRequire } from 'node:module';
 import {
   AutoScalingClient,
   CompleteLifecycleActionCommand,
@@ -24,12 +23,11 @@ import launch from '../../fixtures/events/launch.json' with { type: 'json' };
 import terminate from '../../fixtures/events/terminate.json' with { type: 'json' };
 import { connectDynamoDbLocal, type DynamoDbLocal } from '../../support/dynamodb-local.js';
 import { dynamodbRequests } from '../../support/dynamodb-wire.js';
+import { type Call, dynamodbCalls, generated, type Json, refused, sdkCalls } from '../../support/iam.js';
 import { handlerEnv, lambdaContext, lifecycleEvent, sqsBatch } from '../../support/lambda.js';
 import { webhookEvent } from '../../support/webhook-request.js';
 import { startWiretap, type Wiretap } from '../../support/wiretap.js';
 
-// biome-ignore lint/suspicious/noExplicitAny: CloudFormation and DynamoDB request bodies are untyped JSON.
-type Json = Record<string, any>;
 type Fn = 'lifecycle' | 'webhook' | 'reconcile';
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
 
@@ -53,14 +51,6 @@ let port: number;
 let handlers: Record<Fn, Handler>;
 /** The DynamoDB requests each function sent, parsed off the wire. */
 const sent: Record<Fn, Json[]> = { lifecycle: [], webhook: [], reconcile: [] };
-/**
- * Another AWS call as IAM sees it: its action (`autoscaling:CompleteLifecycleAction`) and how the ARN it acts on ends
- * (`:autoScalingGroupName/web-asg`), or `*` for an action that takes no resource.
- */
-interface Call {
-  readonly action: string;
-  readonly resource: string;
-}
 /** The EC2, Auto Scaling and SSM calls each function made. */
 const called: Record<Fn, Call[]> = { lifecycle: [], webhook: [], reconcile: [] };
 const fakes = [
@@ -83,59 +73,24 @@ async function as(fn: Fn, event: unknown): Promise<Json> {
   return out;
 }
 
-/** The IAM view of one SDK command: one call per parameter a GetParameters names, else one. */
+/** The IAM view of one SDK command. */
 function callsOf(service: string, command: Json): Call[] {
-  const action = `${service}:${command.constructor.name.replace(/Command$/, '')}`;
-  const input = command.input as Json;
-  if (Array.isArray(input.Names)) return input.Names.map((n: string) => ({ action, resource: `:parameter${n}` }));
-  if (input.AutoScalingGroupName) return [{ action, resource: `:autoScalingGroupName/${input.AutoScalingGroupName}` }];
-  return [{ action, resource: '*' }];
-}
-
-/**
- * The IAM actions a request needs, per table: a transaction is authorised item by item, a batch by its own action
- * (AWS, "Using IAM with DynamoDB": TransactWriteItems needs the item actions; BatchGetItem is its own action).
- */
-function needs(request: Json): { table: string; action: string }[] {
-  const { operation, body } = request;
-  const item = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem' };
-  if (operation === 'TransactWriteItems')
-    return (body.TransactItems as Json[]).flatMap((t) =>
-      Object.entries(item)
-        .filter(([kind]) => t[kind])
-        .map(([kind, action]) => ({ table: t[kind].TableName, action: `dynamodb:${action}` })),
-    );
-  if (operation === 'TransactGetItems')
-    return (body.TransactItems as Json[]).map((t) => ({ table: t.Get.TableName, action: 'dynamodb:GetItem' }));
-  if (operation === 'BatchGetItem' || operation === 'BatchWriteItem')
-    return Object.keys(body.RequestItems).map((table) => ({ table, action: `dynamodb:${operation}` }));
-  return [{ table: body.TableName, action: `dynamodb:${operation}` }];
+  return sdkCalls(service, command.constructor.name.replace(/Command$/, ''), command.input as Json);
 }
 
 /** Each role's statements, from the deployment's own generator (the stage's params stubbed as osls resolves them). */
 async function statements(fn: Fn): Promise<Json[]> {
-  const iam = createRequire(import.meta.url)('../../../infra/iam.cjs');
-  const params: Json = {
+  const resources = await generated('roles', {
     configParameter: '/slot-sync/test/config',
     webhookSecretParameter: SECRET_PARAMETER,
     autoScalingGroups: ['web-asg'],
-  };
-  const { Resources } = await iam.roles({ resolveVariable: async (v: string) => params[v.replace(/^param:/, '')] });
-  return (Resources[ROLES[fn]].Properties.Policies[0].PolicyDocument.Statement as Json[]).filter(
-    (s) => s.Effect === 'Allow',
-  );
+  });
+  return resources[ROLES[fn]].Properties.Policies[0].PolicyDocument.Statement as Json[];
 }
 
-/** What a role may do on each table (by the table's name here). */
-async function grantsOnTables(fn: Fn): Promise<Record<string, Set<string>>> {
-  const resourceOf = { SlotTable: tables.slotTable, IdempotencyTable: tables.idempotencyTable } as Json;
-  const onTable: Record<string, Set<string>> = {};
-  for (const s of await statements(fn)) {
-    const table = resourceOf[s.Resource?.['Fn::GetAtt']?.[0]];
-    if (table) onTable[table] = new Set([...(onTable[table] ?? []), ...[s.Action].flat()]);
-  }
-  return onTable;
-}
+/** The template resource of each table, by its name here. */
+const tableId = (name: string) =>
+  name === tables.slotTable ? 'SlotTable' : name === tables.idempotencyTable ? 'IdempotencyTable' : name;
 
 beforeAll(async () => {
   ddb = await connectDynamoDbLocal();
@@ -268,29 +223,18 @@ describe('IAM grants cover every DynamoDB call the handlers make', () => {
 
   it.each(['lifecycle', 'webhook', 'reconcile'] as const)('%s: each call is granted on its table', async (fn) => {
     expect(sent[fn].length, 'the paths above ran').toBeGreaterThan(0);
-    const grants = await grantsOnTables(fn);
-    const missing = sent[fn]
-      .flatMap(needs)
-      .filter(({ table, action }) => !grants[table]?.has(action))
-      .map(({ table, action }) => `${action} on ${table === tables.slotTable ? 'SlotTable' : table}`);
-    expect([...new Set(missing)]).toEqual([]);
+    expect(
+      refused(
+        await statements(fn),
+        sent[fn].flatMap((r) => dynamodbCalls(r, tableId)),
+      ),
+    ).toEqual([]);
   });
 
   it.each(['lifecycle', 'webhook', 'reconcile'] as const)(
     '%s: each EC2, Auto Scaling and SSM call is granted',
     async (fn) => {
-      const allowed = await statements(fn);
-      // A resource of the call must end one of the statement's resources (they are Fn::Sub ARNs, or "*").
-      const covers = (s: Json, resource: string) =>
-        resource === '*' ||
-        [s.Resource].flat().some((r: Json | string) => {
-          const text = typeof r === 'string' ? r : String(r['Fn::Sub'] ?? '');
-          return text === '*' || text.endsWith(resource);
-        });
-      const missing = called[fn].filter(
-        (c) => !allowed.some((s) => [s.Action].flat().includes(c.action) && covers(s, c.resource)),
-      );
-      expect([...new Set(missing.map((c) => `${c.action} on …${c.resource}`))]).toEqual([]);
+      expect(refused(await statements(fn), called[fn])).toEqual([]);
     },
   );
 });
