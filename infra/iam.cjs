@@ -1,4 +1,5 @@
-// One execution role per function, each granting only the calls that function makes (issue 12, item 1).
+// One execution role per function, each granting only the calls that function makes (issue 12, item 1), and two
+// managed policies for the operator CLI (bin/cli): one for the checks, one for every command.
 // Generated at package time because the ASG ARNs and parameter names come from the stage's params; serverless.yml
 // points each function's `role:` at its resource here, so osls creates no shared IamRoleLambdaExecution.
 'use strict';
@@ -64,10 +65,10 @@ const IDEMPOTENCY_TABLE_ACTIONS = [
   'dynamodb:DeleteItem',
 ];
 
-function readParameters(parameterArns) {
+// @middy/ssm (the functions) fetches with GetParameters only; the CLI reads its one parameter with GetParameter.
+function readParameters(parameterArns, action = 'ssm:GetParameters') {
   return [
-    // @middy/ssm fetches with GetParameters only.
-    allow('ReadOwnParameters', ['ssm:GetParameters'], parameterArns),
+    allow('ReadOwnParameters', [action], parameterArns),
     // Only for a SecureString under a customer managed key (aws/ssm needs no IAM grant); the encryption context
     // ties each Decrypt to one of this function's parameters.
     allow('DecryptOwnParametersViaSsm', ['kms:Decrypt'], arn('kms', 'key/*'), {
@@ -147,4 +148,68 @@ async function roles({ resolveVariable }) {
   };
 }
 
-module.exports = { roles };
+function managedPolicy(description, statements) {
+  return {
+    Type: 'AWS::IAM::ManagedPolicy',
+    Properties: { Description: description, PolicyDocument: { Version: '2012-10-17', Statement: statements } },
+  };
+}
+
+/**
+ * OperatorReadOnlyPolicy and OperatorPolicy, to attach to the users, groups or roles that run `slot-sync`: the CLI
+ * calls AWS with the caller's credentials. Read-only covers the checks (a Nagios host needs no write); the other
+ * covers every command: hold and enable write the table, and a reconcile pass finishes drains and handed-over launches
+ * as the scheduled function does (heartbeat, complete). Unnamed, so deploying needs no CAPABILITY_NAMED_IAM.
+ */
+async function operatorPolicies({ resolveVariable }) {
+  const config = await parameterArn(resolveVariable, 'configParameter');
+  const groups = await groupArns({ resolveVariable });
+  const slotTable = { 'Fn::GetAtt': ['SlotTable', 'Arn'] };
+  const parameter = readParameters([config], 'ssm:GetParameter');
+  return {
+    Resources: {
+      OperatorReadOnlyPolicy: managedPolicy(
+        'haproxy-slot-sync operator CLI, checks only: status, doctor, watch, render-config, reconcile --dry-run',
+        // The checks only list backends (one Query each).
+        [...parameter, allow('ListSlotTable', ['dynamodb:Query'], slotTable)],
+      ),
+      OperatorPolicy: managedPolicy(
+        'haproxy-slot-sync operator CLI, every command: drain, disable, enable, reconcile',
+        [
+          ...parameter,
+          // What reconcile's service does in the table, and what hold and enable do to find and change a slot. No
+          // ConditionCheckItem: only a claim transaction carries one, and the CLI never claims a slot.
+          allow(
+            'SlotTable',
+            [
+              'dynamodb:GetItem',
+              'dynamodb:BatchGetItem',
+              'dynamodb:Query',
+              'dynamodb:PutItem',
+              'dynamodb:UpdateItem',
+              'dynamodb:DeleteItem',
+            ],
+            slotTable,
+          ),
+          allow(
+            'LifecycleActionsOfMappedGroups',
+            ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'],
+            groups,
+          ),
+        ],
+      ),
+    },
+    Outputs: {
+      OperatorReadOnlyPolicyArn: {
+        Description: 'Attach to whoever runs the slot-sync checks (status, doctor, watch)',
+        Value: { Ref: 'OperatorReadOnlyPolicy' },
+      },
+      OperatorPolicyArn: {
+        Description: 'Attach to whoever runs every slot-sync command (drain, enable, reconcile)',
+        Value: { Ref: 'OperatorPolicy' },
+      },
+    },
+  };
+}
+
+module.exports = { roles, operatorPolicies };

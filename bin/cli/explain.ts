@@ -107,9 +107,10 @@ function awsProblem(
   if (named((e) => e.name === 'AccessDeniedException')) {
     return configuration(
       'AWS_ACCESS_DENIED',
+      // The stack creates both policies (infra/iam.cjs) and outputs their ARNs: naming them beats listing actions.
       service === 'DynamoDB'
-        ? `the credentials may not use the slot table ${env.SLOT_TABLE ?? ''}: their IAM policy needs dynamodb:Query, GetItem, UpdateItem and TransactWriteItems on it`
-        : `the credentials may not read ${env.CONFIG_PARAMETER ?? 'the config parameter'}: their IAM policy needs ssm:GetParameter on it (and kms:Decrypt for a SecureString)`,
+        ? `the credentials may not use the slot table ${env.SLOT_TABLE ?? ''}: attach the stack's OperatorPolicy to them (OperatorReadOnlyPolicy for status, doctor and watch only); the stack outputs their ARNs as OperatorPolicyArn and OperatorReadOnlyPolicyArn`
+        : `the credentials may not read ${env.CONFIG_PARAMETER ?? 'the config parameter'}: attach the stack's OperatorReadOnlyPolicy or OperatorPolicy to them (ssm:GetParameter on it, kms:Decrypt through SSM for a SecureString); the stack outputs their ARNs`,
     );
   }
   if (named((e) => e.name === 'ResourceNotFoundException')) {

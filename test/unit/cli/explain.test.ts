@@ -27,7 +27,7 @@ describe('explain', () => {
     [
       'AccessDeniedException',
       'AWS_ACCESS_DENIED',
-      'the credentials may not use the slot table slots: their IAM policy needs dynamodb:Query',
+      "the credentials may not use the slot table slots: attach the stack's OperatorPolicy to them",
     ],
     [
       'ResourceNotFoundException',
@@ -40,10 +40,10 @@ describe('explain', () => {
     expect(e.sentence).toContain(sentence);
   });
 
-  it('names ssm:GetParameter when SSM refuses the config parameter', () => {
+  it('names the operator policies and ssm:GetParameter when SSM refuses the config parameter', () => {
     const e = explain(sdkError('AccessDeniedException'), { env, service: 'SSM' });
     expect(e.sentence).toBe(
-      'the credentials may not read /p/config: their IAM policy needs ssm:GetParameter on it (and kms:Decrypt for a SecureString)',
+      "the credentials may not read /p/config: attach the stack's OperatorReadOnlyPolicy or OperatorPolicy to them (ssm:GetParameter on it, kms:Decrypt through SSM for a SecureString); the stack outputs their ARNs",
     );
   });
 

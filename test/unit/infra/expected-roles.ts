@@ -75,3 +75,24 @@ export const DECRYPTS_FOR = {
   webhook: [CONFIG_ARN, SECRET_ARN],
   reconcile: [CONFIG_ARN],
 };
+
+/** The operator CLI's managed policies: policy → action → resources. Anything not listed here must not be granted. */
+export const EXPECTED_OPERATOR_GRANTS: Record<'OperatorReadOnlyPolicy' | 'OperatorPolicy', Record<string, string[]>> = {
+  OperatorReadOnlyPolicy: {
+    'ssm:GetParameter': [CONFIG_ARN],
+    'kms:Decrypt': [KMS_KEYS],
+    'dynamodb:Query': [SLOTS],
+  },
+  OperatorPolicy: {
+    'ssm:GetParameter': [CONFIG_ARN],
+    'kms:Decrypt': [KMS_KEYS],
+    'dynamodb:GetItem': [SLOTS],
+    'dynamodb:BatchGetItem': [SLOTS],
+    'dynamodb:Query': [SLOTS],
+    'dynamodb:PutItem': [SLOTS],
+    'dynamodb:UpdateItem': [SLOTS],
+    'dynamodb:DeleteItem': [SLOTS],
+    'autoscaling:CompleteLifecycleAction': [ASG],
+    'autoscaling:RecordLifecycleActionHeartbeat': [ASG],
+  },
+};

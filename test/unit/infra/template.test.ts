@@ -8,7 +8,7 @@ import { isDeepStrictEqual, promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../../../functions/shared/metric-names.js';
 import { metrics as runtimeMetrics } from '../../../functions/shared/runtime.js';
-import { DECRYPTS_FOR, EXPECTED_GRANTS } from './expected-roles.js';
+import { CONFIG_ARN, DECRYPTS_FOR, EXPECTED_GRANTS, EXPECTED_OPERATOR_GRANTS } from './expected-roles.js';
 import { alarmMetrics, dashboardBody, dashboardMetrics, type MetricRef } from './template-metrics.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation is untyped JSON.
@@ -55,9 +55,11 @@ const show = (r: Json | string): string =>
       : r['Fn::Sub']
         ? `Sub:${r['Fn::Sub']}`
         : JSON.stringify(r);
-const statementsOf = (roleId: string): Json[] =>
-  resources[roleId].Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement);
-/** action → the resources a role grants it on (sorted), across all its statements. */
+/** A role's statements (its inline policies), or a managed policy's. */
+const statementsOf = (id: string): Json[] =>
+  resources[id].Properties.PolicyDocument?.Statement ??
+  resources[id].Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement);
+/** action → the resources a role or managed policy grants it on (sorted), across all its statements. */
 function grants(roleId: string): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const s of statementsOf(roleId)) {
@@ -354,6 +356,46 @@ describe('IAM: one role per function', () => {
       });
     },
   );
+});
+
+describe('IAM: the operator CLI', () => {
+  const POLICIES = Object.keys(EXPECTED_OPERATOR_GRANTS) as (keyof typeof EXPECTED_OPERATOR_GRANTS)[];
+
+  it('creates exactly the two operator policies, unnamed and attached to nobody (operators attach them)', () => {
+    expect(
+      ofType('AWS::IAM::ManagedPolicy')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([...POLICIES].sort());
+    for (const id of POLICIES) {
+      const p = resources[id].Properties;
+      // A name would need CAPABILITY_NAMED_IAM and clash across stages.
+      expect(p.ManagedPolicyName).toBeUndefined();
+      expect([p.Users, p.Groups, p.Roles]).toEqual([undefined, undefined, undefined]);
+    }
+  });
+
+  const rows = POLICIES.flatMap((id) =>
+    Object.entries(EXPECTED_OPERATOR_GRANTS[id]).map(([action, on]) => [id, action, [...on].sort()] as const),
+  );
+  it.each(rows)('%s may %s on %j', (id, action, on) => {
+    expect(grants(id)[action]).toEqual(on);
+  });
+
+  it.each(POLICIES)('%s is granted nothing beyond that list, and decrypts only the config through SSM', (id) => {
+    expect(Object.keys(grants(id)).sort()).toEqual(Object.keys(EXPECTED_OPERATOR_GRANTS[id]).sort());
+    const [kms, ...others] = statementsOf(id).filter((s) => asList(s.Action).includes('kms:Decrypt'));
+    expect(others).toEqual([]);
+    expect(kms?.Condition.StringEquals).toEqual({
+      'kms:ViaService': { 'Fn::Sub': `ssm.${REGION}.amazonaws.com` },
+      'kms:EncryptionContext:PARAMETER_ARN': [{ 'Fn::Sub': CONFIG_ARN.replace(/^Sub:/, '') }],
+    });
+  });
+
+  it('outputs both policy ARNs', () => {
+    expect(template.Outputs.OperatorReadOnlyPolicyArn.Value).toEqual({ Ref: 'OperatorReadOnlyPolicy' });
+    expect(template.Outputs.OperatorPolicyArn.Value).toEqual({ Ref: 'OperatorPolicy' });
+  });
 });
 
 describe('monitoring', () => {
