@@ -25,8 +25,9 @@ export async function runReconcile(args: CliArgs, ctx: CliContext, io: Output): 
   const report = await reconcile({ backends, dryRun: args.dryRun, until }, ctx.config, ctx.deps);
   const after = args.dryRun ? report : await reconcile({ backends, dryRun: true }, ctx.config, ctx.deps);
   const remaining = after.drift.filter(countsAsDrift);
-  // A round whose plan expired before it was written sent nothing, and a later round plans again: whether the hosts
-  // ended in step is what the check after the pass says, so only the pass's other failures count here.
+  // The report names a stale round (its plan expired unsent) only when no later round of the pass planned its slots
+  // again. It still sent nothing: whether the hosts ended in step is what the check after the pass says, so only the
+  // pass's other failures count here.
   const written = report.hosts.filter((h) => !h.ok && h.error?.code !== 'STALE_PLAN');
   const failed = new Set([...written, ...after.failures].map((f) => f.host));
   if (args.json) io.out(json(reconcileJson(report, remaining, [...failed])));

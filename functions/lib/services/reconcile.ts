@@ -171,7 +171,10 @@ async function waitWithinPass(
     );
     const p = plan({ desired: now, observed, now: deps.clock.now(), policy: planPolicy(config), readdressed });
     for (const key of readdressedBy(p.batches)) readdressed.add(key);
-    tally.round(p);
+    tally.round(p, {
+      hosts: observed.filter((o) => o.ok).map((o) => o.host),
+      slots: [...pending].flatMap(([backend, names]) => [...names].map((name) => `${backend}/${name}`)),
+    });
     await send(p, readAt, config, deps, tally);
     for (const t of p.transitions) tally.transition(await applyTransition(t, config, deps));
     pending = waitingSlots(p, now);
@@ -221,6 +224,9 @@ function waitingSlots(p: Plan, desired: readonly DesiredBackend[]): Map<string, 
   return out;
 }
 
+/** A batch the transport refused to write because its plan expired (`STALE_PLAN`): nothing was sent. */
+const isStale = (r: HostResult) => !r.ok && r.error?.code === 'STALE_PLAN';
+
 /** Counts across the rounds of one pass. */
 class Tally {
   readonly results = new Map<string, HostResult[]>();
@@ -234,13 +240,35 @@ class Tally {
     readonly observed: readonly HostObservation[],
     readonly first: Plan,
   ) {}
+  /**
+   * Per host, the slots (`backend/server`) of batches whose plan expired unsent that no later round has looked at since.
+   * A host whose stale rounds all were looked at again (planned afresh, and written or found in step) lost nothing.
+   */
+  readonly unsent = new Map<string, Set<string>>();
+  /** What the round being sent looked at: the hosts that answered its observation, and the slots it read. */
+  private looked: { readonly hosts: readonly string[]; readonly slots: readonly string[] } | undefined;
   sent(batches: readonly HostBatch[], results: readonly HostResult[]): void {
     for (const b of batches) this.commands.set(b.host, (this.commands.get(b.host) ?? 0) + b.commands.length);
     for (const r of results) this.results.set(r.host, [...(this.results.get(r.host) ?? []), r]);
-    this.sentSomething = results.length > 0;
+    // A round whose plans all expired unsent wrote nothing to look at again: the next waits a poll like an empty one.
+    this.sentSomething = results.some((r) => !isStale(r));
+    // This round planned its slots afresh on every host that answered: what it found to do there is in its batch, which
+    // was written, refused (a failure of its own), or went stale too (added back below).
+    for (const host of this.looked?.hosts ?? []) {
+      const left = this.unsent.get(host);
+      if (left) for (const key of this.looked?.slots ?? []) left.delete(key);
+    }
+    const stale = new Set(results.filter(isStale).map((r) => r.host));
+    for (const b of batches.filter((x) => stale.has(x.host))) {
+      const left = this.unsent.get(b.host) ?? new Set<string>();
+      // A command on no one server (none in reconcile's plans today) is never covered: the stale round stays a failure.
+      for (const c of b.commands) left.add('server' in c ? `${c.backend}/${c.server}` : '*');
+      this.unsent.set(b.host, left);
+    }
   }
-  round(p: Plan): void {
+  round(p: Plan, looked: { readonly hosts: readonly string[]; readonly slots: readonly string[] }): void {
     this.rounds++;
+    this.looked = looked;
     for (const b of p.batches)
       this.promoted += b.commands.filter((c) => c.kind === 'set-state' && c.state === 'ready').length;
   }
@@ -278,8 +306,11 @@ function report(
   for (const d of first.drift) driftOn.set(d.host, (driftOn.get(d.host) ?? 0) + 1);
   const hosts = observed.map((o): HostReport => {
     const results = tally.results.get(o.host) ?? [];
-    // A real failure is reported before a stale plan (not written: nothing broke), whichever round came first.
-    const failed = results.find((r) => !r.ok && r.error?.code !== 'STALE_PLAN') ?? results.find((r) => !r.ok);
+    // A real failure is reported before a stale plan (not written: nothing broke), whichever round came first. A stale
+    // round is a failure only while something it would have sent was not looked at again by a later round of the pass.
+    const failed =
+      results.find((r) => !r.ok && !isStale(r)) ??
+      ((tally.unsent.get(o.host)?.size ?? 0) > 0 ? results.find(isStale) : undefined);
     return {
       host: o.host,
       ok: o.ok && !failed,

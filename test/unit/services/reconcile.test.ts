@@ -227,8 +227,58 @@ describe('reconcile', () => {
     const report = await reconcile({ backends: w.config.backends, until: w.clock.now() + 25_000 }, w.config, deps);
     expect(runs).toBeGreaterThan(3);
     const codes = Object.fromEntries(report.hosts.map((h) => [h.host, h.error?.code]));
-    expect(codes).toEqual({ hap1: 'STALE_PLAN', hap2: 'COMMAND_FAILED', hap3: 'STALE_PLAN' });
+    // hap1 and hap3 lost nothing: a later round planned the slot afresh and wrote it. hap2 refused a batch.
+    expect(codes).toEqual({ hap1: undefined, hap2: 'COMMAND_FAILED', hap3: undefined });
+    expect(report.failures.map((f) => f.host)).toEqual(['hap2']);
     expect(admins(w, claimed.record.slot)).toEqual(['ready', 'ready', 'ready']);
+  });
+
+  it('reports stale rounds as failures when every later round on those hosts went stale too', async () => {
+    // 3.x behind the gate: the address round is written, then every plan expires unsent until the pass gives up.
+    const w = fakeWorld({ version: '3.0.11', ...GATED });
+    await w.seed();
+    w.fleet.setHealth('10.0.0.1', 'passing');
+    const claimed = await w.store.claim('web', w.member('m-1', '10.0.0.1'), { weight: 1, owner: 'webhook' });
+    let runs = 0;
+    const fleet = w.deps.fleet;
+    const stale = { code: 'STALE_PLAN', message: 'plan expired before it could be written; not sent' };
+    const deps = {
+      ...w.deps,
+      fleet: Object.assign(Object.create(fleet), {
+        run: async (batches: readonly HostBatch[]): Promise<readonly HostResult[]> =>
+          ++runs === 1
+            ? fleet.run(batches)
+            : batches.map((b) => ({ host: b.host, ok: false, replies: [], error: stale })),
+      }),
+    };
+    const report = await reconcile({ backends: w.config.backends, until: w.clock.now() + 25_000 }, w.config, deps);
+    expect(runs).toBeGreaterThan(2);
+    expect(report.failures.map((f) => [f.host, f.reason])).toEqual(
+      ['hap1', 'hap2', 'hap3'].map((h) => [h, stale.message]),
+    );
+    expect(admins(w, claimed.record.slot)).not.toContain('ready');
+  });
+
+  it('reports a stale first round as a failure of its host when no later round looked at what it left', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const slot = await launched(w, 'i-1', '10.0.0.1');
+    w.fleet.restart('hap1');
+    const stale = { code: 'STALE_PLAN', message: 'plan expired before it could be written; not sent' };
+    const fleet = w.deps.fleet;
+    const deps = {
+      ...w.deps,
+      fleet: Object.assign(Object.create(fleet), {
+        run: async (batches: readonly HostBatch[]) =>
+          batches.map((b) => ({ host: b.host, ok: false, replies: [], error: stale })),
+      }),
+    };
+    const report = await reconcile({ backends: w.config.backends, until: w.clock.now() + 25_000 }, w.config, deps);
+    // Nothing waits behind a gate: the pass has one round, so hap1's repair is left to the next pass, and the alarm
+    // counts it.
+    expect(report.rounds).toBe(1);
+    expect(report.failures).toEqual([{ host: 'hap1', reason: stale.message }]);
+    expect(w.fleet.slot('hap1', 'web', slot)?.admin).not.toBe('ready');
   });
 
   it('with dryRun plans the commands but sends and writes nothing', async () => {
