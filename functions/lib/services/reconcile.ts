@@ -171,20 +171,33 @@ async function waitWithinPass(
     );
     const p = plan({ desired: now, observed, now: deps.clock.now(), policy: planPolicy(config), readdressed });
     for (const key of readdressedBy(p.batches)) readdressed.add(key);
-    tally.round(p, {
+    tally.round(p);
+    await send(p, readAt, config, deps, tally, {
       hosts: observed.filter((o) => o.ok).map((o) => o.host),
       slots: [...pending].flatMap(([backend, names]) => [...names].map((name) => `${backend}/${name}`)),
     });
-    await send(p, readAt, config, deps, tally);
     for (const t of p.transitions) tally.transition(await applyTransition(t, config, deps));
     pending = waitingSlots(p, now);
   }
 }
 
-/** Sends a plan's batches, fenced by the read they were planned from. */
-async function send(p: Plan, readAt: number, config: Config, deps: ServiceDeps, tally: Tally): Promise<void> {
+/** Sends a plan's batches, fenced by the read they were planned from; `looked`: what a later round planned afresh. */
+async function send(
+  p: Plan,
+  readAt: number,
+  config: Config,
+  deps: ServiceDeps,
+  tally: Tally,
+  looked?: LookedAt,
+): Promise<void> {
   const batches = p.batches.map((b) => ({ ...b, notAfter: readAt + config.timeouts.planTtlMs }));
-  tally.sent(batches, await deps.fleet.run(batches));
+  tally.sent(batches, await deps.fleet.run(batches), looked);
+}
+
+/** What a round planned from: the hosts that answered its observation, and the slots (`backend/server`) it read. */
+interface LookedAt {
+  readonly hosts: readonly string[];
+  readonly slots: readonly string[];
 }
 
 /**
@@ -245,18 +258,16 @@ class Tally {
    * A host whose stale rounds all were looked at again (planned afresh, and written or found in step) lost nothing.
    */
   readonly unsent = new Map<string, Set<string>>();
-  /** What the round being sent looked at: the hosts that answered its observation, and the slots it read. */
-  private looked: { readonly hosts: readonly string[]; readonly slots: readonly string[] } | undefined;
-  sent(batches: readonly HostBatch[], results: readonly HostResult[]): void {
+  sent(batches: readonly HostBatch[], results: readonly HostResult[], looked?: LookedAt): void {
     for (const b of batches) this.commands.set(b.host, (this.commands.get(b.host) ?? 0) + b.commands.length);
     for (const r of results) this.results.set(r.host, [...(this.results.get(r.host) ?? []), r]);
     // A round whose plans all expired unsent wrote nothing to look at again: the next waits a poll like an empty one.
     this.sentSomething = results.some((r) => !isStale(r));
     // This round planned its slots afresh on every host that answered: what it found to do there is in its batch, which
     // was written, refused (a failure of its own), or went stale too (added back below).
-    for (const host of this.looked?.hosts ?? []) {
+    for (const host of looked?.hosts ?? []) {
       const left = this.unsent.get(host);
-      if (left) for (const key of this.looked?.slots ?? []) left.delete(key);
+      if (left) for (const key of looked?.slots ?? []) left.delete(key);
     }
     const stale = new Set(results.filter(isStale).map((r) => r.host));
     for (const b of batches.filter((x) => stale.has(x.host))) {
@@ -266,9 +277,8 @@ class Tally {
       this.unsent.set(b.host, left);
     }
   }
-  round(p: Plan, looked: { readonly hosts: readonly string[]; readonly slots: readonly string[] }): void {
+  round(p: Plan): void {
     this.rounds++;
-    this.looked = looked;
     for (const b of p.batches)
       this.promoted += b.commands.filter((c) => c.kind === 'set-state' && c.state === 'ready').length;
   }
