@@ -181,14 +181,7 @@ async function operatorPolicies({ resolveVariable }) {
           // ConditionCheckItem: only a claim transaction carries one, and the CLI never claims a slot.
           allow(
             'SlotTable',
-            [
-              'dynamodb:GetItem',
-              'dynamodb:BatchGetItem',
-              'dynamodb:Query',
-              'dynamodb:PutItem',
-              'dynamodb:UpdateItem',
-              'dynamodb:DeleteItem',
-            ],
+            SLOT_TABLE_ACTIONS.filter((a) => a !== 'dynamodb:ConditionCheckItem'),
             slotTable,
           ),
           allow(
