@@ -2,9 +2,10 @@
 // notice is the lifecycle machine's `terminate` event with a reason and a deadline (ARCHITECTURE.md, "Every way an
 // instance leaves"), so it joins whatever drain is already under way and is idempotent under redelivery.
 import type { BackendConfig, ConfigDocument } from '../config.js';
-import type { DrainReason } from '../domain/types.js';
+import { type DrainReason, RETIRING_REASONS } from '../domain/types.js';
 import type { ServiceDeps } from './deps.js';
 import { type DrainResult, drainMember } from './drain.js';
+import { RETIRED_FOR_MS } from './effects.js';
 
 export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
 
@@ -92,6 +93,16 @@ export async function handleInstanceNotice(
   const plans = config.backends
     .map((backend) => ({ backend, leaving: leavingFor(notice, backend, config, now) }))
     .filter((p): p is { backend: BackendConfig; leaving: Leaving } => p.leaving !== undefined);
+  // Which backends hold the instance: none, and it is not ours (EC2's rules send every instance's events), so nothing
+  // is written for it. Otherwise, for a reason that retires it, retire it everywhere before any drain looks: a launch
+  // claim that landed after that first look is then found and drained below, one that lands later is refused. Without
+  // this a concurrent launch could claim a slot in a backend the look found empty and serve after the notice returned.
+  const held0 = await Promise.all(plans.map(({ backend }) => deps.store.findByMember(backend.name, notice.instanceId)));
+  if (held0.every((r) => r === undefined)) return ignored(notice, deps);
+  if (plans.some((p) => RETIRING_REASONS.has(p.leaving.reason))) {
+    const until = now + RETIRED_FOR_MS;
+    await Promise.all(config.backends.map((b) => deps.store.retire(b.name, notice.instanceId, until)));
+  }
   const drained = await Promise.all(
     plans.map(({ backend, leaving }) =>
       drainMember(
@@ -108,14 +119,16 @@ export async function handleInstanceNotice(
     ),
   );
   const held = drained.filter((d) => d.status !== 'not-registered');
-  if (held.length === 0) {
-    deps.log.info('instance holds no slot the notice concerns: ignored', { instanceId: notice.instanceId, notice });
-    return { instanceId: notice.instanceId, notice: notice.kind, effect: 'ignored', drained: [] };
-  }
+  if (held.length === 0) return ignored(notice, deps);
   deps.log.info('instance leaving', {
     instanceId: notice.instanceId,
     notice: notice.kind,
     slots: held.map((d) => `${d.backend}/${d.slot}: ${d.status}`),
   });
   return { instanceId: notice.instanceId, notice: notice.kind, effect: 'leaving', drained: held };
+}
+
+function ignored(notice: InstanceNotice, deps: ServiceDeps): InstanceOutcome {
+  deps.log.info('instance holds no slot the notice concerns: ignored', { instanceId: notice.instanceId, notice });
+  return { instanceId: notice.instanceId, notice: notice.kind, effect: 'ignored', drained: [] };
 }
