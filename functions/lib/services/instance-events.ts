@@ -97,8 +97,8 @@ export async function handleInstanceNotice(
   // is written for it. Otherwise, for a reason that retires it, retire it everywhere before any drain looks: a launch
   // claim that landed after that first look is then found and drained below, one that lands later is refused. Without
   // this a concurrent launch could claim a slot in a backend the look found empty and serve after the notice returned.
-  const held0 = await Promise.all(plans.map(({ backend }) => deps.store.findByMember(backend.name, notice.instanceId)));
-  if (held0.every((r) => r === undefined)) return ignored(notice, deps);
+  const found = await Promise.all(plans.map(({ backend }) => deps.store.findByMember(backend.name, notice.instanceId)));
+  if (found.every((r) => r === undefined)) return ignored(notice, deps);
   if (plans.some((p) => RETIRING_REASONS.has(p.leaving.reason))) {
     const until = now + RETIRED_FOR_MS;
     await Promise.all(config.backends.map((b) => deps.store.retire(b.name, notice.instanceId, until)));
