@@ -95,6 +95,21 @@ export async function completeOnce(
   return done === 'later' ? 'duplicate' : done;
 }
 
+/**
+ * Abandons a launch once across every invocation, but only once the member holds no slot in any backend: the ASG
+ * terminates an abandoned instance at once, so nothing may still send it traffic — a slot this launch claimed and is
+ * draining, or one from the member's earlier life that a terminate has not finished draining. `later`: owed, and
+ * reconcile's pass settles it once the last slot is free.
+ */
+export async function abandonOnceFree(
+  ref: LifecycleRef,
+  config: Pick<ConfigDocument, 'backends' | 'timeouts'>,
+  deps: ServiceDeps,
+): Promise<Completion | 'later'> {
+  const owed = { ref, result: 'ABANDON', backend: '', after: 'last-slot' } as const;
+  return settleLeased(await deps.store.oweAndLease(owed, leaseMs(config)), config, deps);
+}
+
 /** Settles every completion still owed (reconcile's pass: whatever a crashed invocation left). */
 export async function settleOwed(
   config: Pick<ConfigDocument, 'backends' | 'timeouts'>,

@@ -13,7 +13,7 @@ import {
 } from '../errors.js';
 import type { ServiceDeps } from './deps.js';
 import { type DrainResult, drainMember } from './drain.js';
-import { type Completion, completeOnce, RETIRED_FOR_MS } from './effects.js';
+import { abandonOnceFree, type Completion, completeOnce, RETIRED_FOR_MS } from './effects.js';
 import { type RegisterResult, registerMember } from './register.js';
 import type { Register } from './register-together.js';
 import { classifyLifecycle, type LifecyclePlace } from './warm-pool.js';
@@ -270,5 +270,8 @@ async function abandon(
       ),
     ),
   );
-  return { ...out, deregistered, abandoned: why, completion: await completeOnce(input.ref, 'ABANDON', config, deps) };
+  // The drains above may not be over yet, and the member may hold slots this launch never claimed (a terminate that
+  // retired it and has not finished its drains): the ABANDON waits for the last of them.
+  const completion = await abandonOnceFree(input.ref, config, deps);
+  return { ...out, deregistered, abandoned: why, completion: completion === 'later' ? 'pending' : completion };
 }

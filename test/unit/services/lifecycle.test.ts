@@ -136,6 +136,42 @@ describe('handleLifecycle: launch', () => {
     expect(w.lifecycle.resultsOf(launch.token)).toEqual(['ABANDON']);
   });
 
+  it("holds a retired member's ABANDON until the slot its terminate still drains is free", async () => {
+    // Found by the simulation (seed 20261212): a terminate retired i-1 and recorded its drain, then its invocation died
+    // before telling the hosts. A launch of i-1 delivered now is refused; abandoning it at once would let the ASG
+    // terminate an instance that every host still sends new requests to.
+    const w = fakeWorld({ config: { allowLoopback: true } });
+    await w.seed();
+    await run(w, 'launch', launchOf(w, 'i-1', '127.0.0.11'));
+    const slot = (await w.store.findByMember('web', 'i-1'))?.slot ?? '';
+    const now = w.clock.now();
+    const terminate = w.ref('i-1');
+    await w.store.retire('web', 'i-1', now + 3_600_000);
+    await w.store.apply(
+      'web',
+      { member: 'i-1' },
+      { kind: 'terminate', now, deadline: now + 1_000, lifecycle: terminate, reason: 'terminate' },
+    );
+    const heldAtAbandon: unknown[] = [];
+    w.lifecycle.onComplete = async (ref, result) => {
+      if (result === 'ABANDON') heldAtAbandon.push(await w.store.findByMember('web', ref.instanceId));
+    };
+    const late = w.ref('i-1');
+    const out = await run(w, 'launch', late);
+    expect(out).toMatchObject({ completion: 'pending', abandoned: expect.stringContaining('retired') });
+    expect(w.lifecycle.resultsOf(late.token)).toEqual([]);
+    expect(await servedEverywhere(w, 'web', 'i-1')).toBe(true);
+
+    // Reconcile drains the slot, frees it at the deadline, completes the terminate and then the owed ABANDON.
+    await reconcile({ backends: w.config.backends, until: w.clock.now() + 10_000 }, w.config, w.deps);
+    w.clock.advance(2_000);
+    await reconcile({ backends: w.config.backends, until: w.clock.now() + 10_000 }, w.config, w.deps);
+    expect(await w.store.get('web', slot)).toMatchObject({ state: 'free' });
+    expect(w.lifecycle.resultsOf(terminate.token)).toEqual(['CONTINUE']);
+    expect(w.lifecycle.resultsOf(late.token)).toEqual(['ABANDON']);
+    expect(heldAtAbandon).toEqual([undefined]);
+  });
+
   it('abandons a late launch EC2 has forgotten when it was terminated, and retries one it never knew', async () => {
     const w = fakeWorld();
     await w.seed();
