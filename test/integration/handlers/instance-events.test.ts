@@ -157,6 +157,10 @@ describe('every way an instance leaves', () => {
     const drained = await store.findByMember('spot1', leaving);
     expect(drained).toMatchObject({ drainReason: 'spot-interruption' });
     expect(drained?.drainDeadline).toBeLessThanOrEqual(actionAt - 5_000);
+    // The table says draining before the hosts are told (intent first): wait until no host gives the slot new requests.
+    await waitFor(async () => (await onHosts('spot1', slot)).every((c) => c.admin === 'drain' || c.admin === 'maint'), {
+      what: 'drain on every host',
+    });
     // New requests while the old one drains reach only the instance that stays.
     for (const h of hosts)
       for (let i = 0; i < 3; i++) expect((await httpGet(h.frontendPort('spot1'))).body).toBe(staying);
