@@ -1,5 +1,5 @@
 // Carries out the lifecycle machine's side effects: complete a lifecycle action exactly once, heartbeat it, retire a member.
-import type { ConfigDocument } from '../config.js';
+import type { BackendConfig, ConfigDocument } from '../config.js';
 import type { Effect } from '../domain/lifecycle.js';
 import type { LifecycleRef } from '../domain/types.js';
 import { LifecycleActionGoneError } from '../errors.js';
@@ -141,6 +141,16 @@ async function waitsElsewhere(
   return slots.some((s) => s?.launch?.token === ref.token);
 }
 
+/** Retires the member in each of `backends` for RETIRED_FOR_MS: no claim there succeeds for it from then on. */
+export async function retireIn(
+  backends: readonly Pick<BackendConfig, 'name'>[],
+  memberId: string,
+  deps: ServiceDeps,
+): Promise<void> {
+  const until = deps.clock.now() + RETIRED_FOR_MS;
+  await Promise.all(backends.map((b) => deps.store.retire(b.name, memberId, until)));
+}
+
 /** What the effects came to: the completions made (by token) and the heartbeats sent. */
 export interface EffectsReport {
   readonly completions: readonly { readonly token: string; readonly completion: Completion | 'later' }[];
@@ -158,8 +168,7 @@ export async function runEffects(
   for (const e of effects) {
     // An instance that leaves, leaves every backend: a launch delivered late must find it retired wherever it looks.
     if (e.kind === 'retire') {
-      const until = deps.clock.now() + RETIRED_FOR_MS;
-      await Promise.all(config.backends.map((b) => deps.store.retire(b.name, e.member, until)));
+      await retireIn(config.backends, e.member, deps);
     }
     if (e.kind === 'heartbeat') {
       await deps.lifecycle

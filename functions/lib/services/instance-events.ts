@@ -5,7 +5,7 @@ import type { BackendConfig, ConfigDocument } from '../config.js';
 import { type DrainReason, RETIRING_REASONS } from '../domain/types.js';
 import type { ServiceDeps } from './deps.js';
 import { type DrainResult, drainMember } from './drain.js';
-import { RETIRED_FOR_MS } from './effects.js';
+import { retireIn } from './effects.js';
 
 export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
 
@@ -99,10 +99,8 @@ export async function handleInstanceNotice(
   // this a concurrent launch could claim a slot in a backend the look found empty and serve after the notice returned.
   const found = await Promise.all(plans.map(({ backend }) => deps.store.findByMember(backend.name, notice.instanceId)));
   if (found.every((r) => r === undefined)) return ignored(notice, deps);
-  if (plans.some((p) => RETIRING_REASONS.has(p.leaving.reason))) {
-    const until = now + RETIRED_FOR_MS;
-    await Promise.all(config.backends.map((b) => deps.store.retire(b.name, notice.instanceId, until)));
-  }
+  if (plans.some((p) => RETIRING_REASONS.has(p.leaving.reason)))
+    await retireIn(config.backends, notice.instanceId, deps);
   const drained = await Promise.all(
     plans.map(({ backend, leaving }) =>
       drainMember(

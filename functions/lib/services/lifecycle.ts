@@ -13,7 +13,7 @@ import {
 } from '../errors.js';
 import type { ServiceDeps } from './deps.js';
 import { type DrainResult, drainMember } from './drain.js';
-import { abandonOnceFree, type Completion, completeOnce, RETIRED_FOR_MS } from './effects.js';
+import { abandonOnceFree, type Completion, completeOnce, retireIn } from './effects.js';
 import { type RegisterResult, registerMember } from './register.js';
 import type { Register } from './register-together.js';
 import { classifyLifecycle, type LifecyclePlace } from './warm-pool.js';
@@ -105,8 +105,7 @@ async function terminate(
   if (!returns) {
     // Retire before anything else: a launch claim that lands first is then drained below, one that lands later is
     // refused, so a launch delivered after its terminate never puts the instance in service.
-    const until = deps.clock.now() + RETIRED_FOR_MS;
-    await Promise.all(backends.map((b) => deps.store.retire(b.name, id, until)));
+    await retireIn(backends, id, deps);
   }
   const reason = returns ? 'warm-pool' : 'terminate';
   // Intent in every backend before any drain can finish: the action completes with the member's last slot, so no
