@@ -75,6 +75,10 @@ function host32(name: string, ...slots: ObservedSlot[]): HostObservation {
 function down(name: string): HostObservation {
   return { host: name, ok: false, error: { code: 'HOST_UNREACHABLE', message: `${name}: connect ECONNREFUSED` } };
 }
+/** A host that answered an earlier look of the invocation with these rows, and not this one. */
+function gone(name: string, ...lastSeen: ObservedSlot[]): HostObservation {
+  return { ...down(name), lastSeen: new Map([['be', lastSeen]]) } as HostObservation;
+}
 function d(h: string, slot: string, kind: Drift['kind'], expected?: string, actual?: string): Drift {
   return {
     host: h,
@@ -395,6 +399,21 @@ const cases: Case[] = [
     name: 'frees an expired drain once the reachable hosts show maint while another host is unreachable',
     desired: [{ config: plain, slots: [draining('web1', { drainDeadline: NOW - 1 })] }],
     observed: [down('h1'), host('h2', live('web1', { admin: 'maint', sessions: 2 }))],
+    batches: {},
+    drift: [],
+    released: [{ slot: 'web1', kind: 'drain-deadline' }],
+  },
+  {
+    name: 'holds an expired drain while a host that showed the slot serving earlier in the invocation stops answering',
+    desired: [{ config: plain, slots: [draining('web1', { drainDeadline: NOW - 1 })] }],
+    observed: [gone('h1', live('web1')), host('h2', live('web1', { admin: 'maint' }))],
+    batches: {},
+    drift: [],
+  },
+  {
+    name: 'frees an expired drain when a host that stopped answering had shown the slot in maint',
+    desired: [{ config: plain, slots: [draining('web1', { drainDeadline: NOW - 1 })] }],
+    observed: [gone('h1', live('web1', { admin: 'maint' })), host('h2', live('web1', { admin: 'maint' }))],
     batches: {},
     drift: [],
     released: [{ slot: 'web1', kind: 'drain-deadline' }],

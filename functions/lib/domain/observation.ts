@@ -1,4 +1,5 @@
-// Narrowing an observation: the same hosts (failures kept as they are), only the rows of the given servers.
+// Narrowing an observation (the same hosts, failures kept as they are, only the rows of the given servers), and carrying
+// what a host last showed into a look it failed.
 import type { HostObservation } from './types.js';
 
 /** The observation with each backend's rows cut down to `servers`. */
@@ -14,4 +15,24 @@ export function onlyServers(
         }
       : o,
   );
+}
+
+/**
+ * `current`, with each host that failed it but answered an earlier look of this invocation (`previous`, itself carried)
+ * given `lastSeen`: the rows it showed then. A failed look says nothing about what a host serves: its batch's
+ * connection dropped, it restarted, it is partitioned from us but not from its clients. A host never seen in the
+ * invocation stays as it is: down from the start, it is judged as ARCHITECTURE.md ("Planner") says.
+ */
+export function rememberLastSeen(
+  current: readonly HostObservation[],
+  previous: readonly HostObservation[] | undefined,
+): readonly HostObservation[] {
+  if (previous === undefined || current.every((o) => o.ok)) return current;
+  const before = new Map(previous.map((o) => [o.host, o]));
+  return current.map((o) => {
+    if (o.ok) return o;
+    const last = before.get(o.host);
+    const lastSeen = last === undefined ? undefined : last.ok ? last.backends : last.lastSeen;
+    return lastSeen === undefined ? o : { ...o, lastSeen };
+  });
 }

@@ -121,7 +121,16 @@ export type HostObservation =
       /** HAProxy's `Version` from `show info`, when the observation asked for it. */
       readonly version?: string;
     }
-  | { readonly host: string; readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
+  | {
+      readonly host: string;
+      readonly ok: false;
+      readonly error: { readonly code: string; readonly message: string };
+      /**
+       * What the host showed the last time it answered in this invocation (`rememberLastSeen`): a host that stopped
+       * answering mid-invocation may still send a slot traffic, so a release is judged on these rows, not waved through.
+       */
+      readonly lastSeen?: ReadonlyMap<string, readonly ObservedSlot[]>;
+    };
 
 /** A classified reply to one command. */
 export interface CommandReply {

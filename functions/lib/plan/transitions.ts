@@ -92,11 +92,14 @@ export function transitionsFor(
   return out;
 }
 
-/** Every host that answers shows the slot in MAINT (or does not have it: it cannot send it traffic then). */
+/**
+ * Every host that answers shows the slot in MAINT (or does not have it: it cannot send it traffic then). A host that
+ * does not answer now but answered earlier in the invocation is judged by what it showed then (`lastSeen`): it may
+ * still serve the slot, so it holds the release until it answers again. Only a host not seen at all is passed over.
+ */
 export function maintWherever(backend: string, slot: string, observed: readonly HostObservation[]): boolean {
   return observed.every((h) => {
-    if (!h.ok) return true;
-    const o = rowOn(h, backend, slot);
+    const o = h.ok ? rowOn(h, backend, slot) : h.lastSeen?.get(backend)?.find((x) => x.server === slot);
     return o === undefined || o.admin === 'maint';
   });
 }

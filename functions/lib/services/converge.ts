@@ -1,6 +1,6 @@
 // Converges a few slots on every host by running the pure planner in a loop: observe → read → plan → send, until done.
 import type { BackendConfig, ConfigDocument } from '../config.js';
-import { onlyServers } from '../domain/observation.js';
+import { onlyServers, rememberLastSeen } from '../domain/observation.js';
 import type { HostObservation, HostResult, SlotRecord } from '../domain/types.js';
 import { plan, readdressedBy } from '../plan/plan.js';
 import type { Plan, SlotTransition } from '../plan/types.js';
@@ -115,8 +115,12 @@ export async function converge(
   let readBackOnly = false;
   // Every slot this loop re-addressed: on 3.x its state change carries the address too (slot-rules.ts, readdress).
   const readdressed = new Set<string>();
+  // The round before's look: a host that answered it and fails this one keeps what it showed (its batch's connection
+  // dropped, the read-back with it), so a release waits for it to answer again (plan/transitions.ts, maintWherever).
+  let previous: readonly HostObservation[] | undefined;
   for (;;) {
-    const observed = observedFirst ?? (await deps.fleet.observe(backends, { servers }));
+    const observed = rememberLastSeen(observedFirst ?? (await deps.fleet.observe(backends, { servers })), previous);
+    previous = observed;
     const { slots: read, readAt } = recordsFirst ?? (await readRecords(targets, deps));
     observedFirst = undefined;
     recordsFirst = undefined;

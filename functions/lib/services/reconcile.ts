@@ -1,6 +1,7 @@
 // Use case: converge every host to the table — observe, seed new slots, plan, apply, carry out due transitions, and
 // wait within the pass for the first passing check of every slot it (re)programmed behind a health gate.
 import type { BackendConfig, ConfigDocument } from '../config.js';
+import { rememberLastSeen } from '../domain/observation.js';
 import type { HostBatch, HostObservation, HostResult, SlotRecord } from '../domain/types.js';
 import { plan, readdressedBy } from '../plan/plan.js';
 import type { DesiredBackend, Drift, Plan } from '../plan/types.js';
@@ -125,7 +126,7 @@ export async function reconcile(input: ReconcileInput, config: Config, deps: Ser
   if (dryRun) return report(desired, observed, first, tally, { seeded, disagreements, growth, dryRun });
   await send(first, readAt, config, deps, tally);
   for (const t of first.transitions) tally.transition(await applyTransition(t, config, deps));
-  await waitWithinPass(input, config, deps, desired, first, tally);
+  await waitWithinPass(input, config, deps, { desired, first, observed }, tally);
   // Completions a crashed invocation owed (the outbox), and those that waited for another backend's slot.
   tally.settled.push(...(await settleOwed(config, deps)));
   return report(desired, observed, first, tally, { seeded, disagreements, growth, dryRun });
@@ -140,10 +141,10 @@ async function waitWithinPass(
   input: ReconcileInput,
   config: Config,
   deps: ServiceDeps,
-  desired: readonly DesiredBackend[],
-  first: Plan,
+  start: { desired: readonly DesiredBackend[]; first: Plan; observed: readonly HostObservation[] },
   tally: Tally,
 ): Promise<void> {
+  const { desired, first } = start;
   const gateMs = Math.max(
     0,
     ...input.backends.map((b) => (b.healthGate?.enabled ? b.healthGate.timeoutSeconds * 1000 : 0)),
@@ -153,15 +154,20 @@ async function waitWithinPass(
   let pending = waitingSlots(first, desired);
   // Slots this pass re-addressed: on 3.x their state change carries the address too (slot-rules.ts, readdress).
   const readdressed = readdressedBy(first.batches);
+  // A host that answered an earlier look of the pass and fails this one is judged by what it showed then (a release
+  // waits for it: plan/transitions.ts, maintWherever).
+  let previous = start.observed;
   while (pending.size > 0 && deps.clock.now() < until) {
     if (!tally.sentSomething) await deps.clock.sleep(config.timeouts.pollMs);
     tally.sentSomething = false;
     const backends = input.backends.filter((b) => pending.has(b.name));
     const servers = new Set([...pending.values()].flatMap((s) => [...s]));
-    const observed = await deps.fleet.observe(
+    const looked = await deps.fleet.observe(
       backends.map((b) => b.name),
       { servers },
     );
+    const observed = rememberLastSeen(looked, previous);
+    previous = observed;
     const readAt = deps.clock.now();
     const now: DesiredBackend[] = await Promise.all(
       backends.map(async (b) => {

@@ -1,5 +1,6 @@
 // drainMember with in-memory ports: intent first, DRAIN everywhere, wait for sessions (bounded), MAINT, free, complete.
 import { describe, expect, it } from 'vitest';
+import type { HostBatch } from '../../../functions/lib/domain/types.js';
 import { type DrainInput, drainMember } from '../../../functions/lib/services/drain.js';
 import { registerMember } from '../../../functions/lib/services/register.js';
 import { fakeWorld, type World } from '../../support/fakes/world.js';
@@ -19,6 +20,8 @@ function drain(w: World, id: string, input: Partial<DrainInput> = {}) {
     w.deps,
   );
 }
+
+const admins = (w: World, slot: string) => w.fleet.hosts.map((h) => w.fleet.slot(h, 'web', slot).admin);
 
 const fenceMs = (w: World) => w.config.timeouts.planTtlMs + w.config.timeouts.clockSkewMs;
 
@@ -111,6 +114,46 @@ describe('drainMember', () => {
     expect(w.lifecycle.completions).toEqual([]);
     const second = await drain(w, 'i-1', { backend: w.backend('api'), leave });
     expect(second.completions).toEqual([{ token: ref.token, completion: 'CONTINUE' }]);
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
+  });
+
+  it('holds the release while a host that showed the slot serving stops answering, and frees it once it answers', async () => {
+    // The host answered the first look (READY) and then dropped every connection, its batch's read-back included: it
+    // may still send the instance traffic, so the slot is not freed on the other two hosts' MAINT alone.
+    const w = fakeWorld({ backends: [{ name: 'web', drainSeconds: 0 }] });
+    await w.seed();
+    const slot = await registered(w, 'i-1', '10.0.0.1');
+    const ref = w.ref('i-1');
+    const fleet = w.deps.fleet;
+    const dropping = Object.assign(Object.create(fleet), {
+      run: (batches: readonly HostBatch[]) => {
+        w.fleet.setMode('hap1', 'down');
+        return fleet.run(batches);
+      },
+    });
+    const r = await drainMember(
+      {
+        backend: w.backend(),
+        memberId: 'i-1',
+        leave: { kind: 'terminate', lifecycle: ref },
+        until: w.clock.now() + 3_000,
+      },
+      w.config,
+      { ...w.deps, fleet: dropping },
+    );
+    expect(r.status).toBe('draining');
+    expect(w.fleet.serving('hap1', 'web')).toEqual([slot]);
+    expect(admins(w, slot)).toEqual(['ready', 'maint', 'maint']);
+    expect(await w.store.get('web', slot)).toMatchObject({ state: 'draining', member: 'i-1' });
+    expect(w.lifecycle.completions).toEqual([]);
+    // It answers again: the next look sees it serving, takes it out, and only then is the slot freed and AWS told.
+    w.fleet.setMode('hap1', 'up');
+    w.lifecycle.onComplete = async () => {
+      expect(w.fleet.hosts.flatMap((h) => w.fleet.serving(h, 'web'))).toEqual([]);
+    };
+    const again = await drain(w, 'i-1', { leave: { kind: 'terminate', lifecycle: ref } });
+    expect(again.status).toBe('released');
+    expect(admins(w, slot)).toEqual(['maint', 'maint', 'maint']);
     expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
   });
 

@@ -138,6 +138,37 @@ describe('reconcile', () => {
     expect(await w.store.get('web', slot)).toMatchObject({ state: 'free' });
   });
 
+  it('does not free a drain while a host it saw serving the slot stops answering later in the pass', async () => {
+    // The terminate died before telling any host; the pass sees the slot READY everywhere, sends MAINT, and hap1 drops
+    // that batch and every look after it. Freed on hap2 and hap3's MAINT alone, AWS would terminate an instance hap1
+    // may still send requests to.
+    const w = fakeWorld();
+    await w.seed();
+    const slot = await launched(w, 'i-1', '10.0.0.1');
+    const ref = await handedOverDrain(w, 'i-1', 5_000, -1);
+    const fleet = w.deps.fleet;
+    const dropping = Object.assign(Object.create(fleet), {
+      run: (batches: readonly HostBatch[]) => {
+        w.fleet.setMode('hap1', 'down');
+        return fleet.run(batches);
+      },
+    });
+    const report = await reconcile({ backends: w.config.backends, until: w.clock.now() + 25_000 }, w.config, {
+      ...w.deps,
+      fleet: dropping,
+    });
+    expect(admins(w, slot)).toEqual(['ready', 'maint', 'maint']);
+    expect(report.releases).toEqual([]);
+    expect(report.failures.map((f) => f.host)).toEqual(['hap1']);
+    expect(await w.store.get('web', slot)).toMatchObject({ state: 'draining', member: 'i-1' });
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual([]);
+    // Back: the next pass sees it serving, takes it out, then frees the slot.
+    w.fleet.setMode('hap1', 'up');
+    expect((await pass(w)).releases).toEqual([expect.objectContaining({ slot, released: true })]);
+    expect(admins(w, slot)).toEqual(['maint', 'maint', 'maint']);
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
+  });
+
   it('completes a handed-over launch with CONTINUE once it is served everywhere', async () => {
     const w = fakeWorld(GATED);
     await w.seed();
