@@ -94,6 +94,17 @@ function alarmSpecs({ freeSlots, lifecycleTimeout }) {
       DatapointsToAlarm: 3,
       ...overZero,
     },
+    PassErrorsAlarm: {
+      name: 'pass-errors',
+      AlarmDescription:
+        'A reconcile pass could not carry out a transition or an owed lifecycle completion (passErrors), e.g. AWS refusing CompleteLifecycleAction; see its log.',
+      ...custom('passErrors'),
+      Statistic: 'Sum',
+      Period: 60,
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 3,
+      ...overZero,
+    },
     DroppedEventsAlarm: {
       name: 'dropped-events',
       AlarmDescription:
@@ -215,7 +226,11 @@ function dashboard(lifecycleTimeout) {
       { stat: 'p99' },
     ),
     widget('HAProxy hosts: failures and commands sent', [m('hostFailures'), m('commandsSent', { yAxis: 'right' })]),
-    widget('Reconcile: drift fixed, drains finished', [m('driftFixed'), m('drainsFinished')]),
+    widget('Reconcile: drift fixed, drains finished, pass errors', [
+      m('driftFixed'),
+      m('drainsFinished'),
+      m('passErrors', { yAxis: 'right' }),
+    ]),
     widget('Lifecycle hooks: no free slot, heartbeats', [m('noFreeSlot'), m('heartbeatsSent')]),
     widget('Webhook answers', [m('webhook2xx'), m('webhook4xx'), m('webhook5xx')]),
     widget(

@@ -156,6 +156,6 @@ function configSentence(error: ConfigError, context: ExplainContext): string {
   return invalid && context.configSource ? `${message}; fix the document in ${context.configSource}` : message;
 }
 
-function oneLine(text: string): string {
+export function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }

@@ -1,10 +1,11 @@
 // Operator CLI `reconcile [--dry-run]`: prints the plan as the exact commands per host; applies it unless --dry-run.
 import { renderCommand } from '../../functions/lib/haproxy/commands.js';
 import type { Drift } from '../../functions/lib/plan/types.js';
-import { type ReconcileReport, reconcile } from '../../functions/lib/services/reconcile.js';
+import { type PassError, type ReconcileReport, reconcile } from '../../functions/lib/services/reconcile.js';
 import type { CliArgs } from './args.js';
 import { type CliContext, selectBackends } from './context.js';
 import { EXIT } from './exit-codes.js';
+import { oneLine } from './explain.js';
 import { count, driftLine, json, type Output, summaryLine } from './format.js';
 
 // How long one CLI pass may wait for first passing checks (the scheduled Lambda has up to its timeout).
@@ -15,8 +16,9 @@ const countsAsDrift = (d: Drift) => d.kind !== 'awaiting-health';
 
 /**
  * One reconcile pass over the selected backends. After applying, a dry-run pass checks what the hosts now report,
- * so exit 0 means "in step", not "commands were sent". Exit 1 when drift remains or a host failed (a stale plan, never
- * written, is not a failure by itself: the check after the pass judges what it left).
+ * so exit 0 means "in step", not "commands were sent". Exit 1 when drift remains, a host failed (a stale plan, never
+ * written, is not a failure by itself: the check after the pass judges what it left), or the pass could not carry out a
+ * transition or an owed lifecycle completion (`errors`).
  */
 export async function runReconcile(args: CliArgs, ctx: CliContext, io: Output): Promise<number> {
   const backends = selectBackends(ctx.config, args.backend);
@@ -32,7 +34,7 @@ export async function runReconcile(args: CliArgs, ctx: CliContext, io: Output): 
   const failed = new Set([...written, ...after.failures].map((f) => f.host));
   if (args.json) io.out(json(reconcileJson(report, remaining, [...failed])));
   else io.out(renderReconcile(report, remaining, failed.size));
-  return remaining.length > 0 || failed.size > 0 ? EXIT.failed : EXIT.ok;
+  return remaining.length > 0 || failed.size > 0 || report.errors.length > 0 ? EXIT.failed : EXIT.ok;
 }
 
 /** The JSON form: the report with each planned command as its text (the drift is listed once, at the top). */
@@ -45,6 +47,17 @@ export function reconcileJson(report: ReconcileReport, remaining: readonly Drift
     remainingDrift: remaining,
     failedHosts,
   };
+}
+
+// Auto Scaling's Query API names it AccessDenied; JSON APIs AccessDeniedException.
+const DENIED = new Set(['AccessDenied', 'AccessDeniedException']);
+
+/** One thing the pass could not do, with what to do about a refusal of the operator's credentials. */
+function errorLine(e: PassError): string {
+  const hint = DENIED.has(e.code)
+    ? " (attach the stack's OperatorPolicy to these credentials: it may complete the mapped groups' lifecycle actions; the stack outputs its ARN as OperatorPolicyArn)"
+    : '';
+  return `  ${e.what}: ${e.code}: ${oneLine(e.message)}${hint}`;
 }
 
 /** Text form: the plan per host, drift found, what was applied, drift left, then the summary line. */
@@ -76,6 +89,7 @@ export function renderReconcile(report: ReconcileReport, remaining: readonly Dri
     lines.push(`drain over (${reason}): ${t.backend}/${t.slot} of ${t.member} ${what}`);
   }
   for (const l of report.launches) lines.push(`launch of ${l.member} in ${l.backend}/${l.slot} completed: ${l.result}`);
+  if (report.errors.length > 0) lines.push('not done (the next pass tries again):', ...report.errors.map(errorLine));
   if (!report.dryRun) {
     lines.push('applied:');
     for (const h of report.hosts) {

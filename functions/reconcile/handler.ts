@@ -30,6 +30,10 @@ export const handler = middy<
     recordReconcileMetrics(report);
     metrics.addMetric('reconcileLatency', MetricUnit.Milliseconds, Date.now() - started);
     const summary = summariseReconcile(report);
-    (report.failures.length > 0 ? logger.warn : logger.info).call(logger, 'reconcile pass', { summary, asg });
+    (report.failures.length > 0 || report.errors.length > 0 ? logger.warn : logger.info).call(
+      logger,
+      'reconcile pass',
+      { summary, asg },
+    );
     return { ...summary, asg };
   });

@@ -1,6 +1,7 @@
 // Reconcile trigger: the compact summary it returns and logs, and its metrics.
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ReconcileReport } from '../lib/services/reconcile.js';
+import { METRICS } from '../shared/metric-names.js';
 import { metrics } from '../shared/runtime.js';
 
 /** The report without the plan's command objects: what an operator reads in the log. */
@@ -15,6 +16,7 @@ export function summariseReconcile(r: ReconcileReport) {
     launches: r.launches,
     heartbeats: r.heartbeats,
     settled: r.settled,
+    errors: r.errors,
     promoted: r.promoted,
     rounds: r.rounds,
     failures: r.failures,
@@ -24,7 +26,7 @@ export function summariseReconcile(r: ReconcileReport) {
   };
 }
 
-/** EMF metrics: drift fixed, commands sent, host failures, releases. */
+/** EMF metrics: drift fixed, commands sent, host failures, pass errors, releases. */
 export function recordReconcileMetrics(r: ReconcileReport): void {
   metrics.addMetric(
     'driftFixed',
@@ -37,6 +39,8 @@ export function recordReconcileMetrics(r: ReconcileReport): void {
     r.hosts.reduce((n, h) => n + h.commandsSent, 0),
   );
   metrics.addMetric('hostFailures', MetricUnit.Count, r.failures.length);
+  // Transitions and owed completions the pass went on past (an AWS refusal comes back every pass until fixed).
+  metrics.addMetric(METRICS.passErrors, MetricUnit.Count, r.errors.length);
   metrics.addMetric('drainsFinished', MetricUnit.Count, r.releases.filter((x) => x.released).length);
   metrics.addMetric('heartbeatsSent', MetricUnit.Count, r.heartbeats);
   for (const [backend, free] of Object.entries(r.freeSlots)) {

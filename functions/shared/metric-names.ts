@@ -37,6 +37,8 @@ export const METRICS = {
   commandsSent: 'commandsSent',
   /** Count: hosts that could not be observed or programmed. */
   hostFailures: 'hostFailures',
+  /** Count: due transitions and owed lifecycle completions a reconcile pass could not carry out and went on past. */
+  passErrors: 'passErrors',
   /** Count: drains finished (slot freed) by reconcile. */
   drainsFinished: 'drainsFinished',
   /** Count: lifecycle heartbeats recorded while a drain outlasts the hook's timeout. */

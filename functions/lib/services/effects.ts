@@ -110,17 +110,39 @@ export async function abandonOnceFree(
   return settleLeased(await deps.store.oweAndLease(owed, leaseMs(config)), config, deps);
 }
 
-/** Settles every completion still owed (reconcile's pass: whatever a crashed invocation left). */
+/** A completion that could not be settled: AWS (or the table) refused it; it stays owed for the next pass. */
+export interface UnsettledCompletion {
+  readonly ref: LifecycleRef;
+  readonly error: unknown;
+}
+
+/**
+ * Settles every completion still owed (reconcile's pass: whatever a crashed invocation left). One that fails (AWS
+ * refuses it, the table throttles) gives its lease back and is reported, and the others are still settled: a token
+ * AWS refuses every time (a role without the group's CompleteLifecycleAction) must not hold up every token after it.
+ */
 export async function settleOwed(
   config: Pick<ConfigDocument, 'backends' | 'timeouts'>,
   deps: ServiceDeps,
-): Promise<readonly { readonly token: string; readonly completion: Completion | 'later' }[]> {
-  const out: { token: string; completion: Completion | 'later' }[] = [];
+): Promise<{
+  readonly settled: readonly { readonly token: string; readonly completion: Completion | 'later' }[];
+  readonly failed: readonly UnsettledCompletion[];
+}> {
+  const settled: { token: string; completion: Completion | 'later' }[] = [];
+  const failed: UnsettledCompletion[] = [];
   for (const o of await deps.store.owedCompletions()) {
-    const completion = await settle(o.ref.token, config, deps);
-    if (completion !== 'duplicate') out.push({ token: o.ref.token, completion });
+    try {
+      const completion = await settle(o.ref.token, config, deps);
+      if (completion !== 'duplicate') settled.push({ token: o.ref.token, completion });
+    } catch (error) {
+      deps.log.warn('owed lifecycle completion not settled: the next pass tries again', {
+        instanceId: o.ref.instanceId,
+        error: (error as Error).message,
+      });
+      failed.push({ ref: o.ref, error });
+    }
   }
-  return out;
+  return { settled, failed };
 }
 
 /**

@@ -3,8 +3,9 @@
 import type { BackendConfig, ConfigDocument } from '../config.js';
 import { rememberLastSeen } from '../domain/observation.js';
 import type { HostBatch, HostObservation, HostResult, SlotRecord } from '../domain/types.js';
+import { SlotSyncError } from '../errors.js';
 import { plan, readdressedBy } from '../plan/plan.js';
-import type { DesiredBackend, Drift, Plan } from '../plan/types.js';
+import type { DesiredBackend, Drift, Plan, SlotTransition } from '../plan/types.js';
 import { planPolicy, type ServiceDeps } from './deps.js';
 import { settleOwed } from './effects.js';
 import { seedMissing } from './seeding.js';
@@ -48,6 +49,11 @@ export interface ReconcileReport {
   readonly heartbeats: number;
   /** Owed lifecycle completions this pass settled (left by crashed invocations, or waiting for another backend). */
   readonly settled: readonly { readonly token: string; readonly completion: string }[];
+  /**
+   * What the pass could not do and went on past (`passErrors` metric): a due transition or an owed completion that
+   * failed, e.g. AWS refusing CompleteLifecycleAction. Each is tried again by the next pass.
+   */
+  readonly errors: readonly PassError[];
   /** Slots the pass programmed behind a health gate and saw pass their first check (promoted to READY) within it. */
   readonly promoted: number;
   /** Rounds the pass ran: 1, plus one per look while slots waited for their first passing check. */
@@ -72,6 +78,13 @@ export interface ReconcileReport {
   }[];
   /** The first round's commands, per host, that were sent (or with dryRun, would be). */
   readonly plan: Plan;
+}
+
+/** One thing a pass could not do: what, and the error's code (ours, or AWS's name for it) and message. */
+export interface PassError {
+  readonly what: string;
+  readonly code: string;
+  readonly message: string;
 }
 
 export interface ReconcileInput {
@@ -125,10 +138,12 @@ export async function reconcile(input: ReconcileInput, config: Config, deps: Ser
   const tally = new Tally(observed, first);
   if (dryRun) return report(desired, observed, first, tally, { seeded, disagreements, growth, dryRun });
   await send(first, readAt, config, deps, tally);
-  for (const t of first.transitions) tally.transition(await applyTransition(t, config, deps));
+  await carryOut(first.transitions, config, deps, tally);
   await waitWithinPass(input, config, deps, { desired, first, observed }, tally);
   // Completions a crashed invocation owed (the outbox), and those that waited for another backend's slot.
-  tally.settled.push(...(await settleOwed(config, deps)));
+  const owed = await settleOwed(config, deps);
+  tally.settled.push(...owed.settled);
+  for (const f of owed.failed) tally.failed(`completion of ${f.ref.instanceId} (${f.ref.token})`, f.error);
   return report(desired, observed, first, tally, { seeded, disagreements, growth, dryRun });
 }
 
@@ -182,8 +197,28 @@ async function waitWithinPass(
       hosts: observed.filter((o) => o.ok).map((o) => o.host),
       slots: [...pending].flatMap(([backend, names]) => [...names].map((name) => `${backend}/${name}`)),
     });
-    for (const t of p.transitions) tally.transition(await applyTransition(t, config, deps));
+    await carryOut(p.transitions, config, deps, tally);
     pending = waitingSlots(p, now);
+  }
+}
+
+/**
+ * Carries out a round's due transitions one by one. One that fails (the table throttling past its retries, AWS refusing
+ * the completion a release owes) is reported and the others still go: the record or the outbox keeps it for the next
+ * pass.
+ */
+async function carryOut(
+  transitions: readonly SlotTransition[],
+  config: Config,
+  deps: ServiceDeps,
+  tally: Tally,
+): Promise<void> {
+  for (const t of transitions) {
+    try {
+      tally.transition(await applyTransition(t, config, deps));
+    } catch (error) {
+      tally.failed(`${t.kind} of ${t.backend}/${t.slot} (${t.member})`, error);
+    }
   }
 }
 
@@ -291,6 +326,12 @@ class Tally {
   transition(t: TransitionReport): void {
     this.transitions.push(t);
   }
+  readonly errors: PassError[] = [];
+  failed(what: string, error: unknown): void {
+    const e = error as { code?: unknown; name?: unknown; message?: unknown };
+    const code = error instanceof SlotSyncError ? error.code : typeof e?.name === 'string' ? e.name : 'FAILED';
+    this.errors.push({ what, code, message: typeof e?.message === 'string' ? e.message : String(error) });
+  }
 }
 
 function report(
@@ -353,6 +394,7 @@ function report(
     launches,
     heartbeats: tally.transitions.reduce((n, t) => n + t.heartbeats, 0),
     settled: tally.settled,
+    errors: tally.errors,
     promoted: tally.promoted,
     rounds: tally.rounds,
     failures: hosts.filter((h) => !h.ok).map((h) => ({ host: h.host, reason: h.error?.message ?? 'failed' })),

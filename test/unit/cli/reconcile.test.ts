@@ -65,4 +65,22 @@ describe('slot-sync reconcile', () => {
     expect(out.text).toContain('HOST_UNREACHABLE');
     expect(out.code).toBe(EXIT.failed);
   });
+
+  it('exits 1 and says what to attach when AWS refuses the credentials a lifecycle completion', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const ref = w.ref('i-1');
+    await w.store.owe({ ref, result: 'CONTINUE', backend: '' });
+    const message = `User: arn:aws:iam::111122223333:user/ops is not authorized to perform:
+ autoscaling:CompleteLifecycleAction on resource: ${ref.asgName}`;
+    const denied = Object.assign(new Error(message), { name: 'AccessDenied' });
+    const refusing = Object.assign(Object.create(w.deps.lifecycle), { complete: () => Promise.reject(denied) });
+    const out = await reconcileCli(w, { ...w.deps, lifecycle: refusing });
+    expect(out.code).toBe(EXIT.failed);
+    expect(out.text).toContain(
+      `  completion of i-1 (${ref.token}): AccessDenied: User: arn:aws:iam::111122223333:user/ops is not authorized to perform: autoscaling:CompleteLifecycleAction on resource: ${ref.asgName} (attach the stack's OperatorPolicy`,
+    );
+    // Hosts in step, nothing else wrong: the refusal alone decides the exit code.
+    expect(out.text).toMatch(/0 drift remaining · 0 failed$/m);
+  });
 });

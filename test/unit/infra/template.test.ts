@@ -402,13 +402,18 @@ describe('monitoring', () => {
   const alarms = () => ofType('AWS::CloudWatch::Alarm').map(([id, r]) => [id, r.Properties] as const);
   const byId = (id: string): Json => resources[id].Properties;
 
-  it('alarms on DLQ depth, queue backlog, host failures, dropped events and lifecycle duration near its timeout', () => {
+  it('alarms on DLQ depth, queue backlog, host failures, pass errors, dropped events and lifecycle duration near its timeout', () => {
     expect(byId('LifecycleEventsDlqDepthAlarm')).toMatchObject({
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Threshold: 0,
     });
     expect(byId('LifecycleQueueAgeAlarm')).toMatchObject({ MetricName: 'ApproximateAgeOfOldestMessage' });
     expect(byId('HostFailuresAlarm')).toMatchObject({ MetricName: METRICS.hostFailures, Threshold: 0 });
+    expect(byId('PassErrorsAlarm')).toMatchObject({
+      MetricName: METRICS.passErrors,
+      Threshold: 0,
+      DatapointsToAlarm: 3,
+    });
     expect(byId('DroppedEventsAlarm')).toMatchObject({ MetricName: METRICS.droppedEvents, Threshold: 0 });
     expect(byId('LifecycleDurationAlarm')).toMatchObject({
       MetricName: 'Duration',

@@ -33,7 +33,10 @@ describe('completeOnce and settle', () => {
     w.lifecycle.failNext('complete', new Error('Rate exceeded'));
     await expect(completeOnce(ref, 'CONTINUE', w.config, w.deps)).rejects.toThrow('Rate exceeded');
     expect(await owedTokens(w)).toEqual([ref.token]);
-    expect(await settleOwed(w.config, w.deps)).toEqual([{ token: ref.token, completion: 'CONTINUE' }]);
+    expect(await settleOwed(w.config, w.deps)).toEqual({
+      settled: [{ token: ref.token, completion: 'CONTINUE' }],
+      failed: [],
+    });
     expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
   });
 
@@ -51,7 +54,10 @@ describe('completeOnce and settle', () => {
     expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
     // Once the lease runs out, reconcile's pass asks AWS again, hears "gone", and marks it done.
     w.clock.advance(w.config.timeouts.commandMs * 2 + 1);
-    expect(await settleOwed(w.config, w.deps)).toEqual([{ token: ref.token, completion: 'gone' }]);
+    expect(await settleOwed(w.config, w.deps)).toEqual({
+      settled: [{ token: ref.token, completion: 'gone' }],
+      failed: [],
+    });
     expect(await owedTokens(w)).toEqual([]);
     expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
   });

@@ -169,6 +169,39 @@ describe('reconcile', () => {
     expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
   });
 
+  it('goes on past a lifecycle action AWS refuses to complete, reporting it, and settles the others', async () => {
+    // An owed completion AWS refuses every time (the role lost autoscaling:CompleteLifecycleAction on that group) must
+    // not stop the pass, nor the completions owed after it: each would wait for its hook's timeout.
+    const w = fakeWorld();
+    await w.seed();
+    const stuck = w.ref('i-1');
+    const fine = w.ref('i-2');
+    await w.store.owe({ ref: stuck, result: 'CONTINUE', backend: '' });
+    await w.store.owe({ ref: fine, result: 'CONTINUE', backend: '' });
+    const denied = Object.assign(
+      new Error(
+        'User: arn:aws:sts::1:assumed-role/x is not authorized to perform: autoscaling:CompleteLifecycleAction',
+      ),
+      { name: 'AccessDenied' },
+    );
+    const lifecycle = w.deps.lifecycle;
+    const refusing = Object.assign(Object.create(lifecycle), {
+      complete: (ref: LifecycleRef, result: 'CONTINUE' | 'ABANDON') =>
+        ref.instanceId === 'i-1' ? Promise.reject(denied) : lifecycle.complete(ref, result),
+    });
+    const report = await reconcile({ backends: w.config.backends, until: w.clock.now() + 25_000 }, w.config, {
+      ...w.deps,
+      lifecycle: refusing,
+    });
+    expect(report.settled).toEqual([{ token: fine.token, completion: 'CONTINUE' }]);
+    expect(report.errors).toEqual([
+      { what: `completion of ${stuck.instanceId} (${stuck.token})`, code: 'AccessDenied', message: denied.message },
+    ]);
+    expect(w.lifecycle.resultsOf(fine.token)).toEqual(['CONTINUE']);
+    // Still owed, lease given back: the next pass that may complete it does.
+    expect((await pass(w)).settled).toEqual([{ token: stuck.token, completion: 'CONTINUE' }]);
+  });
+
   it('completes a handed-over launch with CONTINUE once it is served everywhere', async () => {
     const w = fakeWorld(GATED);
     await w.seed();
