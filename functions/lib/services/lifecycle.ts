@@ -134,8 +134,12 @@ async function terminate(
   );
   const out = { ...base, deregistered };
   if (deregistered.some((d) => d.status === 'draining')) return { ...out, completion: 'pending' };
-  const own = deregistered.flatMap((d) => d.completions).find((c) => c.token === input.ref.token);
-  if (own && own.completion !== 'later') return { ...out, completion: own.completion };
+  // The drains run side by side: the first to free its slot answers `later` (the other still holds one), the last
+  // completes. Whichever completed, that is the answer; `later` from all of them leaves it to completeOnce below.
+  const own = deregistered
+    .flatMap((d) => d.completions)
+    .flatMap((c) => (c.token === input.ref.token && c.completion !== 'later' ? [c.completion] : []))[0];
+  if (own) return { ...out, completion: own };
   // No slot anywhere (or freed by others): nothing drains, so the action is completed here (once, by token).
   return { ...out, completion: await completeOnce(input.ref, 'CONTINUE', config, deps) };
 }

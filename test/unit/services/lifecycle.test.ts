@@ -200,6 +200,30 @@ describe('handleLifecycle: terminate', () => {
     expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
   });
 
+  it('answers the CONTINUE its last backend made, and makes no further completion attempt', async () => {
+    // Two backends drain side by side: the first to free its slot answers `later`, the other completes the action.
+    const w = fakeWorld({ backends: [{ name: 'web' }, { name: 'api', autoScalingGroups: ['asg-web'] }] });
+    await w.seed('web');
+    await w.seed('api');
+    await run(w, 'launch', launchOf(w, 'i-1', '10.0.0.1'));
+    const ref = w.ref('i-1');
+    let attempts = 0;
+    const store = Object.assign(Object.create(w.store), {
+      oweAndLease: (...args: Parameters<World['store']['oweAndLease']>) => {
+        attempts++;
+        return w.store.oweAndLease(...args);
+      },
+    });
+    const out = await handleLifecycle({ transition: 'terminate', ref, until: FAR }, w.config, { ...w.deps, store });
+    expect(out.deregistered?.flatMap((d) => d.completions.map((c) => c.completion)).sort()).toEqual([
+      'CONTINUE',
+      'later',
+    ]);
+    expect(out.completion).toBe('CONTINUE');
+    expect(attempts).toBe(0);
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
+  });
+
   it('leaves the completion pending when the drain outlasts the invocation', async () => {
     const w = fakeWorld();
     await w.seed();
