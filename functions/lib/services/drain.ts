@@ -36,6 +36,11 @@ export interface DrainInput {
    * drains carries a terminate's token, it leaves freeing the slot to the lifecycle function or reconcile.
    */
   readonly mayComplete?: boolean;
+  /**
+   * The caller retired the member in every backend before this drain (a terminate, a notice that retires it): the
+   * machine's retire effect would write the same tombstones again, a write per backend per backend drained.
+   */
+  readonly retired?: boolean;
 }
 
 export type DrainStatus = 'released' | 'draining' | 'not-registered';
@@ -71,8 +76,10 @@ export async function drainMember(
   const applied = await deps.store.apply(backend.name, { member: memberId }, event);
   const base = { backend: backend.name, member: memberId };
   const completions: EffectsReport['completions'][number][] = [];
-  if (applied.decision.type === 'write' || applied.decision.type === 'noop')
-    completions.push(...(await runEffects(applied.decision.effects, config, deps)).completions);
+  if (applied.decision.type === 'write' || applied.decision.type === 'noop') {
+    const effects = applied.decision.effects.filter((e) => !(input.retired && e.kind === 'retire'));
+    completions.push(...(await runEffects(effects, config, deps)).completions);
+  }
   const record = applied.record;
   if (!record) return { ...base, status: 'not-registered', hosts: [], completions };
   // Our own write's completion, not the decision's time, starts the fence we wait out (a slow write must not shorten it).

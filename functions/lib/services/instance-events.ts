@@ -99,8 +99,8 @@ export async function handleInstanceNotice(
   // this a concurrent launch could claim a slot in a backend the look found empty and serve after the notice returned.
   const found = await Promise.all(plans.map(({ backend }) => deps.store.findByMember(backend.name, notice.instanceId)));
   if (found.every((r) => r === undefined)) return ignored(notice, deps);
-  if (plans.some((p) => RETIRING_REASONS.has(p.leaving.reason)))
-    await retireIn(config.backends, notice.instanceId, deps);
+  const retired = plans.some((p) => RETIRING_REASONS.has(p.leaving.reason));
+  if (retired) await retireIn(config.backends, notice.instanceId, deps);
   const drained = await Promise.all(
     plans.map(({ backend, leaving }) =>
       drainMember(
@@ -110,6 +110,7 @@ export async function handleInstanceNotice(
           leave: { kind: 'terminate', reason: leaving.reason },
           until: input.until,
           drainSeconds: leaving.drainSeconds,
+          retired,
         },
         config,
         deps,

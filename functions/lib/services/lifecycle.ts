@@ -126,7 +126,13 @@ async function terminate(
   const deregistered = await Promise.all(
     backends.map((backend) =>
       drainMember(
-        { backend, memberId: id, leave: { kind: 'terminate', lifecycle: input.ref, reason }, until: input.until },
+        {
+          backend,
+          memberId: id,
+          leave: { kind: 'terminate', lifecycle: input.ref, reason },
+          until: input.until,
+          retired: !returns,
+        },
         config,
         deps,
       ),
