@@ -75,9 +75,9 @@ function host32(name: string, ...slots: ObservedSlot[]): HostObservation {
 function down(name: string): HostObservation {
   return { host: name, ok: false, error: { code: 'HOST_UNREACHABLE', message: `${name}: connect ECONNREFUSED` } };
 }
-/** A host that answered an earlier look of the invocation with these rows, and not this one. */
-function gone(name: string, ...lastSeen: ObservedSlot[]): HostObservation {
-  return { ...down(name), lastSeen: new Map([['be', lastSeen]]) } as HostObservation;
+/** A host that answered an earlier look of the invocation, `ago` ms before NOW, with these rows, and not this one. */
+function gone(name: string, ago: number, ...lastSeen: ObservedSlot[]): HostObservation {
+  return { ...down(name), lastSeen: new Map([['be', lastSeen]]), lastSeenAt: NOW - ago } as HostObservation;
 }
 function d(h: string, slot: string, kind: Drift['kind'], expected?: string, actual?: string): Drift {
   return {
@@ -406,14 +406,22 @@ const cases: Case[] = [
   {
     name: 'holds an expired drain while a host that showed the slot serving earlier in the invocation stops answering',
     desired: [{ config: plain, slots: [draining('web1', { drainDeadline: NOW - 1 })] }],
-    observed: [gone('h1', live('web1')), host('h2', live('web1', { admin: 'maint' }))],
+    observed: [gone('h1', 1_000, live('web1')), host('h2', live('web1', { admin: 'maint' }))],
     batches: {},
     drift: [],
   },
   {
+    name: 'frees an expired drain once a host that stopped answering has been silent past lostHostMs (taken for gone)',
+    desired: [{ config: plain, slots: [draining('web1', { drainDeadline: NOW - 1 })] }],
+    observed: [gone('h1', 9_001, live('web1')), host('h2', live('web1', { admin: 'maint' }))],
+    batches: {},
+    drift: [],
+    released: [{ slot: 'web1', kind: 'drain-deadline' }],
+  },
+  {
     name: 'frees an expired drain when a host that stopped answering had shown the slot in maint',
     desired: [{ config: plain, slots: [draining('web1', { drainDeadline: NOW - 1 })] }],
-    observed: [gone('h1', live('web1', { admin: 'maint' })), host('h2', live('web1', { admin: 'maint' }))],
+    observed: [gone('h1', 1_000, live('web1', { admin: 'maint' })), host('h2', live('web1', { admin: 'maint' }))],
     batches: {},
     drift: [],
     released: [{ slot: 'web1', kind: 'drain-deadline' }],

@@ -18,21 +18,23 @@ export function onlyServers(
 }
 
 /**
- * `current`, with each host that failed it but answered an earlier look of this invocation (`previous`, itself carried)
- * given `lastSeen`: the rows it showed then. A failed look says nothing about what a host serves: its batch's
- * connection dropped, it restarted, it is partitioned from us but not from its clients. A host never seen in the
- * invocation stays as it is: down from the start, it is judged as ARCHITECTURE.md ("Planner") says.
+ * `current`, with each host that failed it but answered an earlier look of this invocation (`previous`, made at
+ * `previousAt`, itself carried) given `lastSeen`: the rows it showed then, and when. A failed look says nothing about
+ * what a host serves: its batch's connection dropped, it restarted, it is partitioned from us but not from its clients.
+ * A host never seen in the invocation stays as it is: down from the start, it is judged as ARCHITECTURE.md ("Planner")
+ * says.
  */
 export function rememberLastSeen(
   current: readonly HostObservation[],
-  previous: readonly HostObservation[] | undefined,
+  previous: { readonly observed: readonly HostObservation[]; readonly at: number } | undefined,
 ): readonly HostObservation[] {
   if (previous === undefined || current.every((o) => o.ok)) return current;
-  const before = new Map(previous.map((o) => [o.host, o]));
+  const before = new Map(previous.observed.map((o) => [o.host, o]));
   return current.map((o) => {
     if (o.ok) return o;
     const last = before.get(o.host);
-    const lastSeen = last === undefined ? undefined : last.ok ? last.backends : last.lastSeen;
-    return lastSeen === undefined ? o : { ...o, lastSeen };
+    if (last === undefined) return o;
+    if (last.ok) return { ...o, lastSeen: last.backends, lastSeenAt: previous.at };
+    return last.lastSeen === undefined ? o : { ...o, lastSeen: last.lastSeen, lastSeenAt: last.lastSeenAt };
   });
 }

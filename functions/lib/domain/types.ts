@@ -130,6 +130,8 @@ export type HostObservation =
        * answering mid-invocation may still send a slot traffic, so a release is judged on these rows, not waved through.
        */
       readonly lastSeen?: ReadonlyMap<string, readonly ObservedSlot[]>;
+      /** When the host answered with `lastSeen` (epoch ms). */
+      readonly lastSeenAt?: number;
     };
 
 /** A classified reply to one command. */

@@ -77,7 +77,7 @@ export function transitionsFor(
   if (r.state === 'draining') {
     const over = drainOver(backend, r, observed, now, policy.fenceMs);
     // Freed (and its action completed) only once every host that answers shows MAINT: the planner sends that first.
-    if (over) return maintWherever(backend, r.slot, observed) ? [{ ...base, kind: over }] : [];
+    if (over) return maintWherever(backend, r.slot, observed, now - policy.lostHostMs) ? [{ ...base, kind: over }] : [];
     if (r.lifecycle && now - (r.heartbeatAt ?? r.drainStartedAt ?? 0) >= policy.heartbeatMs)
       out.push({ ...base, kind: 'heartbeat-due' });
     return out;
@@ -94,12 +94,23 @@ export function transitionsFor(
 
 /**
  * Every host that answers shows the slot in MAINT (or does not have it: it cannot send it traffic then). A host that
- * does not answer now but answered earlier in the invocation is judged by what it showed then (`lastSeen`): it may
- * still serve the slot, so it holds the release until it answers again. Only a host not seen at all is passed over.
+ * does not answer now but answered earlier in the invocation, after `lostBefore`, is judged by what it showed then
+ * (`lastSeen`): it may still serve the slot, so it holds the release until it answers again. A host not seen at all,
+ * or not since `lostBefore`, is passed over.
  */
-export function maintWherever(backend: string, slot: string, observed: readonly HostObservation[]): boolean {
+export function maintWherever(
+  backend: string,
+  slot: string,
+  observed: readonly HostObservation[],
+  lostBefore = Number.NEGATIVE_INFINITY,
+): boolean {
   return observed.every((h) => {
-    const o = h.ok ? rowOn(h, backend, slot) : h.lastSeen?.get(backend)?.find((x) => x.server === slot);
+    const recent = !h.ok && (h.lastSeenAt ?? Number.NEGATIVE_INFINITY) > lostBefore;
+    const o = h.ok
+      ? rowOn(h, backend, slot)
+      : recent
+        ? h.lastSeen?.get(backend)?.find((x) => x.server === slot)
+        : undefined;
     return o === undefined || o.admin === 'maint';
   });
 }

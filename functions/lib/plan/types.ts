@@ -19,9 +19,21 @@ export interface PlanPolicy {
   readonly quorum: Quorum;
   /** 3.0+: how long `wait … srv-removable` may hold a batch before the `del server` of a freed dynamic slot. */
   readonly removeWaitMs: number;
+  /**
+   * How long a host that stopped answering still holds a release with what it last showed (`lastSeen`): long enough
+   * for a dropped connection, a restart or a flapping link to answer again; past it the host is taken for gone, as
+   * one never seen is, so a host that died does not hold every drain in flight until its invocation's end.
+   */
+  readonly lostHostMs: number;
 }
 
-export const DEFAULT_POLICY: PlanPolicy = { fenceMs: 1_500, heartbeatMs: 300_000, quorum: 'all', removeWaitMs: 1_000 };
+export const DEFAULT_POLICY: PlanPolicy = {
+  fenceMs: 1_500,
+  heartbeatMs: 300_000,
+  quorum: 'all',
+  removeWaitMs: 1_000,
+  lostHostMs: 9_000,
+};
 
 /** Everything the planner decides from. `now` is epoch milliseconds, passed in so the planner stays pure. */
 export interface PlanInput {

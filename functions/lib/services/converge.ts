@@ -117,10 +117,10 @@ export async function converge(
   const readdressed = new Set<string>();
   // The round before's look: a host that answered it and fails this one keeps what it showed (its batch's connection
   // dropped, the read-back with it), so a release waits for it to answer again (plan/transitions.ts, maintWherever).
-  let previous: readonly HostObservation[] | undefined;
+  let previous: { observed: readonly HostObservation[]; at: number } | undefined;
   for (;;) {
     const observed = rememberLastSeen(observedFirst ?? (await deps.fleet.observe(backends, { servers })), previous);
-    previous = observed;
+    previous = { observed, at: deps.clock.now() };
     const { slots: read, readAt } = recordsFirst ?? (await readRecords(targets, deps));
     observedFirst = undefined;
     recordsFirst = undefined;

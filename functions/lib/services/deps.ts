@@ -31,5 +31,7 @@ export function planPolicy(config: Pick<ConfigDocument, 'timeouts' | 'lifecycle'
     quorum: config.quorum,
     // The wait holds the batch: it must leave room for the rest of it inside the command deadline.
     removeWaitMs: Math.max(1, Math.min(1_000, Math.floor(config.timeouts.commandMs / 4))),
+    // Three command deadlines without an answer: a host that takes longer to come back is treated as gone.
+    lostHostMs: 3 * config.timeouts.commandMs,
   };
 }

@@ -139,7 +139,7 @@ export async function reconcile(input: ReconcileInput, config: Config, deps: Ser
   if (dryRun) return report(desired, observed, first, tally, { seeded, disagreements, growth, dryRun });
   await send(first, readAt, config, deps, tally);
   await carryOut(first.transitions, config, deps, tally);
-  await waitWithinPass(input, config, deps, { desired, first, observed }, tally);
+  await waitWithinPass(input, config, deps, { desired, first, observed, observedAt: readAt }, tally);
   // Completions a crashed invocation owed (the outbox), and those that waited for another backend's slot.
   const owed = await settleOwed(config, deps);
   tally.settled.push(...owed.settled);
@@ -156,7 +156,12 @@ async function waitWithinPass(
   input: ReconcileInput,
   config: Config,
   deps: ServiceDeps,
-  start: { desired: readonly DesiredBackend[]; first: Plan; observed: readonly HostObservation[] },
+  start: {
+    desired: readonly DesiredBackend[];
+    first: Plan;
+    observed: readonly HostObservation[];
+    observedAt: number;
+  },
   tally: Tally,
 ): Promise<void> {
   const { desired, first } = start;
@@ -171,7 +176,7 @@ async function waitWithinPass(
   const readdressed = readdressedBy(first.batches);
   // A host that answered an earlier look of the pass and fails this one is judged by what it showed then (a release
   // waits for it: plan/transitions.ts, maintWherever).
-  let previous = start.observed;
+  let previous = { observed: start.observed, at: start.observedAt };
   while (pending.size > 0 && deps.clock.now() < until) {
     if (!tally.sentSomething) await deps.clock.sleep(config.timeouts.pollMs);
     tally.sentSomething = false;
@@ -182,7 +187,7 @@ async function waitWithinPass(
       { servers },
     );
     const observed = rememberLastSeen(looked, previous);
-    previous = observed;
+    previous = { observed, at: deps.clock.now() };
     const readAt = deps.clock.now();
     const now: DesiredBackend[] = await Promise.all(
       backends.map(async (b) => {

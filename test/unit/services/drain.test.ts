@@ -117,32 +117,35 @@ describe('drainMember', () => {
     expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
   });
 
-  it('holds the release while a host that showed the slot serving stops answering, and frees it once it answers', async () => {
-    // The host answered the first look (READY) and then dropped every connection, its batch's read-back included: it
-    // may still send the instance traffic, so the slot is not freed on the other two hosts' MAINT alone.
-    const w = fakeWorld({ backends: [{ name: 'web', drainSeconds: 0 }] });
-    await w.seed();
-    const slot = await registered(w, 'i-1', '10.0.0.1');
-    const ref = w.ref('i-1');
+  /** Drains i-1 (deadline 0, a terminate) while hap1 answers the first look, READY, and then nothing at all. */
+  async function drainWhileHap1Drops(w: World, slot: string, until: number) {
     const fleet = w.deps.fleet;
     const dropping = Object.assign(Object.create(fleet), {
       run: (batches: readonly HostBatch[]) => {
+        // Its batch's connection dropped, the read-back with it, and every look after.
         w.fleet.setMode('hap1', 'down');
         return fleet.run(batches);
       },
     });
+    const ref = w.ref('i-1');
+    const started = w.clock.now();
     const r = await drainMember(
-      {
-        backend: w.backend(),
-        memberId: 'i-1',
-        leave: { kind: 'terminate', lifecycle: ref },
-        until: w.clock.now() + 3_000,
-      },
+      { backend: w.backend(), memberId: 'i-1', leave: { kind: 'terminate', lifecycle: ref }, until },
       w.config,
       { ...w.deps, fleet: dropping },
     );
-    expect(r.status).toBe('draining');
     expect(w.fleet.serving('hap1', 'web')).toEqual([slot]);
+    return { r, ref, started };
+  }
+
+  it('holds the release while a host that showed the slot serving stops answering, and frees it once it answers', async () => {
+    // hap1 may still send the instance traffic: the slot is not freed on the other two hosts' MAINT alone.
+    const w = fakeWorld({ backends: [{ name: 'web', drainSeconds: 0 }] });
+    await w.seed();
+    const slot = await registered(w, 'i-1', '10.0.0.1');
+    const lostHostMs = 3 * w.config.timeouts.commandMs;
+    const { r, ref } = await drainWhileHap1Drops(w, slot, w.clock.now() + lostHostMs - 500);
+    expect(r.status).toBe('draining');
     expect(admins(w, slot)).toEqual(['ready', 'maint', 'maint']);
     expect(await w.store.get('web', slot)).toMatchObject({ state: 'draining', member: 'i-1' });
     expect(w.lifecycle.completions).toEqual([]);
@@ -155,6 +158,19 @@ describe('drainMember', () => {
     expect(again.status).toBe('released');
     expect(admins(w, slot)).toEqual(['maint', 'maint', 'maint']);
     expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
+  });
+
+  it('takes a host silent for three command deadlines for gone, and frees the slot then, not at the deadline of the invocation', async () => {
+    const w = fakeWorld({ backends: [{ name: 'web', drainSeconds: 0 }] });
+    await w.seed();
+    const slot = await registered(w, 'i-1', '10.0.0.1');
+    const lostHostMs = 3 * w.config.timeouts.commandMs;
+    const { r, ref, started } = await drainWhileHap1Drops(w, slot, FAR);
+    expect(r.status).toBe('released');
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
+    const at = w.lifecycle.completions[0]?.at ?? 0;
+    expect(at).toBeGreaterThanOrEqual(started + lostHostMs);
+    expect(at).toBeLessThan(started + lostHostMs + 1_000);
   });
 
   it('answers not-registered for a member without a slot, and tells no host anything', async () => {
