@@ -60,6 +60,10 @@ export function renderConfig(options: HaproxyOptions, layout: HaproxyLayout): st
     '    stats maxconn 100',
     '    stats timeout 30s',
     `    pidfile ${layout.pidFile}`,
+    // Without it a second HAProxy bound to the same port (another test process's freePort handed it out too) shares it
+    // silently (SO_REUSEPORT) and answers some of our connections; with it, that bind fails and startHaproxy retries on
+    // fresh ports. Master-worker hosts keep it: their reloads start the new worker while the old one still listens.
+    ...(options.masterWorker ? [] : ['    noreuseport']),
     ...(options.stateFile ? [`    server-state-file ${layout.stateFilePath}`] : []),
     ...(options.extraGlobal ?? []).map((line) => `    ${line}`),
     '',
