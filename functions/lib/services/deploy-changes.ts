@@ -97,9 +97,13 @@ export async function applyDeploy(
   return { results, nothingApplied };
 }
 
+/**
+ * Whether the change left the table as it was: rolled back, never tried, or refused. A change the table recorded is not
+ * "nothing" even when no host took it (a deregister's drain, a hold, a weight): the record stands and reconcile
+ * converges the hosts, so a 502 ("unchanged, retry") would be false (ARCHITECTURE.md, invariant 7).
+ */
 function nothing(r: ChangeResult): boolean {
-  if (r.status === 'rolled-back' || r.status === 'not-attempted' || r.status === 'refused') return true;
-  return r.hosts.length > 0 && r.hosts.every((h) => !h.ok);
+  return r.status === 'rolled-back' || r.status === 'not-attempted' || r.status === 'refused';
 }
 
 function checkBackends(request: DeployRequest, backends: ReadonlyMap<string, BackendConfig>): void {

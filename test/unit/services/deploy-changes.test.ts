@@ -1,7 +1,7 @@
 // applyDeploy with in-memory ports: desired sets that leave ASG members alone (case 6), the time budget (case 8), and
 // requests checked whole against the machine before the first write.
 import { describe, expect, it } from 'vitest';
-import type { Member } from '../../../functions/lib/domain/types.js';
+import type { HostBatch, Member } from '../../../functions/lib/domain/types.js';
 import {
   NoFreeSlotError,
   NotFoundError,
@@ -9,6 +9,7 @@ import {
   StoreUnavailableError,
   ValidationError,
 } from '../../../functions/lib/errors.js';
+import type { HaproxyFleet } from '../../../functions/lib/ports.js';
 import { applyDeploy, type DeployRequest, type MemberChange } from '../../../functions/lib/services/deploy-changes.js';
 import { registerMember } from '../../../functions/lib/services/register.js';
 import { fakeWorld, type World } from '../../support/fakes/world.js';
@@ -27,6 +28,21 @@ async function asgMember(w: World, id: string, address: string) {
 }
 
 describe('applyDeploy', () => {
+  it('answers a deregister no host could take as draining, not as nothing applied: the table recorded the drain', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const m = w.member('m-1', '10.0.0.1');
+    await registerMember({ backend: w.backend(), member: m, owner: 'webhook', until: FAR }, w.config, w.deps);
+    for (const h of w.fleet.hosts) w.fleet.setMode(h, 'down');
+    const out = await deploy(w, changes({ action: 'deregister', backend: 'web', member: m }), w.clock.now() + 2_000);
+    expect(out.nothingApplied).toBe(false);
+    expect(out.results).toEqual([
+      expect.objectContaining({ action: 'deregister', status: 'draining', hosts: expect.any(Array) }),
+    ]);
+    expect(out.results[0]?.hosts.every((h) => !h.ok)).toBe(true);
+    expect(await w.store.findByMember('web', 'm-1')).toMatchObject({ state: 'draining', drainReason: 'deregister' });
+  });
+
   it('answers a weight the table recorded but the hosts never got as partial, with why, not as an error', async () => {
     const w = fakeWorld();
     const m = w.member('m-1', '10.0.0.1');
