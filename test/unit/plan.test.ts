@@ -427,6 +427,13 @@ const cases: Case[] = [
     released: [{ slot: 'web1', kind: 'drain-deadline' }],
   },
   {
+    name: 'keeps a leaving slot a host shows in maint there while another host’s silence makes the drain look unfinished',
+    desired: [{ config: plain, slots: [draining('web1')] }],
+    observed: [host('h1', live('web1', { admin: 'maint' })), down('h2'), host('h3', live('web1', { admin: 'drain' }))],
+    batches: {},
+    drift: [],
+  },
+  {
     name: 'waits for the deadline while a host lacks the draining slot',
     desired: [{ config: plain, slots: [draining('web1')] }],
     observed: [host('h1', live('web1', { admin: 'drain' })), host('h2')],

@@ -95,7 +95,11 @@ function planBackend(
       outcomes.push({ commands: [], drift: [{ host, backend, slot, kind: 'unknown-slot', actual }] });
       continue;
     }
-    const target = hostTarget(record, gate, over.has(`${backend}/${slot}`));
+    // A leaving slot a host already shows in MAINT stays there: one look at a host that did not answer makes the drain
+    // look unfinished again (its sessions unknown), and sending the others back to DRAIN only lets persistent traffic
+    // back in and churns every round while that host flaps.
+    const maintAlready = record.state === 'draining' && observed?.admin === 'maint';
+    const target = hostTarget(record, gate, over.has(`${backend}/${slot}`) || maintAlready);
     const dynamic = { ...rules, backend, record, target, options: b.config.dynamicServerOptions ?? {} };
     if (!observed) {
       if (target.presence === 'required') outcomes.push(addOnHost(dynamic));

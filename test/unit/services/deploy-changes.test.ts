@@ -28,6 +28,53 @@ async function asgMember(w: World, id: string, address: string) {
 }
 
 describe('applyDeploy', () => {
+  it('answers a deregister while one host cuts every batch: the others drain, then MAINT, and never go back', async () => {
+    // hap1 answers every look but drops each batch's connection, the look that shares it (the read-back) included.
+    const w = fakeWorld({ backends: [{ name: 'web', drainSeconds: 1 }] });
+    await w.seed();
+    const m = w.member('m-1', '10.0.0.1');
+    const { slot } = await registerMember(
+      { backend: w.backend(), member: m, owner: 'webhook', until: FAR },
+      w.config,
+      w.deps,
+    );
+    const fleet = w.deps.fleet;
+    const cut = { code: 'PROTOCOL_ERROR', message: 'hap1: peer closed the connection after 0 of 2 replies' };
+    let inBatch = false;
+    const flapping = Object.assign(Object.create(fleet), {
+      run: async (batches: readonly HostBatch[]) => {
+        inBatch = true;
+        const out = await fleet.run(batches.filter((b) => b.host !== 'hap1'));
+        inBatch = false;
+        const dropped = batches.filter((b) => b.host === 'hap1');
+        return [...out, ...dropped.map((b) => ({ host: b.host, ok: false, replies: [], error: cut }))];
+      },
+      observe: async (...args: Parameters<HaproxyFleet['observe']>) => {
+        const shared = inBatch;
+        const out = await fleet.observe(...args);
+        return shared ? out.map((o) => (o.host === 'hap1' ? { host: o.host, ok: false, error: cut } : o)) : out;
+      },
+    });
+    const request = changes({ action: 'deregister', backend: 'web', member: m });
+    const sentBefore = w.fleet.sent.length;
+    const out = await applyDeploy(request, w.config, { ...w.deps, fleet: flapping }, { until: w.clock.now() + 2_500 });
+    expect(out.nothingApplied).toBe(false);
+    expect(out.results[0]).toMatchObject({ status: 'draining' });
+    expect(out.results[0]?.hosts.map((h) => [h.host, h.ok])).toEqual([
+      ['hap1', false],
+      ['hap2', true],
+      ['hap3', true],
+    ]);
+    // Each good host: DRAIN, then MAINT once the drain is over, and never DRAIN again while hap1 keeps failing.
+    for (const h of ['hap2', 'hap3']) {
+      const lines = w.fleet.sent.slice(sentBefore).flatMap((b) => (b.host === h ? b.lines : []));
+      expect(lines).toEqual([`set server web/${slot} state drain`, `set server web/${slot} state maint`]);
+    }
+    // hap1 still serves the member: the slot is not freed.
+    expect(w.fleet.serving('hap1', 'web')).toEqual([slot]);
+    expect(await w.store.get('web', slot)).toMatchObject({ state: 'draining', member: 'm-1' });
+  });
+
   it('answers a deregister no host could take as draining, not as nothing applied: the table recorded the drain', async () => {
     const w = fakeWorld();
     await w.seed();
