@@ -9,7 +9,7 @@ import spotFixture from '../fixtures/events/spot-interruption.json' with { type:
 import terminateFixture from '../fixtures/events/terminate.json' with { type: 'json' };
 import { instanceEvent, lambdaContext, lifecycleEvent, sqsBatch } from '../support/lambda.js';
 import { webhookEvent } from '../support/webhook-request.js';
-import { check, note, type SeqState, touch } from './state.js';
+import { check, flapSince, note, type SeqState, touch } from './state.js';
 import { ASG, type Faults, INSTANCES, type Invoke, MEMBERS, SECRET, type World, withFaults } from './world.js';
 
 /** Faults a step may carry: `kill` cuts its invocation off at a random point, `throttle` slows its table. */
@@ -99,6 +99,8 @@ interface Dispatched {
   readonly instance: string;
   readonly token: string;
   readonly event: unknown;
+  /** When the delivery started (epoch ms). */
+  readonly started: number;
   /** The invocation returned (or died): the launch is no longer under way. */
   returned(): void;
 }
@@ -122,6 +124,7 @@ function dispatched(state: SeqState, kind: 'launch' | 'terminate', instance: str
     instance,
     token,
     event,
+    started,
     returned: () => {
       if (kind !== 'launch') return;
       const left = [...(state.launching.get(instance) ?? [])];
@@ -139,8 +142,9 @@ function dispatched(state: SeqState, kind: 'launch' | 'terminate', instance: str
 function settled(state: SeqState, d: Dispatched, how: 'done' | 'ignored' | 'died'): void {
   if (how === 'died') state.undelivered.add(d.token);
   else if (how === 'done') state.undelivered.delete(d.token);
-  // From a terminate's normal return on, its instance gets no new request (the drain is on every host by then).
-  if (d.kind === 'terminate' && how === 'done') {
+  // From a terminate's normal return on, its instance gets no new request (the drain is on every host by then), unless
+  // a host took no batch meanwhile (flapSince): then only from its completion on (checks.ts, judgeCompletion).
+  if (d.kind === 'terminate' && how === 'done' && !flapSince(state, d.started)) {
     const now = Date.now();
     state.stoppedAt.set(d.instance, Math.min(state.stoppedAt.get(d.instance) ?? now, now));
   }
@@ -179,10 +183,11 @@ export async function notice(
   // Direct (one EventBridge event): its answer says whether the instance held a slot. A notice for an instance that
   // holds none changes nothing, so a launch delivered after it is the launch path's to decide.
   touch(state, instance);
+  const started = Date.now();
   const out = await invoke(world, world.handlers.lifecycle, noticeEvent(kind, instance), faults);
   note(state, `notice ${kind} ${instance} ${JSON.stringify(faults ?? {})} → ${JSON.stringify(out).slice(0, 300)}`);
   const leaving = out.kind === 'done' && (out.value as { effect?: string }).effect === 'leaving';
-  if (!leaving || kind === 'spot-stop' || kind === 'stopping') return;
+  if (!leaving || kind === 'spot-stop' || kind === 'stopping' || flapSince(state, started)) return;
   const now = Date.now();
   state.stoppedAt.set(instance, Math.min(state.stoppedAt.get(instance) ?? now, now));
 }
@@ -343,5 +348,23 @@ export async function host(world: World, state: SeqState, h: number, up: boolean
     await handle.kill('SIGKILL');
     world.relays[h]?.drop();
     state.downHosts.add(h);
+  }
+}
+
+/** A host's link starts or stops cutting every batch while it answers every look (one such host at a time). */
+export function flap(world: World, state: SeqState, h: number, on: boolean): void {
+  const relay = world.relays[h];
+  if (!relay) return;
+  if (on && state.flappingHosts.size === 0) {
+    relay.dropWrites(true);
+    state.flappingHosts.add(h);
+    state.flaps.push({ start: Date.now() });
+    note(state, `host ${h} cuts every batch from now on`);
+  } else if (!on && state.flappingHosts.has(h)) {
+    relay.dropWrites(false);
+    state.flappingHosts.delete(h);
+    const open = state.flaps.find((f) => f.end === undefined);
+    if (open) open.end = Date.now();
+    note(state, `host ${h} takes batches again`);
   }
 }

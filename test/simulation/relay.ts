@@ -6,6 +6,8 @@ import { oneShot } from '../../bin/harness/haproxy-util.js';
 import { parseShowStat } from '../../functions/lib/haproxy/parse-stat.js';
 
 const ADDR = /^set server ([^/\s]+)\/(\S+) addr (\S+) port (\d+)$/;
+// A command that changes the host (every read is a `show`, `prompt` or `help`).
+const WRITE = /^(set|add|del|enable|disable|wait) /;
 
 /** One re-address that reached a host, with the sessions its server had at that instant. */
 export interface Readdress {
@@ -23,6 +25,11 @@ export interface InspectingRelay {
   reset(): void;
   /** Destroys every open connection (a host kill looks like this to a client). */
   drop(): void;
+  /**
+   * While on, a connection that carries a command changing the host is cut before any of it reaches the host: the
+   * host answers every look and takes no batch (a flapping link, a socket shared with another process).
+   */
+  dropWrites(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -35,6 +42,7 @@ async function sessionsOf(statsPort: number, backend: string, server: string): P
 export async function startInspectingRelay(statsPort: number): Promise<InspectingRelay> {
   const seen: Readdress[] = [];
   const sockets = new Set<Socket>();
+  let droppingWrites = false;
   const server = createServer((client) => {
     const upstream = connect(statsPort, '127.0.0.1');
     for (const s of [client, upstream]) {
@@ -50,6 +58,11 @@ export async function startInspectingRelay(statsPort: number): Promise<Inspectin
     client.on('data', (chunk: Buffer) => {
       const lines = (partial + chunk.toString('utf8')).split('\n');
       partial = lines.pop() ?? '';
+      if (droppingWrites && lines.some((l) => WRITE.test(l))) {
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
       const addrs = lines.map((l) => ADDR.exec(l)).filter((m): m is RegExpExecArray => m !== null);
       // Chunks stay in order; only those that re-address wait for the look at the host.
       queue = queue.then(async () => {
@@ -72,6 +85,10 @@ export async function startInspectingRelay(statsPort: number): Promise<Inspectin
     readdresses: () => seen,
     reset: () => {
       seen.length = 0;
+      droppingWrites = false;
+    },
+    dropWrites: (on) => {
+      droppingWrites = on;
     },
     drop: () => {
       for (const s of sockets) s.destroy();

@@ -16,6 +16,7 @@ import {
   deliver,
   deliverBatch,
   desiredSet,
+  flap,
   host,
   type NoticeKind,
   notice,
@@ -43,7 +44,8 @@ type Op =
   | { readonly op: 'desired'; readonly picks: readonly (readonly [number, number])[] }
   | { readonly op: 'cli'; readonly verb: 'drain' | 'disable' | 'enable'; readonly m: number }
   | { readonly op: 'reconcile'; readonly faults: StepFaults }
-  | { readonly op: 'host'; readonly h: number; readonly up: boolean };
+  | { readonly op: 'host'; readonly h: number; readonly up: boolean }
+  | { readonly op: 'flap'; readonly h: number; readonly on: boolean };
 
 /** One record of an SQS batch: an instance's launch or terminate. */
 type BatchItem = { readonly kind: 'launch' | 'terminate'; readonly i: number };
@@ -108,6 +110,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('reconcile' as const), faults: faultsArb }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('host' as const), h: fc.nat(2), up: fc.boolean() }) },
+  // A host whose link cuts every batch while its looks get through (one at a time, until it is switched off).
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('flap' as const), h: fc.nat(2), on: fc.boolean() }) },
 );
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 3, arbitrary: opArb.map((o) => ({ together: [o] })) },
@@ -162,6 +166,8 @@ async function run(o: Op, alone: boolean): Promise<void> {
       return;
     case 'host':
       return host(world, state, o.h, o.up);
+    case 'flap':
+      return flap(world, state, o.h, o.on);
   }
 }
 
@@ -193,6 +199,7 @@ async function begin(converged: boolean): Promise<void> {
 async function quiet(): Promise<void> {
   world.load = false;
   for (const h of [...state.downHosts]) await host(world, state, h, true);
+  for (const h of [...state.flappingHosts]) flap(world, state, h, false);
   for (let attempt = 0; attempt < 3 && state.undelivered.size > 0; attempt++) {
     for (const token of [...state.undelivered]) {
       const what = state.tokens.get(token);

@@ -25,6 +25,9 @@ export interface SeqState {
   readonly touchedAt: Map<string, number>;
   readonly violations: string[];
   readonly downHosts: Set<number>;
+  /** Hosts whose relay cuts every batch (see InspectingRelay.dropWrites), and when each such spell began and ended. */
+  readonly flappingHosts: Set<number>;
+  readonly flaps: { readonly start: number; end?: number }[];
   /** What happened, in order, for the messages of violations. */
   readonly history: string[];
   steps: number;
@@ -53,6 +56,8 @@ export function newState(): SeqState {
     touchedAt: new Map(),
     violations: [],
     downHosts: new Set(),
+    flappingHosts: new Set(),
+    flaps: [],
     history: [],
     steps: 0,
     checks: 0,
@@ -80,4 +85,13 @@ export function overlapped(state: SeqState, id: string): boolean {
   const starts = state.launching.get(id) ?? [];
   const touched = state.touchedAt.get(id);
   return starts.length > 0 && touched !== undefined && touched >= Math.min(...starts);
+}
+
+/**
+ * Whether a host cut batches at any time since `since`. An operation that returns then may not have reached that host,
+ * which goes on serving what it served: no implementation can drain a host that takes no command. Its instance is held
+ * to "no request after" only from its lifecycle completion on (which waits for that host), not from its return.
+ */
+export function flapSince(state: SeqState, since: number): boolean {
+  return state.flaps.some((f) => (f.end ?? Number.POSITIVE_INFINITY) >= since);
 }
