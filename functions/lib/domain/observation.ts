@@ -17,24 +17,31 @@ export function onlyServers(
   );
 }
 
+// Failures that say nothing came back from the host: it may be gone. Any other (a connection it accepted and then
+// closed, an error reply) means it is there, still serving whatever it last showed.
+const SILENT = new Set(['HOST_UNREACHABLE', 'HOST_TIMEOUT']);
+
 /**
- * `current`, with each host that failed it but answered an earlier look of this invocation (`previous`, made at
- * `previousAt`, itself carried) given `lastSeen`: the rows it showed then, and when. A failed look says nothing about
- * what a host serves: its batch's connection dropped, it restarted, it is partitioned from us but not from its clients.
- * A host never seen in the invocation stays as it is: down from the start, it is judged as ARCHITECTURE.md ("Planner")
- * says.
+ * `current` (looked at `at`), with each host that failed it but answered an earlier look of this invocation
+ * (`previous`, itself carried) given `lastSeen`: the rows it showed then, and `lastSeenAt`, the last time it was heard
+ * from. A failed look says nothing about what a host serves: its batch's connection dropped, it restarted, it is
+ * partitioned from us but not from its clients. A host that accepted the connection and cut it (or answered an error)
+ * was heard from now; only silence (unreachable, timed out) ages `lastSeenAt`. A host never seen in the invocation
+ * stays as it is: down from the start, it is judged as ARCHITECTURE.md ("Planner") says.
  */
 export function rememberLastSeen(
   current: readonly HostObservation[],
   previous: { readonly observed: readonly HostObservation[]; readonly at: number } | undefined,
+  at: number,
 ): readonly HostObservation[] {
   if (previous === undefined || current.every((o) => o.ok)) return current;
   const before = new Map(previous.observed.map((o) => [o.host, o]));
   return current.map((o) => {
     if (o.ok) return o;
     const last = before.get(o.host);
-    if (last === undefined) return o;
-    if (last.ok) return { ...o, lastSeen: last.backends, lastSeenAt: previous.at };
-    return last.lastSeen === undefined ? o : { ...o, lastSeen: last.lastSeen, lastSeenAt: last.lastSeenAt };
+    const lastSeen = last === undefined ? undefined : last.ok ? last.backends : last.lastSeen;
+    if (last === undefined || lastSeen === undefined) return o;
+    const heard = last.ok ? previous.at : (last.lastSeenAt ?? previous.at);
+    return { ...o, lastSeen, lastSeenAt: SILENT.has(o.error.code) ? heard : at };
   });
 }

@@ -119,7 +119,8 @@ export async function converge(
   // dropped, the read-back with it), so a release waits for it to answer again (plan/transitions.ts, maintWherever).
   let previous: { observed: readonly HostObservation[]; at: number } | undefined;
   for (;;) {
-    const observed = rememberLastSeen(observedFirst ?? (await deps.fleet.observe(backends, { servers })), previous);
+    const looked = observedFirst ?? (await deps.fleet.observe(backends, { servers }));
+    const observed = rememberLastSeen(looked, previous, deps.clock.now());
     previous = { observed, at: deps.clock.now() };
     const { slots: read, readAt } = recordsFirst ?? (await readRecords(targets, deps));
     observedFirst = undefined;
@@ -168,9 +169,19 @@ export async function converge(
         deps.fleet.observe(backends, { servers }),
       ]);
       for (const r of sent) results.set(r.host, [...(results.get(r.host) ?? []), r]);
-      observedFirst = readBack;
-      // Past `until`, that look is the last round.
+      // Past `until`, the next look is the last round.
       readBackOnly = deps.clock.now() >= options.until;
+      // A host that answered this round's look but not the read-back (the batch's connection dropped: they share it)
+      // is looked at again on its own, after a poll, as a host that waits is: planned from the read-back, every round
+      // would carry a batch for it and fail with it, and what it last showed would age out (lostHostMs) while it still
+      // serves. The same batch sent again after that pause is a retry, not a plan that repeats itself.
+      const lost = readBack.some((o) => !o.ok && observed.some((p) => p.host === o.host && p.ok));
+      observedFirst = lost ? undefined : readBack;
+      if (lost) {
+        commandRounds = 0;
+        lastSent = '';
+        if (!readBackOnly) await deps.clock.sleep(options.pollMs);
+      }
       continue;
     }
     const draining = options.untilReleased === true && read.some((r) => r.state === 'draining');

@@ -186,7 +186,7 @@ async function waitWithinPass(
       backends.map((b) => b.name),
       { servers },
     );
-    const observed = rememberLastSeen(looked, previous);
+    const observed = rememberLastSeen(looked, previous, deps.clock.now());
     previous = { observed, at: deps.clock.now() };
     const readAt = deps.clock.now();
     const now: DesiredBackend[] = await Promise.all(

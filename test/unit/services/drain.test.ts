@@ -173,6 +173,38 @@ describe('drainMember', () => {
     expect(at).toBeLessThan(started + lostHostMs + 1_000);
   });
 
+  it('holds the release however long a host keeps accepting connections and cutting them, looks included', async () => {
+    // Alive (it accepts), serving, and taking nothing: silence is what ages a host out, not a cut connection.
+    const w = fakeWorld({ backends: [{ name: 'web', drainSeconds: 0 }] });
+    await w.seed();
+    const slot = await registered(w, 'i-1', '10.0.0.1');
+    const fleet = w.deps.fleet;
+    const cut = { code: 'PROTOCOL_ERROR', message: 'hap1: peer closed the connection after 0 of 2 replies' };
+    let looks = 0;
+    const cutting = Object.assign(Object.create(fleet), {
+      run: async (batches: readonly HostBatch[]) => [
+        ...(await fleet.run(batches.filter((b) => b.host !== 'hap1'))),
+        ...batches.filter((b) => b.host === 'hap1').map((b) => ({ host: b.host, ok: false, replies: [], error: cut })),
+      ],
+      observe: async (...args: Parameters<typeof fleet.observe>) => {
+        const out = await fleet.observe(...args);
+        return looks++ === 0 ? out : out.map((o) => (o.host === 'hap1' ? { host: o.host, ok: false, error: cut } : o));
+      },
+    });
+    const lostHostMs = 3 * w.config.timeouts.commandMs;
+    const until = w.clock.now() + 3 * lostHostMs;
+    const ref = w.ref('i-1');
+    const r = await drainMember(
+      { backend: w.backend(), memberId: 'i-1', leave: { kind: 'terminate', lifecycle: ref }, until },
+      w.config,
+      { ...w.deps, fleet: cutting },
+    );
+    expect(w.clock.now()).toBeGreaterThanOrEqual(until);
+    expect(r.status).toBe('draining');
+    expect(w.fleet.serving('hap1', 'web')).toEqual([slot]);
+    expect(w.lifecycle.completions).toEqual([]);
+  });
+
   it('answers not-registered for a member without a slot, and tells no host anything', async () => {
     const w = fakeWorld();
     await w.seed();
