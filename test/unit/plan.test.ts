@@ -413,7 +413,7 @@ const cases: Case[] = [
   {
     name: 'frees an expired drain once a host that stopped answering has been silent past lostHostMs (taken for gone)',
     desired: [{ config: plain, slots: [draining('web1', { drainDeadline: NOW - 1 })] }],
-    observed: [gone('h1', 9_001, live('web1')), host('h2', live('web1', { admin: 'maint' }))],
+    observed: [gone('h1', 15_001, live('web1')), host('h2', live('web1', { admin: 'maint' }))],
     batches: {},
     drift: [],
     released: [{ slot: 'web1', kind: 'drain-deadline' }],

@@ -32,7 +32,7 @@ export const DEFAULT_POLICY: PlanPolicy = {
   heartbeatMs: 300_000,
   quorum: 'all',
   removeWaitMs: 1_000,
-  lostHostMs: 9_000,
+  lostHostMs: 15_000,
 };
 
 /** Everything the planner decides from. `now` is epoch milliseconds, passed in so the planner stays pure. */

@@ -120,8 +120,9 @@ export async function converge(
   let previous: { observed: readonly HostObservation[]; at: number } | undefined;
   for (;;) {
     const looked = observedFirst ?? (await deps.fleet.observe(backends, { servers }));
-    const observed = rememberLastSeen(looked, previous, deps.clock.now());
-    previous = { observed, at: deps.clock.now() };
+    const lookedAt = deps.clock.now();
+    const observed = rememberLastSeen(looked, previous, lookedAt);
+    previous = { observed, at: lookedAt };
     const { slots: read, readAt } = recordsFirst ?? (await readRecords(targets, deps));
     observedFirst = undefined;
     recordsFirst = undefined;

@@ -186,8 +186,9 @@ async function waitWithinPass(
       backends.map((b) => b.name),
       { servers },
     );
-    const observed = rememberLastSeen(looked, previous, deps.clock.now());
-    previous = { observed, at: deps.clock.now() };
+    const lookedAt = deps.clock.now();
+    const observed = rememberLastSeen(looked, previous, lookedAt);
+    previous = { observed, at: lookedAt };
     const readAt = deps.clock.now();
     const now: DesiredBackend[] = await Promise.all(
       backends.map(async (b) => {
