@@ -351,20 +351,20 @@ export async function host(world: World, state: SeqState, h: number, up: boolean
   }
 }
 
-/** A host's link starts or stops cutting every batch while it answers every look (one such host at a time). */
-export function flap(world: World, state: SeqState, h: number, on: boolean): void {
+/** A host's link starts cutting every batch while it answers every look, for `steps` steps (one such host at a time). */
+export function flap(world: World, state: SeqState, h: number, steps: number): void {
   const relay = world.relays[h];
-  if (!relay) return;
-  if (on && state.flappingHosts.size === 0) {
-    relay.dropWrites(true);
-    state.flappingHosts.add(h);
-    state.flaps.push({ start: Date.now() });
-    note(state, `host ${h} cuts every batch from now on`);
-  } else if (!on && state.flappingHosts.has(h)) {
-    relay.dropWrites(false);
-    state.flappingHosts.delete(h);
-    const open = state.flaps.find((f) => f.end === undefined);
-    if (open) open.end = Date.now();
-    note(state, `host ${h} takes batches again`);
+  if (!relay || state.flaps.some((f) => f.end === undefined)) return;
+  relay.dropWrites(true);
+  state.flaps.push({ h, start: Date.now(), untilStep: state.steps + 1 + steps });
+  note(state, `host ${h} cuts every batch for ${steps} steps`);
+}
+
+/** Ends the spell of a flapping host once the sequence reached its last step (every spell: `step` Infinity). */
+export function flapEnds(world: World, state: SeqState, step: number): void {
+  for (const f of state.flaps.filter((x) => x.end === undefined && x.untilStep <= step)) {
+    world.relays[f.h]?.dropWrites(false);
+    f.end = Date.now();
+    note(state, `host ${f.h} takes batches again`);
   }
 }

@@ -26,8 +26,7 @@ export interface SeqState {
   readonly violations: string[];
   readonly downHosts: Set<number>;
   /** Hosts whose relay cuts every batch (see InspectingRelay.dropWrites), and when each such spell began and ended. */
-  readonly flappingHosts: Set<number>;
-  readonly flaps: { readonly start: number; end?: number }[];
+  readonly flaps: { readonly h: number; readonly start: number; readonly untilStep: number; end?: number }[];
   /** What happened, in order, for the messages of violations. */
   readonly history: string[];
   steps: number;
@@ -56,7 +55,6 @@ export function newState(): SeqState {
     touchedAt: new Map(),
     violations: [],
     downHosts: new Set(),
-    flappingHosts: new Set(),
     flaps: [],
     history: [],
     steps: 0,
