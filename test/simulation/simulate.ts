@@ -279,6 +279,11 @@ export function simulationShard(shard: number): void {
           totals.violations += state.violations.length;
           if (state.violations.length > 0 && process.env.SIM_REPORT)
             writeFileSync(process.env.SIM_REPORT, [...state.violations, '', ...state.history].join('\n'));
+          // Said at once, with the story's last lines: shrinking may run into the timeout before fast-check reports.
+          if (state.violations.length > 0 && totals.violations === state.violations.length)
+            console.log(
+              `simulation: first violation\n${[...state.violations.slice(0, 3), ...state.history.slice(-40)].join('\n')}`,
+            );
           expect(state.violations.slice(0, 3)).toEqual([]);
         }),
         { numRuns: runs, seed, endOnFailure: process.env.SIM_SHRINK === 'no' },
