@@ -293,6 +293,8 @@ class Tally {
   readonly commands = new Map<string, number>();
   readonly transitions: TransitionReport[] = [];
   readonly settled: { token: string; completion: string }[] = [];
+  /** What the pass went on past (see ReconcileReport.errors). */
+  readonly errors: PassError[] = [];
   promoted = 0;
   rounds = 1;
   sentSomething = false;
@@ -332,9 +334,8 @@ class Tally {
   transition(t: TransitionReport): void {
     this.transitions.push(t);
   }
-  readonly errors: PassError[] = [];
   failed(what: string, error: unknown): void {
-    const e = error as { code?: unknown; name?: unknown; message?: unknown };
+    const e = error as { name?: unknown; message?: unknown };
     const code = error instanceof SlotSyncError ? error.code : typeof e?.name === 'string' ? e.name : 'FAILED';
     this.errors.push({ what, code, message: typeof e?.message === 'string' ? e.message : String(error) });
   }
