@@ -77,18 +77,18 @@ async function markDone(owed: OwedCompletion, deps: ServiceDeps): Promise<void> 
 }
 
 /**
- * Completes an action once across every invocation and backend: owed first (so a crash right after still leaves it for
- * reconcile), then settled. A token completed before answers `duplicate`.
+ * Completes an action with CONTINUE once across every invocation and backend: owed first (so a crash right after still
+ * leaves it for reconcile), then settled. A token completed before answers `duplicate`. An ABANDON never goes this way:
+ * the ASG terminates at once, so it waits for the member's last slot to be free (`abandonOnceFree`).
  */
-export async function completeOnce(
+export async function continueOnce(
   ref: LifecycleRef,
-  result: 'CONTINUE' | 'ABANDON',
   config: Pick<ConfigDocument, 'backends' | 'timeouts'>,
   deps: ServiceDeps,
 ): Promise<Completion> {
   // Owed and leased in one write: the table's cost of a launch's CONTINUE is this and the `done` mark.
   const done = await settleLeased(
-    await deps.store.oweAndLease({ ref, result, backend: '' }, leaseMs(config)),
+    await deps.store.oweAndLease({ ref, result: 'CONTINUE', backend: '' }, leaseMs(config)),
     config,
     deps,
   );

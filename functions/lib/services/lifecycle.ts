@@ -13,7 +13,7 @@ import {
 } from '../errors.js';
 import type { ServiceDeps } from './deps.js';
 import { type DrainResult, drainMember } from './drain.js';
-import { abandonOnceFree, type Completion, completeOnce, retireIn } from './effects.js';
+import { abandonOnceFree, type Completion, continueOnce, retireIn } from './effects.js';
 import { type RegisterResult, registerMember } from './register.js';
 import type { Register } from './register-together.js';
 import { classifyLifecycle, type LifecyclePlace } from './warm-pool.js';
@@ -85,7 +85,7 @@ export async function handleLifecycle(
     deps.log.info('lifecycle action needs no slot', {
       reason: backends.length ? decision.reason : 'no backend mapped',
     });
-    return { ...base, completion: await completeOnce(input.ref, 'CONTINUE', config, deps) };
+    return { ...base, completion: await continueOnce(input.ref, config, deps) };
   }
   if (decision.kind === 'register') return launch(input, config, backends, deps, base);
   return terminate(input, config, backends, deps, base, decision.returns === true);
@@ -141,13 +141,13 @@ async function terminate(
   const out = { ...base, deregistered };
   if (deregistered.some((d) => d.status === 'draining')) return { ...out, completion: 'pending' };
   // The drains run side by side: the first to free its slot answers `later` (the other still holds one), the last
-  // completes. Whichever completed, that is the answer; `later` from all of them leaves it to completeOnce below.
+  // completes. Whichever completed, that is the answer; `later` from all of them leaves it to continueOnce below.
   const own = deregistered
     .flatMap((d) => d.completions)
     .flatMap((c) => (c.token === input.ref.token && c.completion !== 'later' ? [c.completion] : []))[0];
   if (own) return { ...out, completion: own };
   // No slot anywhere (or freed by others): nothing drains, so the action is completed here (once, by token).
-  return { ...out, completion: await completeOnce(input.ref, 'CONTINUE', config, deps) };
+  return { ...out, completion: await continueOnce(input.ref, config, deps) };
 }
 
 async function launch(
@@ -175,7 +175,7 @@ async function launch(
     });
     const out = { ...base, refused };
     if (config.lifecycle.onNoSlot === 'ABANDON') return abandon(input, config, deps, out, [], why);
-    return { ...out, completion: await completeOnce(input.ref, 'CONTINUE', config, deps) };
+    return { ...out, completion: await continueOnce(input.ref, config, deps) };
   }
   const register: Register = input.register ?? ((r) => registerMember(r, config, deps));
   const attempts = await Promise.all(
@@ -220,11 +220,11 @@ async function launch(
       reasons: why,
     });
     if (result === 'ABANDON') return abandon(input, config, deps, { ...out, noSlot }, registered, 'no free slot');
-    return { ...out, noSlot, completion: await completeOnce(input.ref, 'CONTINUE', config, deps) };
+    return { ...out, noSlot, completion: await continueOnce(input.ref, config, deps) };
   }
   // CONTINUE only once the member is READY (past its health gate) on a quorum of hosts in every backend.
   if (registered.every((r) => r.quorumMet && r.record?.state === 'active'))
-    return { ...out, completion: await completeOnce(input.ref, 'CONTINUE', config, deps) };
+    return { ...out, completion: await continueOnce(input.ref, config, deps) };
   if (deps.clock.now() >= deadline)
     return abandon(input, config, deps, out, registered, 'not READY before its deadline');
   // Out of time in this invocation, not out of patience: reconcile completes it (READY → CONTINUE, deadline → ABANDON).

@@ -2,18 +2,25 @@
 // "gone"), completions that wait for the member's last slot or launch, retirements and heartbeats.
 import { describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../../functions/lib/errors.js';
-import { completeOnce, runEffects, settle, settleOwed } from '../../../functions/lib/services/effects.js';
+import {
+  abandonOnceFree,
+  continueOnce,
+  runEffects,
+  settle,
+  settleOwed,
+} from '../../../functions/lib/services/effects.js';
 import { fakeWorld, type World } from '../../support/fakes/world.js';
 
 const owedTokens = async (w: World) => (await w.store.owedCompletions()).map((o) => o.ref.token);
 
-describe('completeOnce and settle', () => {
+describe('continueOnce and settle', () => {
   it('completes an action once; every later or concurrent attempt answers duplicate and sends nothing', async () => {
     const w = fakeWorld();
     const ref = w.ref('i-1');
-    const out = await Promise.all([1, 2, 3].map(() => completeOnce(ref, 'CONTINUE', w.config, w.deps)));
+    const out = await Promise.all([1, 2, 3].map(() => continueOnce(ref, w.config, w.deps)));
     expect(out.sort()).toEqual(['CONTINUE', 'duplicate', 'duplicate']);
-    expect(await completeOnce(ref, 'ABANDON', w.config, w.deps)).toBe('duplicate');
+    // An ABANDON for the token now is too late as well.
+    expect(await abandonOnceFree(ref, w.config, w.deps)).toBe('duplicate');
     expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
     expect(await owedTokens(w)).toEqual([]);
   });
@@ -22,7 +29,7 @@ describe('completeOnce and settle', () => {
     const w = fakeWorld();
     const ref = w.ref('i-1');
     w.lifecycle.expire(ref.token);
-    expect(await completeOnce(ref, 'CONTINUE', w.config, w.deps)).toBe('gone');
+    expect(await continueOnce(ref, w.config, w.deps)).toBe('gone');
     expect(await owedTokens(w)).toEqual([]);
     expect(w.log.messages('info')).toEqual(['lifecycle action already gone']);
   });
@@ -31,7 +38,7 @@ describe('completeOnce and settle', () => {
     const w = fakeWorld();
     const ref = w.ref('i-1');
     w.lifecycle.failNext('complete', new Error('Rate exceeded'));
-    await expect(completeOnce(ref, 'CONTINUE', w.config, w.deps)).rejects.toThrow('Rate exceeded');
+    await expect(continueOnce(ref, w.config, w.deps)).rejects.toThrow('Rate exceeded');
     expect(await owedTokens(w)).toEqual([ref.token]);
     expect(await settleOwed(w.config, w.deps)).toEqual({
       settled: [{ token: ref.token, completion: 'CONTINUE' }],
@@ -44,13 +51,13 @@ describe('completeOnce and settle', () => {
     const w = fakeWorld();
     const ref = w.ref('i-1');
     w.store.failNext('settleCompletion', new StoreUnavailableError('throttled'));
-    expect(await completeOnce(ref, 'CONTINUE', w.config, w.deps)).toBe('CONTINUE');
+    expect(await continueOnce(ref, w.config, w.deps)).toBe('CONTINUE');
     expect(w.log.messages('warn')).toEqual([
       'lifecycle action completed, not yet recorded as done: reconcile records it',
     ]);
     // Still owed and leased: a redelivery answers duplicate and sends nothing.
     expect(await owedTokens(w)).toEqual([ref.token]);
-    expect(await completeOnce(ref, 'CONTINUE', w.config, w.deps)).toBe('duplicate');
+    expect(await continueOnce(ref, w.config, w.deps)).toBe('duplicate');
     expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
     // Once the lease runs out, reconcile's pass asks AWS again, hears "gone", and marks it done.
     w.clock.advance(w.config.timeouts.commandMs * 2 + 1);
@@ -125,9 +132,9 @@ describe('completeOnce and settle', () => {
     const ref = w.ref('i-1');
     // Owing and leasing is one write: when it fails nothing is owed, and only a redelivery completes the action.
     w.store.failNext('oweAndLease', new StoreUnavailableError('throttled'));
-    await expect(completeOnce(ref, 'CONTINUE', w.config, w.deps)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(continueOnce(ref, w.config, w.deps)).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(w.lifecycle.resultsOf(ref.token)).toEqual([]);
-    expect(await completeOnce(ref, 'CONTINUE', w.config, w.deps)).toBe('CONTINUE');
+    expect(await continueOnce(ref, w.config, w.deps)).toBe('CONTINUE');
     expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
   });
 
