@@ -130,7 +130,7 @@ function metricsOf(shapes: readonly ShapeResult[], marginal: readonly Marginal[]
       exactly(`${l}: drifted slots visible before the pass (show stat)`, s.driftVisibleBefore, s.driftApplied),
       exactly(`${l}: host failures`, s.hostFailures, 0),
       exactly(`${l}: slots still wrong after the pass (besides awaiting re-address)`, s.afterPass.other, 0),
-      info(`${l}: slots in MAINT awaiting re-address (next pass)`, s.afterPass.awaitingReaddress),
+      info(`${l}: slots left in MAINT awaiting re-address (the pass's wait ran out)`, s.afterPass.awaitingReaddress),
       exactly(`${l}: slots wrong after a second pass`, s.secondPass.wrongAfter, 0),
       info(
         `${l}: second pass / its peak RSS (same process)`,

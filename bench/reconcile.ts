@@ -1,6 +1,7 @@
 // Benchmark (issues 3 and 6): one reconcile pass repairing 10% drift made behind the table's back, against the same
 // fixes sent one connection per command, host after host.
 import type { Command } from '../functions/lib/domain/commands.js';
+import type { HostBatch } from '../functions/lib/domain/types.js';
 import { type ReconcileReport, reconcile } from '../functions/lib/services/reconcile.js';
 import { oneConnectionPerCommand } from './baseline.js';
 import { log, median } from './lib.js';
@@ -59,8 +60,12 @@ async function round(f: ReconcileFixture, seed: number): Promise<Round> {
   // and left out of the remainder.
   const planAndRest = Math.max(0, passMs - observe - seedMs - apply - Math.max(0, list / f.backends.length));
   const remainingAfterPass = await remaining(f);
-  // The same drift again, then exactly the fixes the pass sent, one connection per command.
-  const fixes = new Map<string, readonly Command[]>(report.plan.batches.map((b) => [b.host, b.commands]));
+  // The same drift again, then exactly the fixes the pass sent in all its rounds (a slot moved goes to MAINT in one,
+  // is re-addressed in the next), in the order it sent them, one connection per command.
+  const fixes = new Map<string, Command[]>();
+  for (const call of calls.calls.filter((c) => c.port === 'fleet' && c.method === 'run'))
+    for (const b of call.args[0] as readonly HostBatch[])
+      fixes.set(b.host, [...(fixes.get(b.host) ?? []), ...b.commands]);
   await applyDirect(f.statsPorts, drift);
   const baseline = await oneConnectionPerCommand(f.statsPorts, fixes);
   const remainingAfterBaseline = await remaining(f);

@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type HaproxyHandle, startFleet, stopAll } from '../../bin/harness/haproxy.js';
 import { type BackendConfig, type ConfigDocument, parseConfig } from '../../functions/lib/config.js';
-import { setWeight } from '../../functions/lib/domain/commands.js';
+import { setAddr, setWeight } from '../../functions/lib/domain/commands.js';
 import type { HostObservation, SlotRecord } from '../../functions/lib/domain/types.js';
 import type { ServiceDeps } from '../../functions/lib/services/deps.js';
 import { reconcile } from '../../functions/lib/services/reconcile.js';
@@ -160,6 +160,20 @@ describe('reconcile pass', () => {
     expect(differences(before[1] as HostObservation, await tables(s)).length).toBeGreaterThan(0);
     const report = await pass(s);
     expect(report.hosts.map((h) => h.commandsSent > 0)).toEqual([false, true, false]);
+    await expectInStep(s);
+    expect((await pass(s)).hosts.map((h) => h.commandsSent)).toEqual([0, 0, 0]);
+  });
+
+  it('moves a slot a host serves at another address back to its member in one pass (MAINT first)', async () => {
+    const s = await withMembers();
+    await pass(s);
+    const web1 = (await s.store.findByMember('web', 'i-0a'))?.slot ?? '';
+    const host = s.hosts[1]?.name ?? '';
+    await s.deps.fleet.run([{ host, commands: [setAddr('web', web1, '127.0.0.99', 8080)] }]);
+    const report = await pass(s);
+    expect(report.failures).toEqual([]);
+    expect(report.drift).toEqual([expect.objectContaining({ host, backend: 'web', slot: web1, kind: 'address' })]);
+    expect(report.rounds).toBeGreaterThan(1);
     await expectInStep(s);
     expect((await pass(s)).hosts.map((h) => h.commandsSent)).toEqual([0, 0, 0]);
   });

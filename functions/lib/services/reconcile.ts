@@ -148,9 +148,10 @@ export async function reconcile(input: ReconcileInput, config: Config, deps: Ser
 }
 
 /**
- * Slots the first round left waiting — for their first passing check behind the gate (a restarted host), or for a MAINT
- * to be confirmed before a finished drain is freed — are looked at again, all at once, until they are done, the gate's
- * timeout passes, or the invocation's time runs out. So one pass brings a restarted host back to serving.
+ * Slots the first round left waiting — for their first passing check behind the gate (a restarted host), for a MAINT
+ * to be confirmed before a finished drain is freed, or for their sessions to end before they are re-addressed — are
+ * looked at again, all at once, until they are done, the gate's timeout passes, or the invocation's time runs out. So
+ * one pass brings a restarted host back to serving, and moves a slot a host showed at another address.
  */
 async function waitWithinPass(
   input: ReconcileInput,
@@ -249,12 +250,19 @@ interface LookedAt {
 
 /**
  * Slots, by backend, the pass must look at again: waiting for a first passing check, just sent to DRAIN behind the
- * health gate (their check starts now), or a finished drain whose MAINT must be seen before the slot is freed.
+ * health gate (their check starts now), a finished drain whose MAINT must be seen before the slot is freed, or a slot
+ * taken out (or held in MAINT by its sessions) to be re-addressed.
  */
 function waitingSlots(p: Plan, desired: readonly DesiredBackend[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   const add = (backend: string, slot: string) => out.set(backend, (out.get(backend) ?? new Set()).add(slot));
-  for (const d of p.drift) if (d.kind === 'awaiting-health') add(d.backend, d.slot);
+  for (const d of p.drift) {
+    if (d.kind === 'awaiting-health') add(d.backend, d.slot);
+    // A slot that must move waits in MAINT for its sessions to end (plan/slot-rules.ts, rule 2): looked at again, it is
+    // re-addressed in this pass, not a schedule later, so a host's drifted slot is out of rotation a poll, not a minute.
+    // A session that outlives the wait leaves it to the next pass.
+    if (d.kind === 'blocked-by-sessions') add(d.backend, d.slot);
+  }
   // Looked up by name, first record of a name as a scan finds it: a fleet-wide pass sends 10,000s of commands.
   const byBackend = new Map<string, { d: DesiredBackend; slots: Map<string, SlotRecord> }>();
   for (const d of desired) {
@@ -263,6 +271,7 @@ function waitingSlots(p: Plan, desired: readonly DesiredBackend[]): Map<string, 
     for (const r of d.slots) if (!slots.has(r.slot)) slots.set(r.slot, r);
     byBackend.set(d.config.name, { d, slots });
   }
+  const moving = new Set(p.drift.filter((d) => d.kind === 'address').map((d) => `${d.host}/${d.backend}/${d.slot}`));
   for (const b of p.batches) {
     // Re-addressed with no admin change in the same batch: the host applies `addr` asynchronously (3.0+,
     // plan/slot-rules.ts), so the slot's state can only follow once a read-back shows the new address.
@@ -276,6 +285,8 @@ function waitingSlots(p: Plan, desired: readonly DesiredBackend[]): Map<string, 
       const r = found?.slots.get(c.server);
       const gated = d?.config.healthGate?.enabled === true && r?.state === 'active';
       const maint = c.kind === 'set-state' && c.state === 'maint';
+      // Taken out of rotation to be re-addressed (the host showed it out of MAINT at another address): see above.
+      if (maint && moving.has(`${b.host}/${c.backend}/${c.server}`)) add(c.backend, c.server);
       // A free dynamic server just set to MAINT is deleted in the next round, once it shows no session.
       const leaving = maint && (r?.state === 'draining' || (r?.state === 'free' && r.dynamic === true));
       if (gated || leaving) add(c.backend, c.server);
