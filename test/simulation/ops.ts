@@ -55,7 +55,19 @@ export async function deliver(
   const d = dispatched(state, kind, instance);
   const out = await invoke(world, world.handlers.lifecycle, d.event, faults).finally(d.returned);
   note(state, `${kind} ${instance} ${JSON.stringify(faults ?? {})} → ${JSON.stringify(out).slice(0, 900)}`);
-  settled(state, d, out.kind === 'died' ? 'died' : 'ignored' in (out.value as object) ? 'ignored' : 'done');
+  if (out.kind === 'died') return settled(state, d, 'died');
+  const ignored = 'ignored' in (out.value as object);
+  settled(state, d, ignored ? 'ignored' : 'done', !ignored && drainedEverywhere(out.value));
+}
+
+/**
+ * Whether a terminate's answer says every host took the drain of every slot (`applied` = `hosts`). A duplicate
+ * delivery answers from the idempotency record of the first one: when that one left a host undrained (a host that cut
+ * its batch), the duplicate's return is no news about the hosts, and the instance is held from its completion on.
+ */
+function drainedEverywhere(value: unknown): boolean {
+  const slots = (value as { slots?: readonly { applied?: number; hosts?: number }[] }).slots ?? [];
+  return slots.every((x) => x.applied !== undefined && x.applied === x.hosts);
 }
 
 /**
@@ -139,12 +151,13 @@ function dispatched(state: SeqState, kind: 'launch' | 'terminate', instance: str
  * Only a delivery that did the work settles a died one: an `ignored` one may be the IN_PROGRESS answer to a duplicate
  * of a delivery that died meanwhile, whose message SQS still delivers again (it was never acknowledged).
  */
-function settled(state: SeqState, d: Dispatched, how: 'done' | 'ignored' | 'died'): void {
+function settled(state: SeqState, d: Dispatched, how: 'done' | 'ignored' | 'died', drained = false): void {
   if (how === 'died') state.undelivered.add(d.token);
   else if (how === 'done') state.undelivered.delete(d.token);
-  // From a terminate's normal return on, its instance gets no new request (the drain is on every host by then), unless
-  // a host took no batch meanwhile (flapSince): then only from its completion on (checks.ts, judgeCompletion).
-  if (d.kind === 'terminate' && how === 'done' && !flapSince(state, d.started)) {
+  // From a terminate's normal return on, its instance gets no new request when its answer says the drain is on every
+  // host, unless a host took no batch meanwhile (flapSince): otherwise only from its completion on (checks.ts,
+  // judgeCompletion).
+  if (d.kind === 'terminate' && how === 'done' && drained && !flapSince(state, d.started)) {
     const now = Date.now();
     state.stoppedAt.set(d.instance, Math.min(state.stoppedAt.get(d.instance) ?? now, now));
   }
