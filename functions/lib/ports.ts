@@ -108,10 +108,7 @@ export interface HaproxyFleet {
    * `show info` + `show stat` + `show servers state` of the backends on every host, in parallel; failures per host.
    * With `servers`, only those servers' rows are parsed and reported (HAProxy still sends the whole backend).
    */
-  observe(
-    backends: readonly string[],
-    options?: { readonly servers?: ServerFilter },
-  ): Promise<readonly HostObservation[]>;
+  observe(backends: readonly string[], options?: ObserveOptions): Promise<readonly HostObservation[]>;
 }
 
 /**
@@ -119,6 +116,12 @@ export interface HaproxyFleet {
  * wants (a launch reads the backend while its claim is in flight): the reply is taken when it arrives and its rows
  * are chosen when the promise settles, `undefined` meaning every row. It must not reject.
  */
+/** What an observation reads: every row, or only `servers`; every host, or only `hosts` (the answer lists those alone). */
+export interface ObserveOptions {
+  readonly servers?: ServerFilter;
+  readonly hosts?: ReadonlySet<string>;
+}
+
 export type ServerFilter = ReadonlySet<string> | PromiseLike<ReadonlySet<string> | undefined>;
 
 /** EC2: where an instance can be reached. */

@@ -52,10 +52,12 @@ export function fleetOf(clients: readonly HostClient[]): HaproxyFleet {
     broadcast: (commands) => Promise.all(clients.map((c) => run({ host: c.name, commands }))),
     observe: (backends, options) =>
       Promise.all(
-        clients.map((c) => {
-          const observe = () => observeHost(c.name, byName.get(c.name) as Lane, backends, options?.servers);
-          return forFewSlots(options?.servers) ? observe() : reading(observe);
-        }),
+        clients
+          .filter((c) => options?.hosts === undefined || options.hosts.has(c.name))
+          .map((c) => {
+            const observe = () => observeHost(c.name, byName.get(c.name) as Lane, backends, options?.servers);
+            return forFewSlots(options?.servers) ? observe() : reading(observe);
+          }),
       ),
   };
 }

@@ -7,7 +7,7 @@ import type { AdminState } from '../../../functions/lib/domain/values.js';
 import { CommandFailedError, StalePlanError } from '../../../functions/lib/errors.js';
 import { classifyReply } from '../../../functions/lib/haproxy/classify.js';
 import { renderCommand } from '../../../functions/lib/haproxy/commands.js';
-import type { HaproxyFleet, ServerFilter } from '../../../functions/lib/ports.js';
+import type { HaproxyFleet, ObserveOptions } from '../../../functions/lib/ports.js';
 import type { FakeClock } from './clock.js';
 
 /** One backend's `server-template` on every host. `check`: the servers have a health check. */
@@ -123,12 +123,13 @@ export class FakeFleet implements HaproxyFleet {
     if (ms > 0) this.clock.advance(ms);
   }
 
-  async observe(
-    backends: readonly string[],
-    options?: { readonly servers?: ServerFilter },
-  ): Promise<readonly HostObservation[]> {
-    await this.onObserve?.(++this.observeCalls);
-    const hosts = this.hosts.map((n) => this.host(n));
+  async observe(backends: readonly string[], options?: ObserveOptions): Promise<readonly HostObservation[]> {
+    // Counted apart from the hook: `?.` would skip the increment along with the call when no hook is set.
+    this.observeCalls++;
+    await this.onObserve?.(this.observeCalls);
+    const hosts = this.hosts
+      .filter((n) => options?.hosts === undefined || options.hosts.has(n))
+      .map((n) => this.host(n));
     this.wait(hosts);
     const filter = options?.servers;
     if (filter === undefined || filter instanceof Set) return hosts.map((h) => this.observeHost(h, backends, filter));

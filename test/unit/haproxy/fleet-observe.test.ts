@@ -60,6 +60,25 @@ describe('fleet observe', () => {
     ]);
   });
 
+  it('asks only the hosts it is given, and answers for those alone, in fleet order', async () => {
+    const track = { open: 0, max: 0 };
+    const asked: string[] = [];
+    const fleet = fleetOf(
+      ['hap-a', 'hap-b', 'hap-c'].map((name) => {
+        const h = host(name, track);
+        const exchange = (commands: readonly Command[]) => {
+          asked.push(name);
+          return h.exchange(commands);
+        };
+        return { ...h, exchange };
+      }),
+    );
+    const out = await fleet.observe(['be'], { hosts: new Set(['hap-c', 'hap-a']) });
+    expect(out.map((o) => o.host)).toEqual(['hap-a', 'hap-c']);
+    expect(out.every((o) => o.ok)).toBe(true);
+    expect(asked.sort()).toEqual(['hap-a', 'hap-c']);
+  });
+
   it('has at most 4 hosts reading whole backends at once, and every host answers', async () => {
     const { track, fleet, release } = heldFleet(40);
     const pending = fleet.observe(['be']);

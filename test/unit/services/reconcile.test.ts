@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { setAddr } from '../../../functions/lib/domain/commands.js';
 import type { HostBatch, HostResult, LifecycleRef } from '../../../functions/lib/domain/types.js';
+import type { ObserveOptions } from '../../../functions/lib/ports.js';
 import { handleLifecycle } from '../../../functions/lib/services/lifecycle.js';
 import { type ReconcileInput, reconcile } from '../../../functions/lib/services/reconcile.js';
 import { fakeWorld, type World, type WorldOptions } from '../../support/fakes/world.js';
@@ -275,6 +276,73 @@ describe('reconcile', () => {
       [`set server web/${slot} state maint`],
       expect.arrayContaining([expect.stringMatching(/^set server web\/\S+ addr 10\.0\.0\.1 /)]),
     ]);
+  });
+
+  it('looks again, for a move, only at the host that has it', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const slot = await launched(w, 'i-1', '10.0.0.1');
+    await misaddressed(w, 'hap2', slot, 400);
+    const looks: (string[] | undefined)[] = [];
+    const fleet = w.deps.fleet;
+    const deps = {
+      ...w.deps,
+      fleet: Object.assign(Object.create(fleet), {
+        observe: (backends: readonly string[], options?: ObserveOptions) => {
+          looks.push(options?.hosts && [...options.hosts]);
+          return fleet.observe(backends, options);
+        },
+      }),
+    };
+    await reconcile({ backends: w.config.backends, until: w.clock.now() + 25_000 }, w.config, deps);
+    expect(looks[0]).toBeUndefined();
+    expect(looks.slice(1).length).toBeGreaterThan(0);
+    expect(looks.slice(1).every((hosts) => hosts?.join() === 'hap2')).toBe(true);
+    expect(w.fleet.slot('hap2', 'web', slot)).toMatchObject({ address: '10.0.0.1', admin: 'ready' });
+  });
+
+  it('completes no handed-over launch from a look at the hosts with moves alone', async () => {
+    // 6 hosts, 3 of them down: no launch can meet the majority (4) until they are seen.
+    const w = fakeWorld({ hosts: ['hap1', 'hap2', 'hap3', 'hap4', 'hap5', 'hap6'], config: { quorum: 'majority' } });
+    await w.seed();
+    for (const h of ['hap1', 'hap5', 'hap6']) w.fleet.setMode(h, 'down');
+    const launches = [];
+    for (const [id, host] of [
+      ['i-1', 'hap2'],
+      ['i-2', 'hap3'],
+      ['i-3', 'hap4'],
+    ] as const) {
+      w.member(id, `10.0.0.${id.slice(2)}`);
+      const ref = w.ref(id);
+      const input = { transition: 'launch', ref, until: w.clock.now() + 2_000 } as const;
+      expect((await handleLifecycle(input, w.config, w.deps)).completion).toBe('pending');
+      const slot = (await w.store.findByMember('web', id))?.slot ?? '';
+      launches.push({ ref, slot, host });
+    }
+    // Each launch's slot moves on one host: the pass looks at hap2, hap3 and hap4 alone, where each slot is served on
+    // 2 of the 3 (a majority of what it looked at) but only 2 of the 6 hosts.
+    for (const l of launches) await misaddressed(w, l.host, l.slot, 400);
+    const report = await pass(w);
+    for (const l of launches) expect(w.fleet.slot(l.host, 'web', l.slot)).toMatchObject({ admin: 'ready' });
+    expect(report.launches).toEqual([]);
+    for (const l of launches) expect(w.lifecycle.resultsOf(l.ref.token)).toEqual([]);
+  });
+
+  it('leaves moves on more than 4 hosts to the next pass, in MAINT, without a second look', async () => {
+    const hosts = ['hap1', 'hap2', 'hap3', 'hap4', 'hap5', 'hap6'];
+    const w = fakeWorld({ hosts });
+    await w.seed();
+    const slot = await launched(w, 'i-1', '10.0.0.1');
+    const moving = hosts.slice(1);
+    for (const h of moving) await misaddressed(w, h, slot, 400);
+    const looks = w.fleet.observeCalls;
+    await pass(w);
+    expect(w.fleet.observeCalls - looks).toBe(1);
+    for (const h of moving) expect(w.fleet.slot(h, 'web', slot)).toMatchObject({ address: '10.0.0.9', admin: 'maint' });
+    w.clock.advance(400); // the sessions have ended by the next pass
+    await pass(w);
+    for (const h of hosts) expect(w.fleet.slot(h, 'web', slot)).toMatchObject({ address: '10.0.0.1', admin: 'ready' });
+    expect(w.fleet.violations).toEqual([]);
   });
 
   it('leaves a slot whose session outlives the pass in MAINT, and moves it on the pass after the session ends', async () => {
