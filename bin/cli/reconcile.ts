@@ -63,7 +63,8 @@ function errorLine(e: PassError): string {
 /** Text form: the plan per host, drift found, what was applied, drift left, then the summary line. */
 export function renderReconcile(report: ReconcileReport, remaining: readonly Drift[], failed: number): string {
   const p = report.plan;
-  const lines = [report.dryRun ? 'plan (dry run: nothing was changed on the hosts or in the table):' : 'plan:'];
+  const later = report.rounds > 1 ? ` (the first round of ${report.rounds}; later ones below under applied)` : '';
+  const lines = [report.dryRun ? 'plan (dry run: nothing was changed on the hosts or in the table):' : `plan${later}:`];
   for (const h of report.hosts) {
     const batch = p.batches.find((b) => b.host === h.host);
     const down = p.unreachable.find((u) => u.host === h.host);
@@ -98,7 +99,11 @@ export function renderReconcile(report: ReconcileReport, remaining: readonly Dri
     }
     if (remaining.length > 0) lines.push('drift remaining:', ...remaining.map((d) => `  ${driftLine(d)}`));
   }
-  const commands = p.batches.reduce((n, b) => n + b.commands.length, 0);
+  // Applied: what every round of the pass sent (a gate's promotion and a move's re-address follow the plan above), as
+  // the `applied` lines count it. A dry run has only the plan.
+  const commands = report.dryRun
+    ? p.batches.reduce((n, b) => n + b.commands.length, 0)
+    : report.hosts.reduce((n, h) => n + h.commandsSent, 0);
   lines.push(
     summaryLine([
       count(report.hosts.length, 'host'),

@@ -253,6 +253,25 @@ describe('slot-sync CLI against two HAProxy hosts and DynamoDB Local', () => {
     expect(again.stdout).not.toContain('set server');
   });
 
+  it('reconcile moves a slot a host serves at another address back in one run; its summary counts every round', async () => {
+    const s = await stand({ programmed: true });
+    await oneShot(s.hap(1).statsPort, `set server web/web1 addr 127.0.0.1 port ${s.inst(1).port}`);
+    const r = await s.run(['reconcile']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^plan \(the first round of \d+; later ones below under applied\):$/m);
+    expect(r.stdout).toMatch(/^ {4}set server web\/web1 state maint$/m);
+    const applied = [...r.stdout.matchAll(/ok, \d+\/(\d+) commands? succeeded$/gm)].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
+    );
+    // MAINT in the first round, the address and the state once a look shows no session: more than the plan's one.
+    expect(applied).toBeGreaterThan(1);
+    expect(lastLine(r.stdout)).toBe(
+      `2 hosts · 4 slots · 1 drift · ${applied} commands sent · 0 drift remaining · 0 failed`,
+    );
+    await s.untilEveryHost('web1', 'ready', s.inst(0).port);
+  });
+
   it('drain <backend>/<slot> records the hold and drains the slot on every host; status shows it held, no drift', async () => {
     const s = await stand({ programmed: true });
     const r = await s.run(['drain', 'web/web1']);
