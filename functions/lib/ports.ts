@@ -105,10 +105,17 @@ export interface HaproxyFleet {
   /** Sends the same commands to every host. */
   broadcast(commands: readonly Command[]): Promise<readonly HostResult[]>;
   /**
-   * `show info` + `show stat` + `show servers state` of the backends on every host, in parallel; failures per host.
-   * With `servers`, only those servers' rows are parsed and reported (HAProxy still sends the whole backend).
+   * `show info` + `show stat` + `show servers state` of the backends on every host (or on `hosts` only), in parallel;
+   * failures per host. With `servers`, only those servers' rows are parsed and reported (HAProxy still sends the whole
+   * backend).
    */
   observe(backends: readonly string[], options?: ObserveOptions): Promise<readonly HostObservation[]>;
+}
+
+/** What an observation reads: every row, or only `servers`; every host, or only `hosts` (the answer lists those alone). */
+export interface ObserveOptions {
+  readonly servers?: ServerFilter;
+  readonly hosts?: ReadonlySet<string>;
 }
 
 /**
@@ -116,12 +123,6 @@ export interface HaproxyFleet {
  * wants (a launch reads the backend while its claim is in flight): the reply is taken when it arrives and its rows
  * are chosen when the promise settles, `undefined` meaning every row. It must not reject.
  */
-/** What an observation reads: every row, or only `servers`; every host, or only `hosts` (the answer lists those alone). */
-export interface ObserveOptions {
-  readonly servers?: ServerFilter;
-  readonly hosts?: ReadonlySet<string>;
-}
-
 export type ServerFilter = ReadonlySet<string> | PromiseLike<ReadonlySet<string> | undefined>;
 
 /** EC2: where an instance can be reached. */
