@@ -110,7 +110,7 @@ async function benchShape(shape: ReconcileShape, goalMs: number, ratioGoal?: num
     const ratio = baselineMs / passMs;
     const applyRatio = baselineMs / med((r) => r.phases.apply);
     const sum = (pick: (r: Round) => number) => rounds.reduce((n, r) => n + pick(r), 0);
-    const bad = rounds.reduce((n, r) => n + r.baselineBadReplies, 0);
+    const bad = sum((r) => r.baselineBadReplies);
     const metrics: MetricRow[] = [
       atMost(`one reconcile pass (median of ${RUNS})`, passMs, goalMs),
       ratioGoal === undefined ? info('baseline ÷ pass', ratio, '×') : atLeast('baseline ÷ pass', ratio, ratioGoal),

@@ -280,14 +280,12 @@ interface LookedAt {
  * re-addressed.
  */
 function waitingSlots(p: Plan, desired: readonly DesiredBackend[]): { fleet: Pending; moves: Map<string, Pending> } {
+  const addTo = (m: Pending, backend: string, slot: string) => m.set(backend, (m.get(backend) ?? new Set()).add(slot));
   const out: Pending = new Map();
-  const add = (backend: string, slot: string) => out.set(backend, (out.get(backend) ?? new Set()).add(slot));
+  const add = (backend: string, slot: string) => addTo(out, backend, slot);
   const moves = new Map<string, Pending>();
-  const move = (host: string, backend: string, slot: string) => {
-    const m = moves.get(host) ?? new Map<string, Set<string>>();
-    m.set(backend, (m.get(backend) ?? new Set()).add(slot));
-    moves.set(host, m);
-  };
+  const move = (host: string, backend: string, slot: string) =>
+    moves.set(host, addTo(moves.get(host) ?? new Map(), backend, slot));
   for (const d of p.drift) {
     if (d.kind === 'awaiting-health') add(d.backend, d.slot);
     // A slot that must move waits in MAINT for its sessions to end (plan/slot-rules.ts, rule 2): looked at again, it is
