@@ -188,6 +188,23 @@ run_version() {
     const broken = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
     console.log(r.numPassedTests, r.numFailedTests + broken, r.numTotalTests);
   ' "$report" 2>/dev/null) || counts=''
+  # CI keeps only this script's output, not the log: name every failure and the head of its message here, so a
+  # failure that does not come back on a rerun can still be read.
+  node -e '
+    const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+    const root = process.cwd() + "/";
+    for (const f of r.testResults) {
+      const file = f.name.replace(root, "");
+      if (f.status === "failed" && f.assertionResults.length === 0) console.log(`  FAIL ${file}: ${(f.message ?? "").split("\n").slice(0, 8).join("\n    ")}`);
+      for (const t of f.assertionResults.filter((a) => a.status === "failed")) {
+        console.log(`  FAIL ${file} > ${t.fullName} (${Math.round(t.duration ?? 0)} ms)`);
+        for (const m of t.failureMessages ?? []) {
+          const lines = m.split("\n").filter((l) => !l.includes("node_modules/") && !l.includes("(<anonymous>)"));
+          console.log(`    ${lines.slice(0, 12).join("\n    ")}`);
+        }
+      }
+    }
+  ' "$report" 2>/dev/null || true
   if [[ -z $counts ]]; then
     echo "haproxy $version: 0 passed, 1 failed"
     log "$version: vitest wrote no JSON report; see $cache/$version/vitest.log"
