@@ -66,11 +66,14 @@ export function lineProgress(io: Output, clock: () => number): ProgressView {
   const last = new Map<string, string>();
   return {
     show(frame) {
+      const lines: string[] = [];
       for (const h of frame.hosts) {
         if (last.get(h.host) === h.text) continue;
         last.set(h.host, h.text);
-        io.out(`${new Date(clock()).toISOString().slice(11, 19)} ${h.host}: ${h.text} (${frame.countdown})\n`);
+        lines.push(`${new Date(clock()).toISOString().slice(11, 19)} ${h.host}: ${h.text} (${frame.countdown})\n`);
       }
+      // One write per round: a reader of the pipe (a script, a log shipper) gets a round's hosts together, never half.
+      if (lines.length > 0) io.out(lines.join(''));
     },
     done() {},
   };

@@ -49,6 +49,16 @@ describe('lineProgress (piped)', () => {
       ].join('\n'),
     );
   });
+
+  it("writes a round's changed hosts in one piece, and nothing for a round without a change", () => {
+    const writes: string[] = [];
+    const view = lineProgress({ out: (t) => writes.push(t), err: () => {} }, () => Date.UTC(2025, 0, 1, 12, 0, 5));
+    view.show(frame(3, 'gives up in 10s'));
+    view.show(frame(3, 'gives up in 9s'));
+    expect(writes).toEqual([
+      '12:00:05 a: 3 sessions left (gives up in 10s)\n12:00:05 bb: no session left (gives up in 10s)\n',
+    ]);
+  });
 });
 
 describe('terminalProgress', () => {
