@@ -272,6 +272,27 @@ describe('slot-sync CLI against two HAProxy hosts and DynamoDB Local', () => {
     await s.untilEveryHost('web1', 'ready', s.inst(0).port);
   });
 
+  it('reconcile --json gives the first round as plan, the rounds run, and what every round sent per host', async () => {
+    const s = await stand({ programmed: true });
+    await oneShot(s.hap(1).statsPort, `set server web/web1 addr 127.0.0.1 port ${s.inst(1).port}`);
+    const r = await s.run(['reconcile', '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      rounds: number;
+      plan: { batches: { host: string; commands: string[] }[] };
+      hosts: { host: string; ok: boolean; commandsSent: number }[];
+      remainingDrift: unknown[];
+      failedHosts: string[];
+    };
+    expect(report.plan.batches).toEqual([{ host: 'cli-hap2', commands: ['set server web/web1 state maint'] }]);
+    expect(report.rounds).toBeGreaterThan(1);
+    const sent = Object.fromEntries(report.hosts.map((h) => [h.host, h.commandsSent]));
+    expect(sent['cli-hap1']).toBe(0);
+    expect(sent['cli-hap2']).toBeGreaterThan(1);
+    expect(report.remainingDrift).toEqual([]);
+    expect(report.failedHosts).toEqual([]);
+  });
+
   it('drain <backend>/<slot> records the hold and drains the slot on every host; status shows it held, no drift', async () => {
     const s = await stand({ programmed: true });
     const r = await s.run(['drain', 'web/web1']);
