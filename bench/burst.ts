@@ -7,6 +7,7 @@ import { DynamoDbSlotStore } from '../functions/lib/slots/dynamodb-store.js';
 import { slotNamesFromHosts } from '../functions/lib/slots/seed.js';
 import launch from '../test/fixtures/events/launch.json' with { type: 'json' };
 import { lambdaContext, lifecycleEvent } from '../test/support/lambda.js';
+import { cpuDuring, cpuRow } from './cpu.js';
 import { log } from './lib.js';
 import { type LifecycleStack, startLifecycleStack } from './lifecycle-stack.js';
 import { allPass, atMost, distribution, exactly, info, type MetricRow } from './report.js';
@@ -90,23 +91,27 @@ export async function benchBurst(): Promise<object> {
     for (const key of Object.keys(races)) delete races[key];
     log(`burst: ${EVENTS} concurrent launch events`);
     const start = performance.now();
-    const outcomes = await Promise.all(
-      Array.from({ length: EVENTS }, async (_, i) => {
-        const t = performance.now();
-        try {
-          const r = (await stack.handler(event(idOf(i)), lambdaContext(60_000))) as { completion?: string };
-          return { ms: performance.now() - t, ok: r.completion === 'CONTINUE', error: r.completion };
-        } catch (error) {
-          return { ms: performance.now() - t, ok: false, error: (error as Error).message };
-        }
-      }),
+    const { result: outcomes, cpu } = await cpuDuring(() =>
+      Promise.all(
+        Array.from({ length: EVENTS }, async (_, i) => {
+          const t = performance.now();
+          try {
+            const r = (await stack.handler(event(idOf(i)), lambdaContext(60_000))) as { completion?: string };
+            return { ms: performance.now() - t, ok: r.completion === 'CONTINUE', error: r.completion };
+          } catch (error) {
+            return { ms: performance.now() - t, ok: false, error: (error as Error).message };
+          }
+        }),
+      ),
     );
     const wallMs = performance.now() - start;
     const latency = distribution(outcomes.map((o) => o.ms));
     const failed = outcomes.filter((o) => !o.ok);
     const { duplicates, mismatches, active } = await audit(stack);
     // The limit here: the writes these launches cannot do without, bare, all at once.
-    const floorMs = await tableFloorMs(client, stack.slotTable, EVENTS, EVENTS);
+    const { result: floorMs, cpu: floorCpu } = await cpuDuring(() =>
+      tableFloorMs(client, stack.slotTable, EVENTS, EVENTS),
+    );
     const canceled = races.TransactionCanceledException ?? 0;
     const metrics: MetricRow[] = [
       atMost(`wall time, ${EVENTS} concurrent launch events`, wallMs, GOAL_MS),
@@ -117,6 +122,12 @@ export async function benchBurst(): Promise<object> {
         'ms',
       ),
       info('wall time ÷ table floor', Math.round((wallMs / floorMs) * 100) / 100, '×'),
+      cpuRow(cpu, wallMs),
+      info(
+        'DynamoDB Local CPU: these launches ÷ the table floor (work the handlers add to the table)',
+        Math.round((cpu.dynamodbLocalMs / Math.max(1, floorCpu.dynamodbLocalMs)) * 100) / 100,
+        '×',
+      ),
       info('transaction conflicts retried (TransactionCanceledException)', canceled),
       info(
         'other lost conditions (ConditionalCheckFailed / TransactionConflict)',
@@ -134,6 +145,8 @@ export async function benchBurst(): Promise<object> {
       wallMs,
       tableFloorMs: floorMs,
       latency,
+      cpu,
+      floorCpu,
       races,
       failures: failed.slice(0, 5).map((f) => f.error),
       metrics,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { handlerEnv } from '../test/support/lambda.js';
+import { machineBusyMs, processCpuMs } from './cpu.js';
 import type { PassResult } from './reconcile-scale-child.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -127,28 +128,6 @@ export function rssMb(pids: readonly number[]): number[] {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN) / 1024;
   });
-}
-
-// USER_HZ: /proc reports CPU time in ticks of 1/100 s on Linux.
-const TICK_MS = 10;
-
-/** CPU time (user + system) the given processes have used so far, ms, from /proc/<pid>/stat. */
-function processCpuMs(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // After "pid (comm) ": state is field 3, utime 14 and stime 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks * TICK_MS;
-}
-
-/** CPU time the whole machine has spent busy so far (every core, every process), ms, from /proc/stat. */
-function machineBusyMs(): number {
-  const [, ...values] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
-  const [user, nice, system, , , irq, softirq, steal] = values.map(Number);
-  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * TICK_MS;
 }
 
 /** One pass with the CPU the hosts and the machine spent meanwhile (they share this machine's cores with it). */

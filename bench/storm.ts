@@ -12,6 +12,7 @@ import { slotNamesFromHosts } from '../functions/lib/slots/seed.js';
 import { createDeps } from '../functions/shared/compose.js';
 import launch from '../test/fixtures/events/launch.json' with { type: 'json' };
 import { lambdaContext, lifecycleEvent, sqsBatch } from '../test/support/lambda.js';
+import { cpuDuring, cpuRow } from './cpu.js';
 import { log } from './lib.js';
 import { type LifecycleStack, startLifecycleStack } from './lifecycle-stack.js';
 import { allPass, atMost, distribution, exactly, info, type MetricRow } from './report.js';
@@ -94,8 +95,25 @@ export async function benchStorm(): Promise<object> {
     });
     // Every container's fleet calls, timed: when each slot's commands were confirmed on every host (programmed).
     const fleetCalls = new CallLog();
+    // What the containers' slot stores send: free-slot reads, and claim transactions that lost a race.
+    const sent = { freeReads: 0, claims: 0, claimsLost: 0 };
     const containers: ServiceDeps[] = Array.from({ length: CONCURRENCY }, () => {
       const dynamodb = new DynamoDBClient({});
+      dynamodb.middlewareStack.add(
+        (next, context) => async (args) => {
+          const input = args.input as { FilterExpression?: string; TransactItems?: unknown[] };
+          if (context.commandName === 'QueryCommand' && input.FilterExpression) sent.freeReads++;
+          const claim = context.commandName === 'TransactWriteItemsCommand' && input.TransactItems?.length === 3;
+          if (claim) sent.claims++;
+          try {
+            return await next(args);
+          } catch (error) {
+            if (claim && (error as Error).name === 'TransactionCanceledException') sent.claimsLost++;
+            throw error;
+          }
+        },
+        { step: 'initialize', name: 'benchCountClaims' },
+      );
       clients.push(dynamodb);
       const deps = createDeps({ config, env: { SLOT_TABLE: stack.slotTable }, clients: { dynamodb } });
       return { ...deps, fleet: timedPort(deps.fleet, 'fleet', () => fleetCalls) };
@@ -119,35 +137,37 @@ export async function benchStorm(): Promise<object> {
     const failures: string[] = [];
     const start = performance.now();
     let busy = 0;
-    await Promise.all(
-      containers.map(async (_deps, c) => {
-        for (;;) {
-          const batch = queue.splice(0, BATCH);
-          if (batch.length === 0) {
-            // Others may still hand records back: wait for them, as a poller would.
-            if (busy === 0) return;
-            await new Promise((resolve) => setTimeout(resolve, 5));
-            continue;
+    const { cpu } = await cpuDuring(() =>
+      Promise.all(
+        containers.map(async (_deps, c) => {
+          for (;;) {
+            const batch = queue.splice(0, BATCH);
+            if (batch.length === 0) {
+              // Others may still hand records back: wait for them, as a poller would.
+              if (busy === 0) return;
+              await new Promise((resolve) => setTimeout(resolve, 5));
+              continue;
+            }
+            busy++;
+            const t = performance.now();
+            for (const e of batch) if (!sentAt.has(e.token)) sentAt.set(e.token, t);
+            const sqs = sqsBatch(batch.map((e) => e.event));
+            const answer = (await stack.handler(sqs, lambdaContext(60_000, `c${c}`))) as {
+              batchItemFailures?: { itemIdentifier: string }[];
+            };
+            const failed = new Set((answer.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+            sqs.Records.forEach((r, i) => {
+              const e = batch[i];
+              if (!e || !failed.has(String(r.messageId))) return;
+              failures.push(e.token);
+              const n = (receives.get(e.token) ?? 1) + 1;
+              receives.set(e.token, n);
+              if (n <= MAX_RECEIVES) queue.push(e);
+            });
+            busy--;
           }
-          busy++;
-          const t = performance.now();
-          for (const e of batch) if (!sentAt.has(e.token)) sentAt.set(e.token, t);
-          const sqs = sqsBatch(batch.map((e) => e.event));
-          const answer = (await stack.handler(sqs, lambdaContext(60_000, `c${c}`))) as {
-            batchItemFailures?: { itemIdentifier: string }[];
-          };
-          const failed = new Set((answer.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-          sqs.Records.forEach((r, i) => {
-            const e = batch[i];
-            if (!e || !failed.has(String(r.messageId))) return;
-            failures.push(e.token);
-            const n = (receives.get(e.token) ?? 1) + 1;
-            receives.set(e.token, n);
-            if (n <= MAX_RECEIVES) queue.push(e);
-          });
-          busy--;
-        }
-      }),
+        }),
+      ),
     );
     const wallMs = performance.now() - start;
     const completions = stack.completions.filter((c) => sentAt.has(c.token));
@@ -187,7 +207,9 @@ export async function benchStorm(): Promise<object> {
     // The limit here: the writes these launches cannot do without, bare, as many at once as the containers ran.
     const floorClient = new DynamoDBClient({ requestHandler: { httpAgent: { keepAlive: true, maxSockets: 512 } } });
     clients.push(floorClient);
-    const floorMs = await tableFloorMs(floorClient, stack.slotTable, EVENTS, BATCH * CONCURRENCY);
+    const { result: floorMs, cpu: floorCpu } = await cpuDuring(() =>
+      tableFloorMs(floorClient, stack.slotTable, EVENTS, BATCH * CONCURRENCY),
+    );
     const metrics: MetricRow[] = [
       atMost(
         `wall time, ${EVENTS} launch events (SQS batches of ${BATCH}, ${CONCURRENCY} containers)`,
@@ -207,6 +229,12 @@ export async function benchStorm(): Promise<object> {
         'ms',
       ),
       info('wall time ÷ table floor', Math.round((wallMs / floorMs) * 100) / 100, '×'),
+      cpuRow(cpu, wallMs),
+      info(
+        'DynamoDB Local CPU: these launches ÷ the table floor (work the handlers add to the table)',
+        Math.round((cpu.dynamodbLocalMs / Math.max(1, floorCpu.dynamodbLocalMs)) * 100) / 100,
+        '×',
+      ),
       exactly('duplicates (member in 2 slots, or address in 2 ready slots on a host)', duplicates, 0),
       exactly('events lost (token never completed)', lost, 0),
       exactly('tokens completed more than once', completedTwice, 0),
@@ -220,6 +248,8 @@ export async function benchStorm(): Promise<object> {
       ),
       info('stats connections per host per SQS batch (one exchange each)', exchangesPerBatch),
       info('records reported failed to SQS (delivered again)', failures.length),
+      info('claim transactions lost to a race (of all sent)', `${sent.claimsLost} (of ${sent.claims})`),
+      info('free-slot reads (a query of the backend each)', sent.freeReads),
     ];
     return {
       events: EVENTS,
@@ -229,6 +259,8 @@ export async function benchStorm(): Promise<object> {
       concurrency: CONCURRENCY,
       wallMs,
       tableFloorMs: floorMs,
+      cpu,
+      floorCpu,
       latency,
       programmed: programmedLatency,
       duplicates,
@@ -237,6 +269,9 @@ export async function benchStorm(): Promise<object> {
       maxHostConnections,
       hostConnectionBudget: HOST_CONNECTION_BUDGET,
       exchangesPerBatch,
+      claims: sent.claims,
+      claimsLost: sent.claimsLost,
+      freeReads: sent.freeReads,
       metrics,
       pass: allPass(metrics),
     };
