@@ -1,6 +1,7 @@
 // Invariant 1 under load: a slot holds at most one member, a member at most one slot — with hundreds of concurrent claims.
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localClient } from '../../bin/harness/dynamodb-local.js';
 import type { Member } from '../../functions/lib/domain/types.js';
 import { NoFreeSlotError } from '../../functions/lib/errors.js';
 import { DynamoDbSlotStore } from '../../functions/lib/slots/dynamodb-store.js';
@@ -105,6 +106,37 @@ describe('concurrent claims', () => {
     },
     LOAD_TIMEOUT_MS,
   );
+});
+
+describe("one container's claims", () => {
+  it('share one read of the free slots and never race each other for a slot', async () => {
+    const backend = 'shared';
+    await store.seed(backend, slotNames(128));
+    // A fresh store (a cold container) on a client that counts what it sends and the transactions it lost.
+    const client = localClient(local.endpoint);
+    const sent: Record<string, number> = {};
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const name = String(context.commandName);
+        try {
+          return await next(args);
+        } catch (error) {
+          sent[(error as Error).name] = (sent[(error as Error).name] ?? 0) + 1;
+          throw error;
+        } finally {
+          sent[name] = (sent[name] ?? 0) + 1;
+        }
+      },
+      { step: 'initialize', name: 'countSent' },
+    );
+    const cold = new DynamoDbSlotStore({ tableName, client });
+    const claimed = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => cold.claim(backend, member(1000 + i), { weight: 1, owner: 'asg' })),
+    );
+    expect(new Set(claimed.map((c) => c.record.slot)).size).toBe(10);
+    expect(sent).toEqual({ QueryCommand: 1, TransactWriteItemsCommand: 10 });
+    client.destroy();
+  });
 });
 
 describe('release racing claims', () => {

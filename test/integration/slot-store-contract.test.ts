@@ -12,6 +12,7 @@ import {
 } from '../../functions/lib/errors.js';
 import type { SlotAddress, SlotStore } from '../../functions/lib/ports.js';
 import { DynamoDbSlotStore } from '../../functions/lib/slots/dynamodb-store.js';
+import { STRIPED_FROM, stripeOf } from '../../functions/lib/slots/free-slots.js';
 import { connectDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.js';
 import { FakeClock } from '../support/fakes/clock.js';
 import { FakeSlotStore } from '../support/fakes/slot-store.js';
@@ -130,7 +131,24 @@ describe.each(SUBJECTS)('the $name slot store', (subject) => {
       const picks = [];
       for (const id of ['m-a', 'm-b', 'm-c']) picks.push((await claim(id)).record.slot);
       // seededRandom(42) in both stores: the fake draws exactly the numbers the adapter draws, from the same list.
-      expect(picks).toEqual(['web11', 'web10', 'web2']);
+      expect(picks).toEqual(['web10', 'web2', 'web11']);
+    });
+
+    it('takes from one stripe of a long free list until it runs out, the same slots in both stores for the same random numbers', async () => {
+      const names = Array.from({ length: STRIPED_FROM + 16 }, (_, i) => `web${i + 1}`);
+      await t.store.seed(t.backend, names);
+      const picks: string[] = [];
+      for (const id of ['m-a', 'm-b', 'm-c', 'm-d']) picks.push((await claim(id)).record.slot);
+      // seededRandom(42) in both stores: the home stripe is the first draw, then a draw per pick within it.
+      expect(picks).toEqual(['web28', 'web73', 'web12', 'web67']);
+      // A store stays on its stripe until no free slot of it is left, then moves to another.
+      for (let i = 1; i < picks.length; i++) {
+        const before = stripeOf(picks[i - 1] as string);
+        if (stripeOf(picks[i] as string) === before) continue;
+        const left = names.filter((n) => !picks.slice(0, i).includes(n) && stripeOf(n) === before);
+        expect(left).toEqual([]);
+      }
+      expect(stripeOf(picks[1] as string)).toBe(stripeOf(picks[0] as string));
     });
 
     it('never takes a slot it is told to avoid, and has no free slot when all are avoided or taken', async () => {

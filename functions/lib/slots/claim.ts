@@ -5,6 +5,7 @@ import type { Member, Owner, SlotRecord } from '../domain/types.js';
 import { validAddress, validName, validPort, validWeight } from '../domain/values.js';
 import { MemberRetiredError, NoFreeSlotError, SlotConflictError } from '../errors.js';
 import type { Claimed } from '../ports.js';
+import { type FreeSlots, homeEmpty, pickAt } from './free-slots.js';
 import { memberKey, slotKey } from './keys.js';
 import { type Item, itemToRecord } from './mapping.js';
 import { retiredCheck } from './retired.js';
@@ -23,22 +24,11 @@ export interface ClaimContext {
   readonly findByMember: (backend: string, memberId: string) => Promise<SlotRecord | undefined>;
   /** Whether the member has a live tombstone (strongly consistent). */
   readonly isRetired: (backend: string, memberId: string) => Promise<boolean>;
-  /**
-   * Free slots per backend as this store last read them, kept across claims: a launch then costs the transaction
-   * alone, no query (issue 10's "one table write"). Only a hint: the transaction's version condition decides, and a
-   * few misses in a row read the free set again.
-   */
-  readonly freeHint?: Map<string, Item[]>;
-  /**
-   * Where in the free list this store takes its slots (a fraction, kept across claims). Concurrent containers each
-   * read the free list and cannot see what the others take; taking neighbours from a random place of one's own, instead
-   * of a random slot each time, keeps them out of each other's way (a storm lost one claim in three to races before),
-   * and a lost race moves the place elsewhere, since another container is taking from there.
-   */
-  readonly home?: { at: number };
+  /** What this store knows of the free slots, shared by its claims, and the stripe it takes from (free-slots.ts). */
+  readonly free: FreeSlots;
 }
 
-// Re-reading the free set costs a query over the whole partition; a few misses in a row mean the list has gone stale.
+// A miss means the list has gone stale where this store takes from: a few in a row, and the free set is read again.
 const REFRESH_AFTER_MISSES = 3;
 
 /** Full-jitter exponential backoff: spreads the losers of a race so they do not collide again in lockstep. */
@@ -69,19 +59,10 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
   // No read of the member item first: the transaction's attribute_not_exists condition finds an existing member and
   // returns its item, so a new member (the common case) costs one query and one transaction instead of four calls.
   let checkMember = false;
-  // Free slots from the last consistent read; a lost race drops one and tries another before reading again.
-  const hint = ctx.freeHint;
+  // Free slots from the store's last consistent read (shared with its other claims, which take from it at once); a
+  // lost race drops one and tries another before reading again.
   const usable = (items: readonly Item[]) => templateFirst(items.filter((i) => !init.avoid?.has(String(i.slot))));
-  // With a shared hint the list is read at each pick: the claims of one batch run together and must see what the
-  // others of this store have just taken (each takes its pick off the hint before its transaction goes out).
-  let candidates: Item[] = usable(hint?.get(backend) ?? []);
   let misses = 0;
-  // The hint loses what this claim takes or finds taken, whatever happens next.
-  const forget = (slot: unknown) =>
-    hint?.set(
-      backend,
-      (hint.get(backend) ?? []).filter((i) => i.slot !== slot),
-    );
   for (let attempt = 0; attempt < ctx.maxAttempts; attempt++) {
     if (attempt > 0) await ctx.sleep(backoffMs(attempt, ctx.random));
     if (checkMember) {
@@ -89,28 +70,28 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
       if (existing) return { record: await ownedUnlessRetired(ctx, backend, member.id, existing), claimed: false };
       checkMember = false;
     }
-    if (hint && attempt > 0) candidates = usable(hint.get(backend) ?? []);
-    if (candidates.length === 0 || misses >= REFRESH_AFTER_MISSES) {
-      const free = await ctx.table.slotItems(backend, true);
-      hint?.set(backend, free);
-      candidates = usable(free);
+    let candidates = usable(ctx.free.list(backend));
+    if (candidates.length === 0 || misses >= REFRESH_AFTER_MISSES || homeEmpty(candidates, ctx.free.home)) {
+      const found = usable(await ctx.free.refresh(backend, () => ctx.table.slotItems(backend, true)));
       misses = 0;
-      if (candidates.length === 0) {
+      if (found.length === 0) {
         // A duplicate claim of the same member may have taken the last slot while we looked.
         const existing = await ctx.findByMember(backend, member.id);
         if (existing) return { record: await ownedUnlessRetired(ctx, backend, member.id, existing), claimed: false };
         throw new NoFreeSlotError(backend);
       }
+      // What this store's other claims hold is out of the list; if they hold every free slot, race them for one.
+      candidates = usable(ctx.free.list(backend));
+      if (candidates.length === 0) candidates = found;
     }
-    const at = ctx.home?.at ?? ctx.random();
-    const [pick] = candidates.splice(Math.min(candidates.length - 1, Math.floor(at * candidates.length)), 1) as [Item];
-    forget(pick.slot);
+    const [pick] = candidates.splice(pickAt(candidates, ctx.free.home, ctx.random), 1) as [Item];
+    ctx.free.take(backend, String(pick.slot));
     const free = itemToRecord(pick);
     const decision = decide(free, { kind: 'claim', member, weight: init.weight, owner: init.owner });
     // Candidates come from a query for free slots, so only a bug could make the machine refuse here.
     if (decision.type !== 'write') throw new SlotConflictError(`claim of ${backend}/${free.slot}: not free`);
     const { slot, version } = free;
-    const rejected = await ctx.table.transact(`claim ${backend}/${slot} for ${member.id}`, [
+    const claiming = ctx.table.transact(`claim ${backend}/${slot} for ${member.id}`, [
       {
         Update: {
           TableName: ctx.table.tableName,
@@ -129,6 +110,7 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
       // Last, so the indexes above stay as they are: a retirement written before this claim makes it fail.
       retiredCheck(ctx.table, backend, member.id, ctx.now()),
     ]);
+    const rejected = await claiming.finally(() => ctx.free.settled(backend, slot));
     if (!rejected) return { record: applyPatch(free, decision.patch), claimed: true };
     if (rejected.reasons[2]?.code === 'ConditionalCheckFailed') throw new MemberRetiredError(backend, member.id);
     const memberReason = rejected.reasons[1];
@@ -143,7 +125,7 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
       checkMember = true; // a concurrent claim of the same member is in flight: look again after the backoff
     }
     misses++; // the slot was taken or changed under us, and the candidate list is that much staler
-    if (ctx.home) ctx.home.at = ctx.random();
+    ctx.free.lost(candidates);
   }
   throw new SlotConflictError(`claim of a slot in ${backend} for ${member.id} lost ${ctx.maxAttempts} races in a row`);
 }

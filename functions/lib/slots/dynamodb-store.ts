@@ -8,8 +8,9 @@ import type { Applied, Claimed, OwedCompletion, SlotAddress, SlotStore } from '.
 import { applyEvent } from './apply.js';
 import { type ClaimInit, claimSlot } from './claim.js';
 import { leaseCompletion, oweAndLease, oweCompletion, owedCompletions, settleCompletion } from './completion.js';
+import { FreeSlots } from './free-slots.js';
 import { naturalCompare, slotKey } from './keys.js';
-import { type Item, itemToRecord } from './mapping.js';
+import { itemToRecord } from './mapping.js';
 import { isMemberRetired, retireMember } from './retired.js';
 import { SlotTableIo } from './table-io.js';
 
@@ -38,10 +39,8 @@ export class DynamoDbSlotStore implements SlotStore {
   private readonly maxAttempts: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
-  /** Free slots per backend from the last read (claim.ts, `freeHint`): a hint the claim transaction checks. */
-  private readonly freeHint = new Map<string, Item[]>();
-  /** Where this store takes free slots from (claim.ts, `home`): a random place of its own. */
-  private readonly home: { at: number };
+  /** Free slots as last read, shared by this store's claims, and the stripe it takes from (free-slots.ts). */
+  private readonly free: FreeSlots;
 
   constructor(options: DynamoDbSlotStoreOptions) {
     const client = options.client ?? new DynamoDBClient({});
@@ -51,7 +50,7 @@ export class DynamoDbSlotStore implements SlotStore {
     this.maxAttempts = options.maxAttempts ?? 100;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.now = options.now ?? Date.now;
-    this.home = { at: this.random() };
+    this.free = new FreeSlots(this.random);
   }
 
   async seed(
@@ -90,8 +89,7 @@ export class DynamoDbSlotStore implements SlotStore {
         now: this.now,
         findByMember: (b, m) => this.findByMember(b, m),
         isRetired: (b, m) => this.isRetired(b, m),
-        freeHint: this.freeHint,
-        home: this.home,
+        free: this.free,
       },
       backend,
       member,

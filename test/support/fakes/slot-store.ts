@@ -14,6 +14,7 @@ import {
 import type { Applied, Claimed, OwedCompletion, SlotAddress, SlotStore } from '../../../functions/lib/ports.js';
 import { backoffMs, type ClaimInit } from '../../../functions/lib/slots/claim.js';
 import { owedKey } from '../../../functions/lib/slots/completion.js';
+import { chooseStripe, homeEmpty, pickAt, STRIPES } from '../../../functions/lib/slots/free-slots.js';
 import { memberKey, retiredKey, slotKey } from '../../../functions/lib/slots/keys.js';
 import { FakeCompletions } from './completions.js';
 
@@ -47,8 +48,8 @@ export class FakeSlotStore implements SlotStore {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly maxAttempts: number;
-  /** Where claims take from the free list, as the adapter's `home` (a fraction; drawn at construction like it). */
-  private home: number;
+  /** The stripe claims take from, as the adapter's (free-slots.ts; drawn at construction like it). */
+  private readonly home: { stripe: number };
   private failures: { method: keyof SlotStore; error: Error }[] = [];
   /**
    * Runs between a write's read and its conditional write: a test changes the table here to make the write lose a
@@ -61,7 +62,7 @@ export class FakeSlotStore implements SlotStore {
     this.random = options.random ?? Math.random;
     this.maxAttempts = options.maxAttempts ?? 100;
     this.completions = new FakeCompletions(this.now);
-    this.home = this.random();
+    this.home = { stripe: Math.floor(this.random() * STRIPES) };
   }
 
   /** The next call of `method` throws `error` (e.g. a StoreUnavailableError), before it reads or writes anything. */
@@ -119,7 +120,7 @@ export class FakeSlotStore implements SlotStore {
         if (existing) return { record: this.unlessRetired(backend, member.id, existing), claimed: false };
         checkMember = false;
       }
-      if (candidates.length === 0 || misses >= REFRESH_AFTER_MISSES) {
+      if (candidates.length === 0 || misses >= REFRESH_AFTER_MISSES || homeEmpty(candidates, this.home)) {
         candidates = this.freeInKeyOrder(backend).filter((r) => !init.avoid?.has(r.slot));
         misses = 0;
         if (candidates.length === 0) {
@@ -128,11 +129,8 @@ export class FakeSlotStore implements SlotStore {
           throw new NoFreeSlotError(backend);
         }
       }
-      // The adapter's pick (claim.ts, `home`): from this store's place in the free list, moved after a lost race.
-      const [free] = candidates.splice(
-        Math.min(candidates.length - 1, Math.floor(this.home * candidates.length)),
-        1,
-      ) as [SlotRecord];
+      // The adapter's pick (free-slots.ts, `pickAt`): from this store's stripe, moved after a lost race.
+      const [free] = candidates.splice(pickAt(candidates, this.home, this.random), 1) as [SlotRecord];
       const decision = decide(free, { kind: 'claim', member, weight: init.weight, owner: init.owner });
       if (decision.type !== 'write') throw new SlotConflictError(`claim of ${backend}/${free.slot}: not free`);
       await this.gap({ op: 'claim', backend, slot: free.slot });
@@ -154,7 +152,7 @@ export class FakeSlotStore implements SlotStore {
         checkMember = true;
       }
       misses++;
-      this.home = this.random();
+      this.home.stripe = chooseStripe(candidates, this.random);
     }
     throw new SlotConflictError(`claim of a slot in ${backend} for ${member.id} lost ${this.maxAttempts} races`);
   }
