@@ -7,7 +7,7 @@ import { DynamoDbSlotStore } from '../functions/lib/slots/dynamodb-store.js';
 import { slotNamesFromHosts } from '../functions/lib/slots/seed.js';
 import launch from '../test/fixtures/events/launch.json' with { type: 'json' };
 import { lambdaContext, lifecycleEvent } from '../test/support/lambda.js';
-import { cpuDuring, cpuRow } from './cpu.js';
+import { cpuDuring, cpuRows } from './cpu.js';
 import { log } from './lib.js';
 import { type LifecycleStack, startLifecycleStack } from './lifecycle-stack.js';
 import { allPass, atMost, distribution, exactly, info, type MetricRow } from './report.js';
@@ -122,7 +122,7 @@ export async function benchBurst(): Promise<object> {
         'ms',
       ),
       info('wall time ÷ table floor', Math.round((wallMs / floorMs) * 100) / 100, '×'),
-      cpuRow(cpu, wallMs),
+      ...cpuRows(cpu, wallMs),
       info(
         'DynamoDB Local CPU: these launches ÷ the table floor (work the handlers add to the table)',
         Math.round((cpu.dynamodbLocalMs / Math.max(1, floorCpu.dynamodbLocalMs)) * 100) / 100,

@@ -12,7 +12,7 @@ import { slotNamesFromHosts } from '../functions/lib/slots/seed.js';
 import { createDeps } from '../functions/shared/compose.js';
 import launch from '../test/fixtures/events/launch.json' with { type: 'json' };
 import { lambdaContext, lifecycleEvent, sqsBatch } from '../test/support/lambda.js';
-import { cpuDuring, cpuRow } from './cpu.js';
+import { cpuDuring, cpuRows } from './cpu.js';
 import { log } from './lib.js';
 import { type LifecycleStack, startLifecycleStack } from './lifecycle-stack.js';
 import { allPass, atMost, distribution, exactly, info, type MetricRow } from './report.js';
@@ -229,7 +229,7 @@ export async function benchStorm(): Promise<object> {
         'ms',
       ),
       info('wall time ÷ table floor', Math.round((wallMs / floorMs) * 100) / 100, '×'),
-      cpuRow(cpu, wallMs),
+      ...cpuRows(cpu, wallMs),
       info(
         'DynamoDB Local CPU: these launches ÷ the table floor (work the handlers add to the table)',
         Math.round((cpu.dynamodbLocalMs / Math.max(1, floorCpu.dynamodbLocalMs)) * 100) / 100,
