@@ -13,6 +13,18 @@ import type { Item } from '../../../functions/lib/slots/mapping.js';
 import { seededRandom } from '../../support/random.js';
 
 const item = (slot: string): Item => ({ pk: 'web', sk: `slot#${slot}`, slot, state: 'free', version: 1 });
+/** A read of the free slots that answers when the test says: `finish` gives what it found. */
+function heldRead(): { read: () => Promise<Item[]>; finish: (items: Item[]) => void; reads: () => number } {
+  let finish: (items: Item[]) => void = () => {};
+  let reads = 0;
+  const read = () => {
+    reads++;
+    return new Promise<Item[]>((resolve) => {
+      finish = resolve;
+    });
+  };
+  return { read, finish: (items) => finish(items), reads: () => reads };
+}
 const names = (n: number, prefix = 'web') => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
 
 describe('stripeOf', () => {
@@ -75,18 +87,11 @@ describe('pickAt', () => {
 describe('FreeSlots', () => {
   it('makes one read for the claims that ask at once', async () => {
     const free = new FreeSlots(seededRandom(1));
-    let reads = 0;
-    let finish: (items: Item[]) => void = () => {};
-    const read = () => {
-      reads++;
-      return new Promise<Item[]>((resolve) => {
-        finish = resolve;
-      });
-    };
-    const asks = [free.refresh('web', read), free.refresh('web', read), free.refresh('web', read)];
-    finish([item('web1'), item('web2')]);
+    const held = heldRead();
+    const asks = [free.refresh('web', held.read), free.refresh('web', held.read), free.refresh('web', held.read)];
+    held.finish([item('web1'), item('web2')]);
     const answers = await Promise.all(asks);
-    expect(reads).toBe(1);
+    expect(held.reads()).toBe(1);
     expect(answers.every((a) => a.length === 2)).toBe(true);
     expect(free.list('web').map((i) => i.slot)).toEqual(['web1', 'web2']);
   });
@@ -98,16 +103,10 @@ describe('FreeSlots', () => {
     expect(free.list('web').map((i) => i.slot)).toEqual(['web2', 'web3']);
     // web1's claim ends (lost) before the next read begins; web2's is taken while that read runs.
     free.settled('web', 'web1');
-    let finish: (items: Item[]) => void = () => {};
-    const reading = free.refresh(
-      'web',
-      () =>
-        new Promise<Item[]>((resolve) => {
-          finish = resolve;
-        }),
-    );
+    const first = heldRead();
+    const reading = free.refresh('web', first.read);
     free.take('web', 'web2');
-    finish([item('web1'), item('web2'), item('web3')]);
+    first.finish([item('web1'), item('web2'), item('web3')]);
     // The read answers what it found (web2 still free when it looked) …
     expect((await reading).map((i) => i.slot)).toEqual(['web1', 'web2', 'web3']);
     // … but the list leaves out web2, in flight; web1's claim ended before the read, which saw it free again.
@@ -116,15 +115,10 @@ describe('FreeSlots', () => {
     // out; a read that begins after the claim ended shows the table as the claim left it.
     free.settled('web', 'web2');
     free.take('web', 'web3');
-    const again = free.refresh(
-      'web',
-      () =>
-        new Promise<Item[]>((resolve) => {
-          finish = resolve;
-        }),
-    );
+    const second = heldRead();
+    const again = free.refresh('web', second.read);
     free.settled('web', 'web3');
-    finish([item('web2'), item('web3')]);
+    second.finish([item('web2'), item('web3')]);
     await again;
     expect(free.list('web').map((i) => i.slot)).toEqual(['web2']);
     await free.refresh('web', async () => [item('web2'), item('web3')]);
