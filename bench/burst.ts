@@ -122,12 +122,7 @@ export async function benchBurst(): Promise<object> {
         'ms',
       ),
       info('wall time ÷ table floor', Math.round((wallMs / floorMs) * 100) / 100, '×'),
-      ...cpuRows(cpu, wallMs),
-      info(
-        'DynamoDB Local CPU: these launches ÷ the table floor (work the handlers add to the table)',
-        Math.round((cpu.dynamodbLocalMs / Math.max(1, floorCpu.dynamodbLocalMs)) * 100) / 100,
-        '×',
-      ),
+      ...cpuRows(cpu, wallMs, floorCpu),
       info('transaction conflicts retried (TransactionCanceledException)', canceled),
       info(
         'other lost conditions (ConditionalCheckFailed / TransactionConflict)',

@@ -61,10 +61,11 @@ export interface CpuSplit {
 }
 
 /**
- * The rows that say where the time went: each part's CPU next to the cores the machine had for the wall time, and the
- * wall time DynamoDB Local's work alone needs on these cores (no run here can be faster, whatever the handlers do).
+ * The rows that say where the time went: each part's CPU next to the cores the machine had for the wall time; the
+ * wall time DynamoDB Local's work alone needs on these cores (no run here can be faster, whatever the handlers do);
+ * and DynamoDB Local's CPU against its CPU for the table floor's bare writes (the table work the handlers add).
  */
-export function cpuRows(cpu: CpuSplit, wallMs: number): MetricRow[] {
+export function cpuRows(cpu: CpuSplit, wallMs: number, floor: CpuSplit): MetricRow[] {
   const cores = availableParallelism();
   return [
     info(
@@ -73,5 +74,10 @@ export function cpuRows(cpu: CpuSplit, wallMs: number): MetricRow[] {
       'ms',
     ),
     info(`DynamoDB Local's CPU spread over all ${cores} cores (its work alone)`, cpu.dynamodbLocalMs / cores, 'ms'),
+    info(
+      'DynamoDB Local CPU: these launches ÷ the table floor (work the handlers add to the table)',
+      Math.round((cpu.dynamodbLocalMs / Math.max(1, floor.dynamodbLocalMs)) * 100) / 100,
+      '×',
+    ),
   ];
 }

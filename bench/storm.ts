@@ -229,12 +229,7 @@ export async function benchStorm(): Promise<object> {
         'ms',
       ),
       info('wall time ÷ table floor', Math.round((wallMs / floorMs) * 100) / 100, '×'),
-      ...cpuRows(cpu, wallMs),
-      info(
-        'DynamoDB Local CPU: these launches ÷ the table floor (work the handlers add to the table)',
-        Math.round((cpu.dynamodbLocalMs / Math.max(1, floorCpu.dynamodbLocalMs)) * 100) / 100,
-        '×',
-      ),
+      ...cpuRows(cpu, wallMs, floorCpu),
       exactly('duplicates (member in 2 slots, or address in 2 ready slots on a host)', duplicates, 0),
       exactly('events lost (token never completed)', lost, 0),
       exactly('tokens completed more than once', completedTwice, 0),
