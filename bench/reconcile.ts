@@ -149,8 +149,9 @@ async function benchShape(shape: ReconcileShape, goalMs: number, ratioGoal?: num
         med((r) => r.phases.planAndRest),
         'ms',
       ),
-      // A slot live at a wrong address goes to MAINT in one pass and is re-addressed by the next once it shows no
-      // session; with drift on every host (more than 4) the pass leaves those moves to the next (services/reconcile.ts).
+      // A slot live at a wrong address goes to MAINT in one round and is re-addressed by a later look once it shows no
+      // session (services/reconcile.ts). These passes are given no time to wait (no `until`): every move is left to the
+      // next pass.
       info(
         'commands still needed after the pass / after the baseline (moves waiting in MAINT for the next pass)',
         `${sum((r) => r.remainingAfterPass)} / ${sum((r) => r.remainingAfterBaseline)}`,

@@ -147,11 +147,12 @@ export async function reconcile(input: ReconcileInput, config: Config, deps: Ser
   return report(desired, observed, first, tally, { seeded, disagreements, growth, dryRun });
 }
 
-// A move's wait looks again only at the hosts that have one, and at no more than this many: each look reads every row
-// of the host's backends (about 4 MB allocated at 2,000 servers). Reading all 50 hosts of the fleet-scale benchmark
-// again, where every host had moves, took its peak RSS from 227 to 285 MB (issue 10's budget: 256). Past the bound the
-// slots wait in MAINT for the next pass, as every move did before.
-const MOVE_HOSTS_LOOKED_AT = 4;
+// A move's wait looks again only at the hosts that have one, this many per look: each look reads every row of the
+// host's backends (about 4 MB allocated at 2,000 servers). Looking again at all 50 hosts of the fleet-scale benchmark
+// at once, where every host had moves, took the pass's peak RSS to 270-285 MB (issue 10's budget: 256); four per look,
+// in turns, kept it at 231-245 MB and the pass at 1.7-1.9 s. Hosts take turns until every move is done or the wait
+// ends, so no slot is left in MAINT for the next pass because many hosts had moves at once (PERFORMANCE.md).
+const MOVE_HOSTS_PER_LOOK = 4;
 
 /**
  * Slots the first round left waiting — for their first passing check behind the gate (a restarted host), for a MAINT
@@ -185,7 +186,7 @@ async function waitWithinPass(
   // waits for it: plan/transitions.ts, maintWherever).
   let previous = { observed: start.observed, at: start.observedAt };
   while (deps.clock.now() < until) {
-    const moves = waiting.moves.size <= MOVE_HOSTS_LOOKED_AT ? waiting.moves : new Map<string, Pending>();
+    const moves = new Map([...waiting.moves].slice(0, MOVE_HOSTS_PER_LOOK));
     const pending = union([waiting.fleet, ...moves.values()]);
     if (pending.size === 0) break;
     // Only moves left: the hosts that have them are enough. Anything else is decided fleet-wide, on every host.
@@ -220,7 +221,10 @@ async function waitWithinPass(
       slots: [...pending].flatMap(([backend, names]) => [...names].map((name) => `${backend}/${name}`)),
     });
     await carryOut(p.transitions, config, deps, tally);
-    waiting = waitingSlots(p, now);
+    const next = waitingSlots(p, now);
+    // Hosts whose moves wait for a later turn go first, so a host whose sessions hold its moves never starves the others.
+    const later = [...waiting.moves].filter(([host]) => !moves.has(host));
+    waiting = { fleet: next.fleet, moves: new Map([...later, ...next.moves]) };
   }
 }
 
