@@ -181,17 +181,16 @@ run_version() {
   log "$version: vitest ${TEST_PATHS[*]} with HAPROXY_BIN=$bin (log: $cache/$version/vitest.log)"
   HAPROXY_BIN=$bin nice -n 10 npx vitest run "${TEST_PATHS[@]}" --reporter=default --reporter=json \
     --outputFile.json="$report" >"$cache/$version/vitest.log" 2>&1 || true
-  local counts
-  counts=$(node -e '
-    const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
-    // A file that fails to load has no test results of its own: count it as one failure, never as zero.
-    const broken = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
-    console.log(r.numPassedTests, r.numFailedTests + broken, r.numTotalTests);
-  ' "$report" 2>/dev/null) || counts=''
-  # CI keeps only this script's output, not the log: name every failure and the head of its message here, so a
-  # failure that does not come back on a rerun can still be read.
-  node -e '
-    const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+  # One read of the report: every failure, named with the head of its message (CI keeps only this script's output,
+  # not the log, so a failure that does not come back on a rerun can still be read), then the counts as the last line.
+  local out counts
+  out=$(node -e '
+    let r;
+    try {
+      r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+    } catch {
+      process.exit(1);
+    }
     const root = process.cwd() + "/";
     for (const f of r.testResults) {
       const file = f.name.replace(root, "");
@@ -204,7 +203,12 @@ run_version() {
         }
       }
     }
-  ' "$report" 2>/dev/null || true
+    // A file that fails to load has no test results of its own: count it as one failure, never as zero.
+    const broken = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+    console.log(r.numPassedTests, r.numFailedTests + broken, r.numTotalTests);
+  ' "$report" 2>/dev/null) || out=''
+  counts=${out##*$'\n'}
+  if [[ $out == *$'\n'* ]]; then printf '%s\n' "${out%$'\n'*}"; fi
   if [[ -z $counts ]]; then
     echo "haproxy $version: 0 passed, 1 failed"
     log "$version: vitest wrote no JSON report; see $cache/$version/vitest.log"
