@@ -292,7 +292,8 @@ export function simulationShard(shard: number): void {
       )
       .catch((error: unknown) => {
         // fast-check's message has the seed, the path and the shrunk sequence; this names the command that replays it.
-        console.log(`simulation: replay with SIM_SEED=${seed - shard} SIM_RUNS=${RUNS} npx vitest run ${file}`);
+        const slots = process.env.SIM_APP_SLOTS ? `SIM_APP_SLOTS=${process.env.SIM_APP_SLOTS} ` : '';
+        console.log(`simulation: replay with ${slots}SIM_SEED=${seed - shard} SIM_RUNS=${RUNS} npx vitest run ${file}`);
         throw error;
       });
   });

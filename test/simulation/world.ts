@@ -33,6 +33,10 @@ export const ASG = 'sim-asg';
 /** Instances i-1…i-8 (Auto Scaling, both backends) and deploy-tool members m-1…m-6 (backend app, two addresses). */
 export const INSTANCES = Array.from({ length: 8 }, (_, i) => `i-${(i + 1).toString(16).padStart(17, '0')}`);
 export const MEMBERS = Array.from({ length: 6 }, (_, i) => `m-${i + 1}`);
+/** Slots of backend app: 8 (fewer than the instances and members that may want one) unless SIM_APP_SLOTS says. */
+const APP_SLOTS = Number(process.env.SIM_APP_SLOTS ?? 8);
+if (!Number.isInteger(APP_SLOTS) || APP_SLOTS < 1 || APP_SLOTS > 512)
+  throw new Error(`SIM_APP_SLOTS must be an integer from 1 to 512, got ${process.env.SIM_APP_SLOTS}`);
 
 /** What one invocation is told to suffer. */
 export interface Faults {
@@ -94,7 +98,9 @@ export async function startWorld(): Promise<World> {
         // rise 1: a new instance passes on its first check; fall 3 and a 1 s check timeout: a busy 2-core machine
         // does not flap a healthy one DOWN (its health is the instance's business, not the lifecycle's).
         { name: 'web', slotPrefix: 'web', slots: 6, check: true, checkInterMs: 100, serverOptions: 'rise 1 fall 3' },
-        { name: 'app', slotPrefix: 'app', slots: 8 },
+        // SIM_APP_SLOTS=96 leaves 64 or more free even with all 14 instances and members in: app's claims then take
+        // the striped pick of a long free list (slots/free-slots.ts).
+        { name: 'app', slotPrefix: 'app', slots: APP_SLOTS },
       ],
       extraDefaults: ['timeout check 1s'],
     },
