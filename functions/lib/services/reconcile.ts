@@ -281,7 +281,7 @@ interface LookedAt {
  * What the pass must look at again. `fleet`, on every host: slots waiting for a first passing check, just sent to DRAIN
  * behind the health gate (their check starts now), or a finished drain whose MAINT must be seen before the slot is
  * freed. `moves`, by host, on that host alone: slots taken out of rotation (or held in MAINT by their sessions) to be
- * re-addressed.
+ * re-addressed, and slots re-addressed on a 3.x host whose state follows once the host shows the new address.
  */
 function waitingSlots(p: Plan, desired: readonly DesiredBackend[]): { fleet: Pending; moves: Map<string, Pending> } {
   const addTo = (m: Pending, backend: string, slot: string) => m.set(backend, (m.get(backend) ?? new Set()).add(slot));
@@ -312,7 +312,9 @@ function waitingSlots(p: Plan, desired: readonly DesiredBackend[]): { fleet: Pen
     const stateSet = new Set<string>();
     for (const c of b.commands) if (c.kind === 'set-state') stateSet.add(`${c.backend}/${c.server}`);
     for (const c of b.commands) {
-      if (c.kind === 'set-addr' && !stateSet.has(`${c.backend}/${c.server}`)) add(c.backend, c.server);
+      // That read-back concerns this host alone: it takes its turn with the moves, so a 3.x fleet re-addressing a slot
+      // on many hosts is not read whole again after every turn.
+      if (c.kind === 'set-addr' && !stateSet.has(`${c.backend}/${c.server}`)) move(b.host, c.backend, c.server);
       if (c.kind !== 'set-state' && c.kind !== 'set-addr' && c.kind !== 'add-server') continue;
       const found = byBackend.get(c.backend);
       const d = found?.d;

@@ -331,9 +331,12 @@ describe('reconcile', () => {
     return { deps: { ...w.deps, fleet: observing }, looks };
   }
 
-  it('moves a slot on more than 4 hosts in the same pass, looking again at 4 hosts at a time', async () => {
+  it.each([
+    ['2.6.12', 'the address and the state in one batch'],
+    ['3.0.11', 'the state once a read-back shows the address'],
+  ])('moves a slot on more than 4 hosts in the same pass, 4 hosts a look (%s: %s)', async (version) => {
     const hosts = ['hap1', 'hap2', 'hap3', 'hap4', 'hap5', 'hap6', 'hap7'];
-    const w = fakeWorld({ hosts });
+    const w = fakeWorld({ hosts, version });
     await w.seed();
     const slot = await launched(w, 'i-1', '10.0.0.1');
     const moving = hosts.slice(1);
