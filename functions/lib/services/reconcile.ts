@@ -150,9 +150,9 @@ export async function reconcile(input: ReconcileInput, config: Config, deps: Ser
 // A move's wait looks again only at the hosts that have one, this many per look: each look reads every row of the
 // host's backends (about 4 MB allocated at 2,000 servers). Looking again at all 50 hosts of the fleet-scale benchmark
 // at once, where every host had moves, took the pass's peak RSS to 270-285 MB (issue 10's budget: 256); four per look,
-// in turns, kept it at 224-249 MB and the pass at 1.7-2.0 s (two per look: 230-250 MB, so the look size is not what
-// sets the peak). Hosts take turns until every move is done or the wait ends, so no slot is left in MAINT for the next
-// pass because many hosts had moves at once (PERFORMANCE.md).
+// in turns, kept it at 224-249 MB and the pass at 1.7-2.0 s. The first round (every host read, the plan, ~14,000
+// commands sent) sets that peak; traced, the turns after it added 2 MB. Hosts take turns until every move is done or
+// the wait ends, so no slot is left in MAINT for the next pass because many hosts had moves at once (PERFORMANCE.md).
 const MOVE_HOSTS_PER_LOOK = 4;
 
 /**
