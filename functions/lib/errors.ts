@@ -148,6 +148,7 @@ export type ErrorCode = InstanceType<
   | typeof QuorumNotMetError
   | typeof PayloadTooLargeError
   | typeof MemberRetiredError
+  | typeof LaunchSettledError
   | typeof MemberLeavingError
   | typeof StalePlanError
   | typeof RequestRefusedError
@@ -190,6 +191,21 @@ export class MemberRetiredError extends SlotSyncError {
     readonly member: string,
   ) {
     super(`member ${member} was retired from backend ${backend} (terminated); it gets no slot`);
+  }
+}
+
+/**
+ * A launch's claim for a lifecycle token whose completion is already owed or done: the launch was decided (CONTINUE,
+ * ABANDON, or handed to reconcile), so a redelivery of its event must not claim a slot again — the instance may be in
+ * the warm pool or gone by now (docs/ARCHITECTURE.md, "The launch path"). The launch answers `duplicate`.
+ */
+export class LaunchSettledError extends SlotSyncError {
+  readonly code = 'LAUNCH_SETTLED' as const;
+  constructor(
+    readonly backend: string,
+    readonly member: string,
+  ) {
+    super(`the launch of ${member} is already settled (its completion is owed or done); no slot claimed in ${backend}`);
   }
 }
 

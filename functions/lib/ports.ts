@@ -59,12 +59,19 @@ export interface SlotStore {
   /**
    * The member's existing slot, or a random free one (never one of `avoid`) claimed in one transaction that also proves
    * the member had none and is not retired. A free template slot is always taken before a dynamic one (growth only
-   * once the template is full). Throws NoFreeSlotError, MemberRetiredError.
+   * once the template is full). With `launch` (a lifecycle token), the transaction also proves that no completion of
+   * that token is owed or done: a redelivered launch never claims again (LaunchSettledError), which is what makes the
+   * launch idempotent without a record of its own. Throws NoFreeSlotError, MemberRetiredError, LaunchSettledError.
    */
   claim(
     backend: string,
     member: Member,
-    init: { readonly weight: number; readonly owner: Owner; readonly avoid?: ReadonlySet<string> },
+    init: {
+      readonly weight: number;
+      readonly owner: Owner;
+      readonly avoid?: ReadonlySet<string>;
+      readonly launch?: string;
+    },
   ): Promise<Claimed>;
   /** The slot the member owns in the backend, if any (strongly consistent). */
   findByMember(backend: string, memberId: string): Promise<SlotRecord | undefined>;
@@ -82,6 +89,8 @@ export interface SlotStore {
   /** Records that the member left for good until `untilEpochMs` (never shortened): `claim` refuses it from then on. */
   retire(backend: string, memberId: string, untilEpochMs: number): Promise<void>;
   isRetired(backend: string, memberId: string): Promise<boolean>;
+  /** Whether a completion of the lifecycle token is owed or done: its launch was decided (the claim's check, alone). */
+  isSettled(token: string): Promise<boolean>;
   /** Records a completion as owed (idempotent: the first owed result for a token stays). */
   owe(completion: Omit<OwedCompletion, 'status'>): Promise<void>;
   /** Completions still owed, for reconcile to settle. */

@@ -16,6 +16,7 @@ const HTTP_STATUS: { readonly [C in OutcomeCode]: number } = {
   SLOT_CONFLICT: 409,
   MEMBER_RETIRED: 409,
   MEMBER_LEAVING: 409,
+  LAUNCH_SETTLED: 409,
   REQUEST_REFUSED: 409,
   IN_PROGRESS: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -50,6 +51,8 @@ const EVENT_DISPOSITION: { readonly [C in OutcomeCode]: 'ack' | 'retry' } = {
   // The member is gone or going: the event's purpose is moot.
   MEMBER_RETIRED: 'ack',
   MEMBER_LEAVING: 'ack',
+  // A redelivered launch whose action was already decided: nothing is left to do.
+  LAUNCH_SETTLED: 'ack',
   // A duplicate delivery while the first is still running: the first finishes the work.
   IN_PROGRESS: 'ack',
   IDEMPOTENCY_KEY_REUSED: 'ack',

@@ -5,13 +5,14 @@ import type { SlotEvent } from '../../functions/lib/domain/lifecycle.js';
 import type { LifecycleRef, Member } from '../../functions/lib/domain/types.js';
 import {
   InvalidArgumentError,
+  LaunchSettledError,
   MemberLeavingError,
   MemberRetiredError,
   NoFreeSlotError,
   NotFoundError,
 } from '../../functions/lib/errors.js';
 import type { SlotAddress, SlotStore } from '../../functions/lib/ports.js';
-import { DynamoDbSlotStore } from '../../functions/lib/slots/dynamodb-store.js';
+import { DynamoDbSlotStore, OWED_FOR_MS } from '../../functions/lib/slots/dynamodb-store.js';
 import { STRIPED_FROM, stripeOf } from '../../functions/lib/slots/free-slots.js';
 import { connectDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.js';
 import { FakeClock } from '../support/fakes/clock.js';
@@ -189,6 +190,47 @@ describe.each(SUBJECTS)('the $name slot store', (subject) => {
       expect((await claim('m-b')).claimed).toBe(true);
       await expect(t.store.retire(t.backend, 'm-c', -1)).rejects.toBeInstanceOf(InvalidArgumentError);
       await expect(t.store.retire(t.backend, 'm-c', 1.5)).rejects.toBeInstanceOf(InvalidArgumentError);
+    });
+
+    it('claims for a launch only while no completion of its token is owed or done, and writes nothing then', async () => {
+      await t.store.seed(t.backend, ['web1', 'web2']);
+      const launchClaim = (id: string, token: string) =>
+        t.store.claim(t.backend, member(id), { weight: 1, owner: 'asg', launch: token });
+      const fresh = ref('m-a');
+      expect(await t.store.isSettled(fresh.token)).toBe(false);
+      expect((await launchClaim('m-a', fresh.token)).claimed).toBe(true);
+      const owed = ref('m-b');
+      await t.store.owe({ ref: owed, result: 'ABANDON', backend: '' });
+      const done = ref('m-c');
+      await t.store.oweAndLease({ ref: done, result: 'CONTINUE', backend: '' }, 1_000);
+      await t.store.settleCompletion(done.token, true);
+      expect([await t.store.isSettled(owed.token), await t.store.isSettled(done.token)]).toEqual([true, true]);
+      const before = await t.store.list(t.backend);
+      await expect(launchClaim('m-b', owed.token)).rejects.toBeInstanceOf(LaunchSettledError);
+      await expect(launchClaim('m-c', done.token)).rejects.toBeInstanceOf(LaunchSettledError);
+      // Settled and retired: the settled launch is the answer (its redelivery changes nothing, not even an ABANDON).
+      await t.store.retire(t.backend, 'm-c', t.clock.now() + 60_000);
+      await expect(launchClaim('m-c', done.token)).rejects.toBeInstanceOf(LaunchSettledError);
+      await expect(launchClaim('m-d', 'not a token')).rejects.toBeInstanceOf(InvalidArgumentError);
+      expect(await t.store.list(t.backend)).toEqual(before);
+      expect(await t.store.findByMember(t.backend, 'm-b')).toBeUndefined();
+      // A claim that is not a launch's (the webhook's) is not held back by any token.
+      expect((await claim('m-b')).claimed).toBe(true);
+    });
+
+    it("lets a launch claim again once its token's completion has expired (epoch seconds)", async () => {
+      await t.store.seed(t.backend, ['web1']);
+      const owed = ref('m-a');
+      await t.store.owe({ ref: owed, result: 'CONTINUE', backend: '' });
+      t.clock.advance(OWED_FOR_MS - 1_000);
+      expect(await t.store.isSettled(owed.token)).toBe(true);
+      await expect(
+        t.store.claim(t.backend, member('m-a'), { weight: 1, owner: 'asg', launch: owed.token }),
+      ).rejects.toBeInstanceOf(LaunchSettledError);
+      t.clock.advance(1_000);
+      expect(await t.store.isSettled(owed.token)).toBe(false);
+      const late = await t.store.claim(t.backend, member('m-a'), { weight: 1, owner: 'asg', launch: owed.token });
+      expect(late.claimed).toBe(true);
     });
 
     it('gives concurrent claims distinct slots, one each, and the rest no free slot', async () => {

@@ -3,8 +3,9 @@ import { decide } from '../domain/lifecycle.js';
 import { applyPatch } from '../domain/patch.js';
 import type { Member, Owner, SlotRecord } from '../domain/types.js';
 import { validAddress, validName, validPort, validWeight } from '../domain/values.js';
-import { MemberRetiredError, NoFreeSlotError, SlotConflictError } from '../errors.js';
+import { LaunchSettledError, MemberRetiredError, NoFreeSlotError, SlotConflictError } from '../errors.js';
 import type { Claimed } from '../ports.js';
+import { owedKey, unsettledCheck } from './completion.js';
 import { type FreeSlots, homeEmpty, pickAt } from './free-slots.js';
 import { memberKey, slotKey } from './keys.js';
 import { type Item, itemToRecord } from './mapping.js';
@@ -42,11 +43,14 @@ export interface ClaimInit {
   readonly owner: Owner;
   /** Free slots that must not be taken (e.g. a host still reports sessions on them). */
   readonly avoid?: ReadonlySet<string>;
+  /** The lifecycle token of the launch claiming: refused once that token's completion is owed or done. */
+  readonly launch?: string;
 }
 
 /**
  * Claims a slot for the member: its existing one if it has one, else a random free one, slot update and member item in
- * one TransactWriteItems, conditioned on the member not being retired (MemberRetiredError). The slot's new fields are
+ * one TransactWriteItems, conditioned on the member not being retired (MemberRetiredError) and, for a launch, on its
+ * token having no completion owed or done (LaunchSettledError: a redelivered launch). The slot's new fields are
  * the lifecycle machine's `claim` decision. NoFreeSlotError only when a consistent read finds no free slot;
  * SlotConflictError when the attempt budget runs out while slots were still free.
  */
@@ -55,6 +59,7 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
   validAddress(member.address);
   validPort(member.port);
   validWeight(init.weight);
+  if (init.launch !== undefined) owedKey(init.launch);
   const mKey = memberKey(backend, member.id);
   // No read of the member item first: the transaction's attribute_not_exists condition finds an existing member and
   // returns its item, so a new member (the common case) costs one query and one transaction instead of four calls.
@@ -107,11 +112,15 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       },
-      // Last, so the indexes above stay as they are: a retirement written before this claim makes it fail.
+      // After the two above, so their indexes stay as they are: a retirement written before this claim makes it fail,
       retiredCheck(ctx.table, backend, member.id, ctx.now()),
+      // and so does a completion of the launch's token (the launch was decided: this is a redelivery).
+      ...(init.launch ? [unsettledCheck(ctx.table, init.launch, ctx.now())] : []),
     ]);
     const rejected = await claiming.finally(() => ctx.free.settled(backend, slot));
     if (!rejected) return { record: applyPatch(free, decision.patch), claimed: true };
+    // A settled launch first: its redelivery answers `duplicate` whatever else has happened to the member since.
+    if (rejected.reasons[3]?.code === 'ConditionalCheckFailed') throw new LaunchSettledError(backend, member.id);
     if (rejected.reasons[2]?.code === 'ConditionalCheckFailed') throw new MemberRetiredError(backend, member.id);
     const memberReason = rejected.reasons[1];
     if (memberReason?.code === 'ConditionalCheckFailed') {

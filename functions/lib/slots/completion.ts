@@ -4,7 +4,7 @@ import type { LifecycleRef } from '../domain/types.js';
 import { InvalidArgumentError, SlotConflictError } from '../errors.js';
 import type { OwedCompletion } from '../ports.js';
 import type { ItemKey } from './keys.js';
-import { RETIRED_EXPIRY_ATTRIBUTE } from './retired.js';
+import { notRetired, RETIRED_EXPIRY_ATTRIBUTE } from './retired.js';
 import { Rejected } from './sdk-errors.js';
 import type { SlotTableIo } from './table-io.js';
 
@@ -60,6 +60,23 @@ export function oweUpdate(
       ExpressionAttributeValues: values,
     },
   };
+}
+
+/**
+ * The ConditionCheck a launch's claim carries: no completion of its token is owed or done (none, or one whose expiry
+ * has passed: the same "no live item" condition as a tombstone's). Once a launch is decided its outbox item exists
+ * for as long as the action can live, so a redelivery of the event can never claim a slot again.
+ */
+export function unsettledCheck(table: SlotTableIo, token: string, nowMs: number) {
+  return { ConditionCheck: { TableName: table.tableName, Key: owedKey(token), ...notRetired(nowMs) } };
+}
+
+/** What `unsettledCheck` refuses, read alone (strongly consistent): an item for the token that has not expired. */
+export async function isSettled(table: SlotTableIo, token: string, nowMs: number): Promise<boolean> {
+  const item = await table.get(owedKey(token));
+  if (!item) return false;
+  const expiresAt = item[RETIRED_EXPIRY_ATTRIBUTE];
+  return !(typeof expiresAt === 'number' && expiresAt <= Math.floor(nowMs / 1000));
 }
 
 // A write that met a transaction on the same item lost a race, not its condition: it is tried again.

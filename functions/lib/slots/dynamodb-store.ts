@@ -7,7 +7,14 @@ import { validName } from '../domain/values.js';
 import type { Applied, Claimed, OwedCompletion, SlotAddress, SlotStore } from '../ports.js';
 import { applyEvent } from './apply.js';
 import { type ClaimInit, claimSlot } from './claim.js';
-import { leaseCompletion, oweAndLease, oweCompletion, owedCompletions, settleCompletion } from './completion.js';
+import {
+  isSettled,
+  leaseCompletion,
+  oweAndLease,
+  oweCompletion,
+  owedCompletions,
+  settleCompletion,
+} from './completion.js';
 import { FreeSlots } from './free-slots.js';
 import { naturalCompare, slotKey } from './keys.js';
 import { itemToRecord } from './mapping.js';
@@ -30,7 +37,7 @@ export interface DynamoDbSlotStoreOptions {
 
 const SEED_CONCURRENCY = 16;
 // An owed completion outlives any lifecycle action (48 h at most), then TTL removes it.
-const OWED_FOR_MS = 48 * 3600 * 1000;
+export const OWED_FOR_MS = 48 * 3600 * 1000;
 
 /** The DynamoDB adapter of the SlotStore port. */
 export class DynamoDbSlotStore implements SlotStore {
@@ -144,6 +151,10 @@ export class DynamoDbSlotStore implements SlotStore {
 
   async isRetired(backend: string, memberId: string): Promise<boolean> {
     return isMemberRetired(this.table, backend, memberId, this.now());
+  }
+
+  async isSettled(token: string): Promise<boolean> {
+    return isSettled(this.table, token, this.now());
   }
 
   async owe(completion: Omit<OwedCompletion, 'status'>): Promise<void> {

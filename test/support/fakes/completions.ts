@@ -43,6 +43,13 @@ export class FakeCompletions {
     if (item.after === undefined) delete item.after;
   }
 
+  /** The claim's `unsettledCheck` fails: an item for the token exists and has not expired (any write creates one). */
+  live(token: string): boolean {
+    owedKey(token);
+    const item = this.items.get(token);
+    return item !== undefined && !(item.expiresAt !== undefined && item.expiresAt <= Math.floor(this.now() / 1000));
+  }
+
   owedOnes(): OwedCompletion[] {
     // The adapter's query returns the partition in sort-key order.
     return [...this.items.entries()]

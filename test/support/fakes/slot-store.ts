@@ -7,6 +7,7 @@ import type { Member, SlotRecord } from '../../../functions/lib/domain/types.js'
 import { validAddress, validName, validPort, validWeight } from '../../../functions/lib/domain/values.js';
 import {
   InvalidArgumentError,
+  LaunchSettledError,
   MemberRetiredError,
   NoFreeSlotError,
   SlotConflictError,
@@ -109,6 +110,7 @@ export class FakeSlotStore implements SlotStore {
     validPort(member.port);
     validWeight(init.weight);
     memberKey(backend, member.id);
+    if (init.launch !== undefined) owedKey(init.launch);
     let checkMember = false;
     let candidates: SlotRecord[] = [];
     let misses = 0;
@@ -138,12 +140,14 @@ export class FakeSlotStore implements SlotStore {
       const slotOk = now?.state === 'free' && now.version === free.version;
       const owned = this.members.get(`${backend} ${member.id}`);
       const retired = this.retiredNow(backend, member.id);
-      if (slotOk && owned === undefined && !retired) {
+      const settled = init.launch !== undefined && this.completions.live(init.launch);
+      if (slotOk && owned === undefined && !retired && !settled) {
         const record = applyPatch(free, decision.patch);
         this.backend(backend).set(free.slot, record);
         this.members.set(`${backend} ${member.id}`, free.slot);
         return { record: structuredClone(record), claimed: true };
       }
+      if (settled) throw new LaunchSettledError(backend, member.id);
       if (retired) throw new MemberRetiredError(backend, member.id);
       if (owned !== undefined) {
         const won = this.backend(backend).get(owned);
@@ -262,6 +266,11 @@ export class FakeSlotStore implements SlotStore {
   async owe(completion: Omit<OwedCompletion, 'status'>): Promise<void> {
     this.enter('owe');
     this.completions.owe(completion, this.now() + OWED_FOR_MS);
+  }
+
+  async isSettled(token: string): Promise<boolean> {
+    this.enter('isSettled');
+    return this.completions.live(token);
   }
 
   async owedCompletions(): Promise<readonly OwedCompletion[]> {
