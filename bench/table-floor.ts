@@ -1,19 +1,12 @@
 // The table's floor for a burst of launches, measured in the same run: the writes one launch cannot do without, bare,
 // with as many launches in flight as the benchmark has. No handler, no HAProxy: only DynamoDB Local doing the writes.
-import {
-  type DynamoDBClient,
-  PutItemCommand,
-  TransactWriteItemsCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, TransactWriteItemsCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 
 /** The writes of one launch, in order (the handler makes them one after another too). */
 export const LAUNCH_WRITES = [
-  'idempotency record put (in progress)',
-  'claim TransactWriteItems (slot update, member put, retirement check)',
+  'claim TransactWriteItems (slot update, member put, retirement check, token check)',
   'completion owed and leased (UpdateItem)',
   'completion done (UpdateItem)',
-  'idempotency record update (completed)',
 ] as const;
 
 /**
@@ -29,13 +22,6 @@ export async function tableFloorMs(
   const pk = { S: `floor-${Date.now()}` };
   const key = (sk: string) => ({ pk, sk: { S: sk } });
   const launch = async (i: number) => {
-    await client.send(
-      new PutItemCommand({
-        TableName: table,
-        Item: { ...key(`idem#${i}`), status: { S: 'INPROGRESS' } },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
     await client.send(
       new TransactWriteItemsCommand({
         TransactItems: [
@@ -62,6 +48,13 @@ export async function tableFloorMs(
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           },
+          {
+            ConditionCheck: {
+              TableName: table,
+              Key: key(`owed#${i}`),
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
         ],
       }),
     );
@@ -78,15 +71,6 @@ export async function tableFloorMs(
           },
         }),
       );
-    await client.send(
-      new UpdateItemCommand({
-        TableName: table,
-        Key: key(`idem#${i}`),
-        UpdateExpression: 'SET #s = :v',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':v': { S: 'COMPLETED' } },
-      }),
-    );
   };
   let next = 0;
   const start = performance.now();

@@ -31,7 +31,9 @@ const idempotency = new IdempotencyConfig({
   // A lifecycle action lives at most 48 h; a redelivery after that has nothing left to complete.
   expiresAfterSeconds: 48 * 3600,
 });
-// Once per lifecycle token: a duplicate delivery answers the stored summary and changes nothing.
+// Once per lifecycle token for the actions that are not a launch into service (terminates, the warm pool's moves): a
+// duplicate delivery answers the stored summary and changes nothing. A launch keeps no record: its claim proves the
+// token unsettled in the same transaction, so its one table write before the hosts is that claim.
 let once:
   | ((event: LifecycleEvent, context: SlotSyncContext, aids: LifecycleAids) => Promise<LifecycleSummary>)
   | undefined;
@@ -49,17 +51,21 @@ function invalid(what: string, issues: readonly { path: PropertyKey[]; message: 
   );
 }
 
-/**
- * A launch that will need its instance's address asks EC2 now, while the idempotency record is written: in AWS the
- * DescribeInstances call is the slower of the two, and the claim waits for both. A duplicate delivery wastes that one
- * read. The lookup's failure is the launch's to report (it awaits the promise), never an unhandled rejection.
- */
-function earlyAddress(event: LifecycleEvent, context: SlotSyncContext): Pick<LifecycleAids, 'address'> {
+/** Whether the event is a launch into service (it claims slots), not a terminate or a move into the warm pool. */
+function registers(event: LifecycleEvent): boolean {
   const d = event.detail;
-  if (classifyLifecycle(transitionOf(d), d.Origin, d.Destination).kind !== 'register') return {};
-  const address = context.deps.instances.privateAddress(d.EC2InstanceId);
-  address.catch(() => {});
-  return { address };
+  return classifyLifecycle(transitionOf(d), d.Origin, d.Destination).kind === 'register';
+}
+
+/** The Powertools-wrapped handling, made on first use (the persistence store needs the environment). */
+function idempotent(context: SlotSyncContext): NonNullable<typeof once> {
+  // An in-progress record of a crashed invocation expires with that invocation's own deadline, not after hours.
+  idempotency.registerLambdaContext(context);
+  once ??= makeIdempotent(handleLifecycleEvent, {
+    persistenceStore: idempotencyStore('lifecycle'),
+    config: idempotency,
+  });
+  return once;
 }
 
 /**
@@ -74,16 +80,11 @@ export async function deliver(event: unknown, context: SlotSyncContext, register
     if (!parsed.success) throw invalid('lifecycle event', parsed.error.issues);
     const d = parsed.data.detail;
     logger.appendKeys({ instanceId: d.EC2InstanceId, asg: d.AutoScalingGroupName });
-    // An in-progress record of a crashed invocation expires with that invocation's own deadline, not after hours.
-    idempotency.registerLambdaContext(context);
-    once ??= makeIdempotent(handleLifecycleEvent, {
-      persistenceStore: idempotencyStore('lifecycle'),
-      config: idempotency,
-    });
-    const summary = await once(parsed.data, context, {
-      ...(register ? { register } : {}),
-      ...earlyAddress(parsed.data, context),
-    });
+    const summary = registers(parsed.data)
+      ? // A launch: no idempotency record. Its claim carries the token check (a redelivery answers `duplicate`), and
+        // the completion outbox completes the action once (ARCHITECTURE.md, "The launch path").
+        await handleLifecycleEvent(parsed.data, context, register ? { register } : {})
+      : await idempotent(context)(parsed.data, context, {});
     logger.info('lifecycle action handled', { summary });
     return summary;
   }

@@ -25,8 +25,8 @@ function isSqsBatch(event: unknown): event is SQSEvent {
   );
 }
 
-// How long a batch's first launch waits for the others to reach their registration (their idempotency write and EC2
-// lookup finish at different times): a gathering then goes out with those that came, the rest form the next one.
+// How long a batch's first launch waits for the others to reach their registration (their EC2 lookups finish at
+// different times): a gathering then goes out with those that came, the rest form the next one.
 const GATHER_WINDOW_MS = 50;
 
 /**

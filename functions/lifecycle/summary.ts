@@ -59,8 +59,8 @@ function summarise(o: LifecycleOutcome): LifecycleSummary {
   };
 }
 
-/** What the batch path and the early EC2 lookup hand a lifecycle event besides the event (deliver.ts). */
-export type LifecycleAids = Pick<LifecycleInput, 'register' | 'address'>;
+/** What the batch path hands a lifecycle event besides the event (deliver.ts): its gathering point. */
+export type LifecycleAids = Pick<LifecycleInput, 'register'>;
 
 /** One lifecycle event through the service (the warm-pool rules live there), with its latency metric. */
 export async function handleLifecycleEvent(

@@ -5,6 +5,7 @@ import type { LifecycleRef } from '../domain/types.js';
 import {
   type AddressRefusal,
   ConfigError,
+  LaunchSettledError,
   MemberLeavingError,
   MemberRetiredError,
   NoFreeSlotError,
@@ -29,8 +30,6 @@ export interface LifecycleInput {
   readonly until: number;
   /** Registers together with the other records of the invocation's batch (register-together.ts); else alone. */
   readonly register?: Register;
-  /** The instance's private address, already asked of EC2 while the event's idempotency record was written. */
-  readonly address?: Promise<string | undefined>;
 }
 
 export interface LifecycleOutcome {
@@ -159,10 +158,15 @@ async function launch(
 ): Promise<LifecycleOutcome> {
   const id = input.ref.instanceId;
   const deadline = deps.clock.now() + config.lifecycle.launchTimeoutSeconds * 1000;
-  const address = await (input.address ?? deps.instances.privateAddress(id));
+  const address = await deps.instances.privateAddress(id);
   if (!address) {
-    // A launch delivered long after its terminate: EC2 may have forgotten the instance already.
-    const retired = await Promise.all(backends.map((b) => deps.store.isRetired(b.name, id)));
+    // A launch delivered long after its terminate, or a redelivery after its ABANDON: EC2 may have forgotten the
+    // instance already. A settled launch has nothing left to do; one never decided is given up for a retired member.
+    const [settled, retired] = await Promise.all([
+      deps.store.isSettled(input.ref.token),
+      Promise.all(backends.map((b) => deps.store.isRetired(b.name, id))),
+    ]);
+    if (settled) return redelivered(base, deps);
     if (retired.some(Boolean)) return abandon(input, config, deps, base, [], 'arrived after its terminate');
     throw new NotFoundError(`EC2 has no private address for ${id}`);
   }
@@ -183,9 +187,10 @@ async function launch(
       const member = { id, address, port: backend.port };
       try {
         const until = Math.min(input.until, deadline);
-        return await register({ backend, member, owner: 'asg', until });
+        return await register({ backend, member, owner: 'asg', launch: input.ref.token, until });
       } catch (error) {
         if (
+          error instanceof LaunchSettledError ||
           error instanceof NoFreeSlotError ||
           error instanceof MemberRetiredError ||
           error instanceof MemberLeavingError
@@ -196,6 +201,9 @@ async function launch(
     }),
   );
   const registered = attempts.filter((a) => !(a instanceof Error)) as RegisterResult[];
+  // A redelivery of a launch already decided: its claims were refused, so nothing new was taken anywhere (a slot the
+  // member already held elsewhere was only converged again, as it stood).
+  if (attempts.some((a) => a instanceof LaunchSettledError)) return redelivered({ ...base, registered }, deps);
   // Nothing reached any host and the claim was undone: the table is as before, so the event is worth a redelivery.
   const undone = registered.filter((r) => r.rolledBack);
   if (undone.length > 0)
@@ -236,6 +244,16 @@ async function launch(
     slots: registered.map((r) => `${r.backend}/${r.slot}: ${r.health}`),
   });
   return { ...out, completion: 'pending' };
+}
+
+/**
+ * A launch event delivered again after its action was decided (CONTINUE or ABANDON sent or owed, or handed over to
+ * reconcile): the claim's token check refused it, so it answers `duplicate` and changes nothing. This, not an
+ * idempotency record, is what makes a launch idempotent (ARCHITECTURE.md, "The launch path").
+ */
+function redelivered(out: Base, deps: ServiceDeps): LifecycleOutcome {
+  deps.log.info('launch already settled: a redelivery changes nothing', {});
+  return { ...out, completion: 'duplicate' };
 }
 
 /** The instance's address against every backend's policy: one refusal per backend that refuses it. */

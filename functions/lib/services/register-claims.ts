@@ -24,6 +24,7 @@ export function claimOrFind(input: RegisterInput, deps: ServiceDeps): Promise<Cl
   return deps.store.claim(input.backend.name, input.member, {
     weight: input.weight ?? input.backend.weight,
     owner: input.owner,
+    ...(input.launch ? { launch: input.launch } : {}),
   });
 }
 

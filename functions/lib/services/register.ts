@@ -18,6 +18,8 @@ export interface RegisterInput {
   readonly member: Member;
   readonly weight?: number;
   readonly owner: Owner;
+  /** The lifecycle token of the launch registering (the claim proves it is not settled yet: LaunchSettledError). */
+  readonly launch?: string;
   /** Epoch ms: the latest time the health gate may keep us waiting (bounded by the invocation's remaining time). */
   readonly until: number;
 }

@@ -1,6 +1,7 @@
 // The lifecycle Lambda's DynamoDB connections, seen at the socket: a relay in front of DynamoDB Local records what each
-// connection carries. The idempotency record and the slot store share one client (functions/shared/runtime.ts), so a
-// cold launch's claim rides the connection its idempotency write opened: in AWS, one TLS handshake on the launch path.
+// connection carries. The idempotency record (terminates) and the slot store share one client
+// (functions/shared/runtime.ts), and a cold launch's table calls ride one connection: in AWS, one TLS handshake on the
+// launch path. A launch keeps no idempotency record (its claim proves its token unsettled).
 import { AutoScalingClient, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -59,7 +60,7 @@ afterAll(async () => {
 });
 
 describe('lifecycle handler, DynamoDB connections', () => {
-  it("sends a cold launch's idempotency write, its claim and its completion on one connection", async () => {
+  it("sends a cold launch's table calls on one connection, the claim its only write before the hosts", async () => {
     const event = lifecycleEvent(launch, { EC2InstanceId: ID, LifecycleActionToken: crypto.randomUUID() });
     const result = (await lifecycle(event, lambdaContext(30_000))) as { completion: string };
     expect(result.completion).toBe('CONTINUE');
@@ -67,10 +68,11 @@ describe('lifecycle handler, DynamoDB connections', () => {
     expect(carried).toHaveLength(1);
     const [requests = []] = carried;
     const ops = requests.map((r) => r.operation);
-    // The idempotency record is put first; the claim is the launch's one transaction.
-    expect(ops[0]).toBe('PutItem');
-    expect(requests[0]?.body.TableName).toBe(tables.idempotencyTable);
-    expect(ops).toContain('TransactWriteItems');
-    expect(relay.perConnection()[0]).toContain(tables.slotTable);
+    // A launch keeps no idempotency record: the free-slot read, then the claim transaction (which carries the token
+    // check), then the completion's writes, all in the slot table.
+    expect(ops.slice(0, 2)).toEqual(['Query', 'TransactWriteItems']);
+    expect(requests.filter((r) => JSON.stringify(r.body).includes(tables.idempotencyTable))).toEqual([]);
+    expect(requests.every((r) => JSON.stringify(r.body).includes(tables.slotTable))).toBe(true);
+    expect(ops).toContain('UpdateItem');
   });
 });

@@ -180,14 +180,20 @@ describe('lifecycle handler', () => {
   );
 
   it('does nothing twice for a duplicate delivery of the same lifecycle action', async () => {
+    const table = await store.list('web');
     const duplicate = { ...launchA, id: crypto.randomUUID() };
-    await lifecycle(duplicate, lambdaContext(30_000));
+    // No idempotency record answers it: the launch runs, finds the member in its slot and its token settled.
+    expect(await lifecycle(duplicate, lambdaContext(30_000))).toMatchObject({
+      action: 'register',
+      completion: 'duplicate',
+    });
     expect(completions(ids.a)).toHaveLength(1);
+    expect(await store.list('web')).toEqual(table);
     const owners = (await store.list('web')).filter((s) => s.member === ids.a);
     expect(owners).toHaveLength(1);
   });
 
-  it('asks EC2 early only for a launch that registers; a failed early lookup is the launch’s error, never unhandled', async () => {
+  it('asks EC2 only for a launch that registers; a failed lookup is the launch’s error, thrown for a redelivery', async () => {
     const describes = () => ec2.commandCalls(DescribeInstancesCommand).length;
     const before = describes();
     const warm = lifecycleEvent(launchToWarmPool, {
@@ -204,18 +210,16 @@ describe('lifecycle handler', () => {
     ec2.on(DescribeInstancesCommand, { InstanceIds: [id] }).rejects(new Error('RequestLimitExceeded'));
     try {
       const table = await store.list('web');
-      // The same delivery twice at once: the second meets the first's idempotency record (or its failure) and its
-      // own early lookup is never awaited.
+      // The same delivery twice at once: a launch keeps no idempotency record, so each asks EC2 itself.
       const event = lifecycleEvent(launch, { EC2InstanceId: id, LifecycleActionToken: token() });
       const outcomes = await Promise.allSettled([
         lifecycle(event, lambdaContext(30_000)),
         lifecycle({ ...event, id: crypto.randomUUID() }, lambdaContext(30_000)),
       ]);
-      // Throttled: a retry can fix it, so at least the first is thrown for a redelivery; nothing was claimed.
-      expect(outcomes.some((o) => o.status === 'rejected')).toBe(true);
-      for (const o of outcomes) if (o.status === 'fulfilled') expect(o.value).toEqual({ ignored: 'IN_PROGRESS' });
+      // Throttled: a retry can fix it, so both are thrown for a redelivery; nothing was claimed.
+      expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
       expect(await store.list('web')).toEqual(table);
-      expect(ec2.commandCalls(DescribeInstancesCommand, { InstanceIds: [id] }).length).toBeGreaterThanOrEqual(1);
+      expect(ec2.commandCalls(DescribeInstancesCommand, { InstanceIds: [id] }).length).toBe(2);
       await new Promise((resolve) => setImmediate(resolve));
       expect(unhandled).toEqual([]);
     } finally {
@@ -230,9 +234,13 @@ describe('lifecycle handler', () => {
     expect(completions(ids.b)).toEqual([expect.objectContaining({ LifecycleActionResult: 'CONTINUE' })]);
   });
 
+  const fromWarmPool = lifecycleEvent(launchFromWarmPool, { EC2InstanceId: ids.b, LifecycleActionToken: token() });
+
   it('registers an instance leaving the warm pool (WarmPool→AutoScalingGroup)', async () => {
-    const event = lifecycleEvent(launchFromWarmPool, { EC2InstanceId: ids.b, LifecycleActionToken: token() });
-    expect(await lifecycle(event, lambdaContext(30_000))).toMatchObject({ action: 'register', completion: 'CONTINUE' });
+    expect(await lifecycle(fromWarmPool, lambdaContext(30_000))).toMatchObject({
+      action: 'register',
+      completion: 'CONTINUE',
+    });
     expect(await slotOf('web', ids.b)).toMatchObject({ state: 'active', address: '127.0.0.22' });
     await waitFor(async () => (await served()).size === 2, { timeoutMs: 5_000, what: 'both instances served' });
     expect(await served(6)).toEqual(new Set([ids.a, ids.b]));
@@ -249,6 +257,21 @@ describe('lifecycle handler', () => {
     expect((await onHosts('web', slot)).map((h) => h.admin)).toEqual(['maint', 'maint', 'maint']);
     expect(await served(6)).toEqual(new Set([ids.a]));
     expect(completions(ids.b).at(-1)).toMatchObject({ LifecycleActionResult: 'CONTINUE' });
+  });
+
+  it('claims nothing for a launch delivered again after its instance went back to the warm pool', async () => {
+    // The instance holds no slot and is not retired (it may come back): only the launch's settled token refuses it.
+    const table = await store.list('web');
+    const sent = completions(ids.b).length;
+    expect(await lifecycle({ ...fromWarmPool, id: crypto.randomUUID() }, lambdaContext(30_000))).toMatchObject({
+      action: 'register',
+      completion: 'duplicate',
+      slots: [],
+    });
+    expect(await slotOf('web', ids.b)).toBeUndefined();
+    expect(await store.list('web')).toEqual(table);
+    expect(await served(6)).toEqual(new Set([ids.a]));
+    expect(completions(ids.b)).toHaveLength(sent);
   });
 
   it('only completes the action for a warm instance being removed (WarmPool→EC2)', async () => {
@@ -289,6 +312,12 @@ describe('lifecycle handler', () => {
     ]);
   });
 
+  const abandoned = lifecycleEvent(launch, {
+    EC2InstanceId: ids.e,
+    AutoScalingGroupName: 'tiny-asg',
+    LifecycleActionToken: token(),
+  });
+
   it('completes with ABANDON, as configured, when the backend has no free slot', async () => {
     const first = lifecycleEvent(launch, {
       EC2InstanceId: ids.d,
@@ -296,11 +325,7 @@ describe('lifecycle handler', () => {
       LifecycleActionToken: token(),
     });
     expect(await lifecycle(first, lambdaContext(30_000))).toMatchObject({ completion: 'CONTINUE' });
-    const second = lifecycleEvent(launch, {
-      EC2InstanceId: ids.e,
-      AutoScalingGroupName: 'tiny-asg',
-      LifecycleActionToken: token(),
-    });
+    const second = abandoned;
     expect(await lifecycle(second, lambdaContext(30_000))).toMatchObject({ noSlot: ['tiny'], completion: 'ABANDON' });
     expect(completions(ids.e)).toEqual([expect.objectContaining({ LifecycleActionResult: 'ABANDON' })]);
     expect(await slotOf('tiny', ids.e)).toBeUndefined();
@@ -338,6 +363,17 @@ describe('lifecycle handler', () => {
     expect(completions(ids.d).filter((c) => c.LifecycleActionToken === terminateToken)).toEqual([
       expect.objectContaining({ LifecycleActionResult: 'CONTINUE' }),
     ]);
+  });
+
+  it('claims nothing for an abandoned launch delivered again once a slot is free', async () => {
+    // The previous test freed tiny's only slot; the ABANDONed instance was never retired (it held no slot).
+    expect((await store.list('tiny')).map((s) => s.state)).toEqual(['free']);
+    expect(await lifecycle({ ...abandoned, id: crypto.randomUUID() }, lambdaContext(30_000))).toMatchObject({
+      completion: 'duplicate',
+      slots: [],
+    });
+    expect((await store.list('tiny')).map((s) => s.state)).toEqual(['free']);
+    expect(completions(ids.e)).toEqual([expect.objectContaining({ LifecycleActionResult: 'ABANDON' })]);
   });
 
   it('acknowledges, without retrying, when AWS says the lifecycle action is gone', async () => {

@@ -183,6 +183,92 @@ describe('handleLifecycle: launch', () => {
   });
 });
 
+describe('handleLifecycle: a launch delivered again (no idempotency record: the claim checks its token)', () => {
+  /** What a redelivery must leave as it found: the table, the completions, and every line sent to the hosts. */
+  async function unchanged(w: World, backend = 'web') {
+    return {
+      slots: await w.store.list(backend),
+      completions: w.lifecycle.completions.length,
+      sent: w.fleet.sent.length,
+    };
+  }
+
+  it('answers `duplicate` once CONTINUE is done, and sends no command', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const ref = launchOf(w, 'i-1', '10.0.0.1');
+    expect((await run(w, 'launch', ref)).completion).toBe('CONTINUE');
+    const before = await unchanged(w);
+    const lines = w.fleet.lines().length;
+    const again = await run(w, 'launch', ref);
+    expect(again).toMatchObject({ action: 'register', completion: 'duplicate' });
+    const after = await unchanged(w);
+    expect(after.slots).toEqual(before.slots);
+    expect(after.completions).toBe(before.completions);
+    // It may look at the hosts (the member's own slot, found), but changes nothing on them.
+    expect(
+      w.fleet
+        .lines()
+        .slice(lines)
+        .filter((l) => !l.startsWith('show ')),
+    ).toEqual([]);
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
+  });
+
+  it('claims nothing after an ABANDON for want of a slot, even once a slot is free, nor once EC2 forgot it', async () => {
+    const w = fakeWorld({ backends: [{ name: 'web', slots: 1 }], config: { lifecycle: { onNoSlot: 'ABANDON' } } });
+    await w.seed();
+    const first = launchOf(w, 'i-1', '10.0.0.1');
+    await run(w, 'launch', first);
+    const ref = launchOf(w, 'i-2', '10.0.0.2');
+    expect((await run(w, 'launch', ref)).completion).toBe('ABANDON');
+    expect((await run(w, 'terminate', w.ref('i-1'))).completion).toBe('CONTINUE');
+    expect((await w.store.list('web')).map((s) => s.state)).toEqual(['free']);
+    const before = await unchanged(w);
+    expect(await run(w, 'launch', ref)).toMatchObject({ completion: 'duplicate', registered: [] });
+    expect(await unchanged(w)).toEqual(before);
+    // The ASG terminated the abandoned instance: EC2 no longer knows its address. Still a duplicate, not a retry.
+    w.instances.forget('i-2');
+    expect(await run(w, 'launch', ref)).toMatchObject({ completion: 'duplicate', registered: [] });
+    expect(await unchanged(w)).toEqual(before);
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['ABANDON']);
+  });
+
+  it('claims nothing for an instance back in the warm pool, which holds no slot and is not retired', async () => {
+    const w = fakeWorld();
+    await w.seed();
+    const ref = launchOf(w, 'i-1', '10.0.0.1');
+    await run(w, 'launch', ref, { origin: 'WarmPool', destination: 'AutoScalingGroup' });
+    const toPool = w.ref('i-1');
+    expect(
+      (await run(w, 'terminate', toPool, { origin: 'AutoScalingGroup', destination: 'WarmPool' })).completion,
+    ).toBe('CONTINUE');
+    expect(await w.store.isRetired('web', 'i-1')).toBe(false);
+    const before = await unchanged(w);
+    expect(await run(w, 'launch', ref, { origin: 'WarmPool', destination: 'AutoScalingGroup' })).toMatchObject({
+      completion: 'duplicate',
+      registered: [],
+    });
+    expect(await unchanged(w)).toEqual(before);
+    expect(await w.store.findByMember('web', 'i-1')).toBeUndefined();
+  });
+
+  it('goes on with a launch handed over to reconcile (nothing owed yet), and completes it once', async () => {
+    const gate = { enabled: true, timeoutSeconds: 60 };
+    const w = fakeWorld({ backends: [{ name: 'web', check: true, healthGate: gate }] });
+    await w.seed();
+    const ref = launchOf(w, 'i-1', '10.0.0.1');
+    w.fleet.setHealth('10.0.0.1', 'pending');
+    expect((await run(w, 'launch', ref, { until: w.clock.now() + 3_000 })).completion).toBe('pending');
+    const slot = (await w.store.findByMember('web', 'i-1'))?.slot;
+    w.fleet.setHealth('10.0.0.1', 'passing');
+    expect(await run(w, 'launch', ref)).toMatchObject({ completion: 'CONTINUE', registered: [{ slot }] });
+    expect(await run(w, 'launch', ref)).toMatchObject({ completion: 'duplicate' });
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['CONTINUE']);
+    expect(await servedEverywhere(w, 'web', 'i-1')).toBe(true);
+  });
+});
+
 describe('handleLifecycle: terminate', () => {
   it('drains the slot everywhere, frees it and completes CONTINUE once; a duplicate delivery sends nothing more', async () => {
     const w = fakeWorld();
