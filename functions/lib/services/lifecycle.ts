@@ -201,9 +201,28 @@ async function launch(
     }),
   );
   const registered = attempts.filter((a) => !(a instanceof Error)) as RegisterResult[];
-  // A redelivery of a launch already decided: its claims were refused, so nothing new was taken anywhere (a slot the
-  // member already held elsewhere was only converged again, as it stood).
-  if (attempts.some((a) => a instanceof LaunchSettledError)) return redelivered({ ...base, registered }, deps);
+  // A redelivery of a launch already decided: its claims were refused (a slot the member already held elsewhere was
+  // only converged again, as it stood). One that landed in another backend just before the first delivery decided is
+  // not the decision's: it goes out again at once, without retiring the member (the decision may be CONTINUE).
+  if (attempts.some((a) => a instanceof LaunchSettledError)) {
+    const taken = registered.filter((r) => r.answer === 'claimed');
+    const deregistered = await Promise.all(
+      taken.map((r) =>
+        drainMember(
+          {
+            backend: backends.find((b) => b.name === r.backend) as BackendConfig,
+            memberId: id,
+            leave: { kind: 'deregister' },
+            until: input.until,
+            drainSeconds: 0,
+          },
+          config,
+          deps,
+        ),
+      ),
+    );
+    return redelivered({ ...base, registered, deregistered }, deps);
+  }
   // Nothing reached any host and the claim was undone: the table is as before, so the event is worth a redelivery.
   const undone = registered.filter((r) => r.rolledBack);
   if (undone.length > 0)

@@ -253,6 +253,34 @@ describe('handleLifecycle: a launch delivered again (no idempotency record: the 
     expect(await w.store.findByMember('web', 'i-1')).toBeUndefined();
   });
 
+  it('takes out again a slot it claimed in one backend while the first delivery decided the launch', async () => {
+    // Two deliveries of one launch at once: the first decides (ABANDON owed) between this one's two claims, so its
+    // claim in `web` lands and its claim in `api` is refused. The `web` slot is not the decision's: it is freed.
+    const w = fakeWorld({ backends: [{ name: 'web' }, { name: 'api' }] });
+    await w.seed('web');
+    await w.seed('api');
+    const ref = launchOf(w, 'i-1', '10.0.0.1');
+    let decided = false;
+    w.store.beforeWrite = async (at) => {
+      if (at.op !== 'claim' || at.backend !== 'api' || decided) return;
+      // Once the claim in `web` has landed (a few turns of the event loop at most).
+      for (let i = 0; i < 20 && !(await w.store.findByMember('web', 'i-1')); i++) await Promise.resolve();
+      decided = (await w.store.findByMember('web', 'i-1')) !== undefined;
+      await w.store.owe({ ref, result: 'ABANDON', backend: '', after: 'last-slot' });
+    };
+    const out = await run(w, 'launch', ref, { backends: ['web', 'api'] });
+    expect(decided).toBe(true);
+    expect(out).toMatchObject({ completion: 'duplicate', registered: [{ backend: 'web', answer: 'claimed' }] });
+    expect(out.deregistered).toMatchObject([{ backend: 'web', status: 'released' }]);
+    expect(await w.store.findByMember('web', 'i-1')).toBeUndefined();
+    expect(await w.store.findByMember('api', 'i-1')).toBeUndefined();
+    expect(await w.store.isRetired('web', 'i-1')).toBe(false);
+    for (const h of w.fleet.hosts) expect(w.fleet.serving(h, 'web')).toEqual([]);
+    // The owed ABANDON is the first delivery's; with no slot left, reconcile's pass completes it.
+    await reconcile({ backends: w.config.backends, until: w.clock.now() + 10_000 }, w.config, w.deps);
+    expect(w.lifecycle.resultsOf(ref.token)).toEqual(['ABANDON']);
+  });
+
   it('goes on with a launch handed over to reconcile (nothing owed yet), and completes it once', async () => {
     const gate = { enabled: true, timeoutSeconds: 60 };
     const w = fakeWorld({ backends: [{ name: 'web', check: true, healthGate: gate }] });
