@@ -69,7 +69,7 @@ async function countingRelay(
   };
 }
 
-/** A claim transaction: the one transaction that puts a `member#` item (marshalled or not, as the middleware sees it). */
+/** A claim: the one transaction that puts a `member#` item (marshalled or not, as the middleware sees it). */
 function putsMember(items: readonly unknown[] | undefined): boolean {
   return (items ?? []).some((item) => {
     const sk = (item as { Put?: { Item?: { sk?: unknown } } }).Put?.Item?.sk;
