@@ -18,6 +18,16 @@ function launchOf(w: World, id: string, address: string, backend?: string) {
   return w.ref(id, backend);
 }
 
+/** A gated backend whose instance's checks are `health`: its launch, given `ms` of invocation, is handed over. */
+async function handedOver(health: 'pending' | 'failing', ms: number) {
+  const gate = { enabled: true, timeoutSeconds: 60 };
+  const w = fakeWorld({ backends: [{ name: 'web', check: true, healthGate: gate }] });
+  await w.seed();
+  const ref = launchOf(w, 'i-1', '10.0.0.1');
+  w.fleet.setHealth('10.0.0.1', health);
+  return { w, ref, out: await run(w, 'launch', ref, { until: w.clock.now() + ms }) };
+}
+
 /** Whether every host sends new requests to the member's slot right now (READY, at its address, check passing). */
 async function servedEverywhere(w: World, backend: string, id: string): Promise<boolean> {
   const r = await w.store.findByMember(backend, id);
@@ -85,12 +95,7 @@ describe('handleLifecycle: launch', () => {
   });
 
   it('case 10: a launch not READY within its invocation is handed to reconcile, never completed CONTINUE', async () => {
-    const gate = { enabled: true, timeoutSeconds: 60 };
-    const w = fakeWorld({ backends: [{ name: 'web', check: true, healthGate: gate }] });
-    await w.seed();
-    const ref = launchOf(w, 'i-1', '10.0.0.1');
-    w.fleet.setHealth('10.0.0.1', 'pending');
-    const out = await run(w, 'launch', ref, { until: w.clock.now() + 3_000 });
+    const { w, ref, out } = await handedOver('pending', 3_000);
     expect(out.completion).toBe('pending');
     expect(w.lifecycle.completions).toEqual([]);
     expect(await w.store.findByMember('web', 'i-1')).toMatchObject({
@@ -282,12 +287,8 @@ describe('handleLifecycle: a launch delivered again (no idempotency record: the 
   });
 
   it('goes on with a launch handed over to reconcile (nothing owed yet), and completes it once', async () => {
-    const gate = { enabled: true, timeoutSeconds: 60 };
-    const w = fakeWorld({ backends: [{ name: 'web', check: true, healthGate: gate }] });
-    await w.seed();
-    const ref = launchOf(w, 'i-1', '10.0.0.1');
-    w.fleet.setHealth('10.0.0.1', 'pending');
-    expect((await run(w, 'launch', ref, { until: w.clock.now() + 3_000 })).completion).toBe('pending');
+    const { w, ref, out } = await handedOver('pending', 3_000);
+    expect(out.completion).toBe('pending');
     const slot = (await w.store.findByMember('web', 'i-1'))?.slot;
     w.fleet.setHealth('10.0.0.1', 'passing');
     expect(await run(w, 'launch', ref)).toMatchObject({ completion: 'CONTINUE', registered: [{ slot }] });
@@ -362,12 +363,8 @@ describe('handleLifecycle: terminate', () => {
   });
 
   it('abandons a launch still pending when its terminate arrives, and completes the terminate', async () => {
-    const gate = { enabled: true, timeoutSeconds: 60 };
-    const w = fakeWorld({ backends: [{ name: 'web', check: true, healthGate: gate }] });
-    await w.seed();
-    const launch = launchOf(w, 'i-1', '10.0.0.1');
-    w.fleet.setHealth('10.0.0.1', 'failing');
-    expect((await run(w, 'launch', launch, { until: w.clock.now() + 2_000 })).completion).toBe('pending');
+    const { w, ref: launch, out } = await handedOver('failing', 2_000);
+    expect(out.completion).toBe('pending');
     const terminate = w.ref('i-1');
     expect((await run(w, 'terminate', terminate)).completion).toBe('CONTINUE');
     expect(w.lifecycle.resultsOf(launch.token)).toEqual(['ABANDON']);
