@@ -13,7 +13,7 @@ import {
   QuorumNotMetError,
 } from '../errors.js';
 import type { ServiceDeps } from './deps.js';
-import { type DrainResult, drainMember } from './drain.js';
+import { type DrainResult, drainMember, type Leave } from './drain.js';
 import { abandonOnceFree, type Completion, continueOnce, retireIn } from './effects.js';
 import { type RegisterResult, registerMember } from './register.js';
 import type { Register } from './register-together.js';
@@ -206,21 +206,7 @@ async function launch(
   // not the decision's: it goes out again at once, without retiring the member (the decision may be CONTINUE).
   if (attempts.some((a) => a instanceof LaunchSettledError)) {
     const taken = registered.filter((r) => r.answer === 'claimed');
-    const deregistered = await Promise.all(
-      taken.map((r) =>
-        drainMember(
-          {
-            backend: backends.find((b) => b.name === r.backend) as BackendConfig,
-            memberId: id,
-            leave: { kind: 'deregister' },
-            until: input.until,
-            drainSeconds: 0,
-          },
-          config,
-          deps,
-        ),
-      ),
-    );
+    const deregistered = await drainAtOnce(taken, { kind: 'deregister' }, input, config, deps);
     return redelivered({ ...base, registered, deregistered }, deps);
   }
   // Nothing reached any host and the claim was undone: the table is as before, so the event is worth a redelivery.
@@ -275,6 +261,31 @@ function redelivered(out: Base, deps: ServiceDeps): LifecycleOutcome {
   return { ...out, completion: 'duplicate' };
 }
 
+/** Drains the launch's instance out of these slots with no grace period (`leave` says whether that retires it). */
+function drainAtOnce(
+  slots: readonly RegisterResult[],
+  leave: Leave,
+  input: LifecycleInput,
+  config: ConfigDocument,
+  deps: ServiceDeps,
+): Promise<DrainResult[]> {
+  return Promise.all(
+    slots.map((r) =>
+      drainMember(
+        {
+          backend: config.backends.find((b) => b.name === r.backend) as BackendConfig,
+          memberId: input.ref.instanceId,
+          leave,
+          until: input.until,
+          drainSeconds: 0,
+        },
+        config,
+        deps,
+      ),
+    ),
+  );
+}
+
 /** The instance's address against every backend's policy: one refusal per backend that refuses it. */
 function refusedIn(
   backends: readonly BackendConfig[],
@@ -301,21 +312,7 @@ async function abandon(
   why: string,
 ): Promise<LifecycleOutcome> {
   deps.log.warn(`launch of ${input.ref.instanceId} abandoned: ${why}`, {});
-  const deregistered = await Promise.all(
-    registered.map((r) =>
-      drainMember(
-        {
-          backend: config.backends.find((b) => b.name === r.backend) as BackendConfig,
-          memberId: input.ref.instanceId,
-          leave: { kind: 'terminate', reason: 'abandon' },
-          until: input.until,
-          drainSeconds: 0,
-        },
-        config,
-        deps,
-      ),
-    ),
-  );
+  const deregistered = await drainAtOnce(registered, { kind: 'terminate', reason: 'abandon' }, input, config, deps);
   // The drains above may not be over yet, and the member may hold slots this launch never claimed (a terminate that
   // retired it and has not finished its drains): the ABANDON waits for the last of them.
   const completion = await abandonOnceFree(input.ref, config, deps);
