@@ -195,8 +195,8 @@ export class MemberRetiredError extends SlotSyncError {
 }
 
 /**
- * A launch's claim for a lifecycle token whose completion is already owed or done: the launch was decided (CONTINUE,
- * ABANDON, or handed to reconcile), so a redelivery of its event must not claim a slot again — the instance may be in
+ * A launch's claim for a lifecycle token whose completion is already owed or done: the launch was decided (CONTINUE or
+ * ABANDON, sent or owed), so a redelivery of its event must not claim a slot again — the instance may be in
  * the warm pool or gone by now (docs/ARCHITECTURE.md, "The launch path"). The launch answers `duplicate`.
  */
 export class LaunchSettledError extends SlotSyncError {

@@ -252,9 +252,9 @@ async function launch(
 }
 
 /**
- * A launch event delivered again after its action was decided (CONTINUE or ABANDON sent or owed, or handed over to
- * reconcile): the claim's token check refused it, so it answers `duplicate` and changes nothing. This, not an
- * idempotency record, is what makes a launch idempotent (ARCHITECTURE.md, "The launch path").
+ * A launch event delivered again after its action was decided (CONTINUE or ABANDON sent or owed; a launch handed over
+ * to reconcile owes nothing yet and goes on instead): the claim's token check refused it, so it answers `duplicate`.
+ * This, not an idempotency record, is what makes a launch idempotent (ARCHITECTURE.md, "The launch path").
  */
 function redelivered(out: Base, deps: ServiceDeps): LifecycleOutcome {
   deps.log.info('launch already settled: a redelivery changes nothing', {});
