@@ -106,6 +106,8 @@ export async function benchStorm(): Promise<object> {
     const fleetCalls = new CallLog();
     // What the containers' slot stores send: free-slot reads, and claim transactions that lost a race.
     const sent = { freeReads: 0, claims: 0, claimsLost: 0 };
+    // Every request the containers send to the table, by command: where the table's work beyond the floor comes from.
+    const requests = new Map<string, number>();
     const containers: ServiceDeps[] = Array.from({ length: CONCURRENCY }, () => {
       const dynamodb = new DynamoDBClient({});
       dynamodb.middlewareStack.add(
@@ -114,6 +116,8 @@ export async function benchStorm(): Promise<object> {
           if (context.commandName === 'QueryCommand' && input.FilterExpression) sent.freeReads++;
           const claim = context.commandName === 'TransactWriteItemsCommand' && putsMember(input.TransactItems);
           if (claim) sent.claims++;
+          const kind = `${context.commandName?.replace(/Command$/, '')}${input.TransactItems ? `(${input.TransactItems.length})` : ''}`;
+          requests.set(kind, (requests.get(kind) ?? 0) + 1);
           try {
             return await next(args);
           } catch (error) {
@@ -256,6 +260,13 @@ export async function benchStorm(): Promise<object> {
       // Each member's slot comes from exactly one claim that won: this also proves the counter sees the claims.
       exactly('claim transactions that won (one per launch)', sent.claims - sent.claimsLost, EVENTS),
       info('free-slot reads (a query of the backend each)', sent.freeReads),
+      info(
+        'table requests by command (transaction items in brackets)',
+        [...requests]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', '),
+      ),
     ];
     return {
       events: EVENTS,
