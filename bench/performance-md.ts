@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { jvmOptions } from '../bin/harness/dynamodb-local.js';
 import type { MetricRow } from './report.js';
 
 /** What each benchmark key measures, as the heading of its table. */
@@ -40,7 +41,7 @@ export function machine(): Record<string, string> {
     kernel: `Linux ${release()}`,
     node: process.version,
     haproxy: firstLine('haproxy', ['-v']),
-    java: `${java} (DynamoDB Local)`,
+    java: `${java} (DynamoDB Local, JDK_JAVA_OPTIONS=${jvmOptions(process.env)})`,
     // Other work on the machine skews every timing: said next to the numbers, not hidden.
     'load average (1 min) when written': loadavg()[0]?.toFixed(2) ?? 'unknown',
   };

