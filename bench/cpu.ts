@@ -37,11 +37,21 @@ export function pidsWith(needle: string): number[] {
   });
 }
 
-/** CPU spent while `run` ran: by this process (the handlers), by DynamoDB Local, and by the whole machine, ms. */
-export async function cpuDuring<T>(run: () => Promise<T>): Promise<{ result: T; cpu: CpuSplit }> {
+/**
+ * CPU spent while `run` ran: by this process (the handlers), by DynamoDB Local, by the given HAProxy processes, and by
+ * the whole machine, ms.
+ */
+export async function cpuDuring<T>(
+  run: () => Promise<T>,
+  haproxyPids: readonly number[] = [],
+): Promise<{ result: T; cpu: CpuSplit }> {
   const dynamo = pidsWith('DynamoDBLocal.jar');
   const self = process.cpuUsage();
-  const [dynamoBefore, machineBefore] = [processCpuMs(dynamo), machineBusyMs()];
+  const [dynamoBefore, haproxyBefore, machineBefore] = [
+    processCpuMs(dynamo),
+    processCpuMs(haproxyPids),
+    machineBusyMs(),
+  ];
   const result = await run();
   const used = process.cpuUsage(self);
   return {
@@ -49,6 +59,7 @@ export async function cpuDuring<T>(run: () => Promise<T>): Promise<{ result: T; 
     cpu: {
       handlersMs: Math.round((used.user + used.system) / 1000),
       dynamodbLocalMs: processCpuMs(dynamo) - dynamoBefore,
+      haproxyMs: processCpuMs(haproxyPids) - haproxyBefore,
       machineMs: machineBusyMs() - machineBefore,
     },
   };
@@ -57,6 +68,8 @@ export async function cpuDuring<T>(run: () => Promise<T>): Promise<{ result: T; 
 export interface CpuSplit {
   readonly handlersMs: number;
   readonly dynamodbLocalMs: number;
+  /** The HAProxy hosts' processes (0 when none were given). */
+  readonly haproxyMs: number;
   readonly machineMs: number;
 }
 
@@ -69,8 +82,8 @@ export function cpuRows(cpu: CpuSplit, wallMs: number, floor: CpuSplit): MetricR
   const cores = availableParallelism();
   return [
     info(
-      `CPU meanwhile: handlers (this process) / DynamoDB Local / whole machine, of ${cores} cores × wall = ${Math.round(cores * wallMs)}`,
-      `${cpu.handlersMs} / ${cpu.dynamodbLocalMs} / ${cpu.machineMs}`,
+      `CPU meanwhile: handlers (this process) / DynamoDB Local / HAProxy hosts / whole machine, of ${cores} cores × wall = ${Math.round(cores * wallMs)}`,
+      `${cpu.handlersMs} / ${cpu.dynamodbLocalMs} / ${cpu.haproxyMs} / ${cpu.machineMs}`,
       'ms',
     ),
     info(`DynamoDB Local's CPU spread over all ${cores} cores (its work alone)`, cpu.dynamodbLocalMs / cores, 'ms'),

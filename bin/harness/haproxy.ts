@@ -71,9 +71,9 @@ export class HaproxyHandle {
   logs(): string {
     return this.output;
   }
-  /** Pids to kill if the test process dies: ours and the worker's. */
+  /** Our pid and the worker's, each once (without `masterWorker` they are the same process). */
   pids(): number[] {
-    return [this.child?.pid, this.workerPid].filter((p): p is number => typeof p === 'number' && p > 0);
+    return [...new Set([this.child?.pid, this.workerPid])].filter((p): p is number => typeof p === 'number' && p > 0);
   }
 
   /** Spawns the process and waits until `show info` answers with a Pid that belongs to it. */
