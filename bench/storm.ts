@@ -38,8 +38,10 @@ const addressOf = (i: number) => `127.3.${Math.floor(i / 250) + 1}.${(i % 250) +
 /** A TCP relay in front of a stats socket that counts the connections open through it at once. */
 async function countingRelay(
   target: number,
-): Promise<{ port: number; max: () => number; total: () => number; close(): Promise<void> }> {
+): Promise<{ port: number; max: () => number; total: () => number; bytes: () => number; close(): Promise<void> }> {
   const count = connectionCount();
+  // What the host sent back through the relay: every reply byte the handlers received from it.
+  let bytes = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     count.opened(client);
@@ -52,6 +54,9 @@ async function countingRelay(
       upstream.destroy();
     };
     client.pipe(upstream).pipe(client);
+    upstream.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
     client.on('close', done).on('error', done);
     upstream.on('close', done).on('error', done);
   });
@@ -61,6 +66,7 @@ async function countingRelay(
     port,
     max: count.maxOpen,
     total: count.total,
+    bytes: () => bytes,
     close: () =>
       new Promise((resolve) => {
         for (const s of sockets) s.destroy();
@@ -68,6 +74,8 @@ async function countingRelay(
       }),
   };
 }
+
+const mb = (bytes: number) => Math.round(bytes / 10_000) / 100;
 
 /** A claim: the one transaction that puts a `member#` item (marshalled or not, as the middleware sees it). */
 function putsMember(items: readonly unknown[] | undefined): boolean {
@@ -150,37 +158,39 @@ export async function benchStorm(): Promise<object> {
     const failures: string[] = [];
     const start = performance.now();
     let busy = 0;
-    const { cpu } = await cpuDuring(() =>
-      Promise.all(
-        containers.map(async (_deps, c) => {
-          for (;;) {
-            const batch = queue.splice(0, BATCH);
-            if (batch.length === 0) {
-              // Others may still hand records back: wait for them, as a poller would.
-              if (busy === 0) return;
-              await new Promise((resolve) => setTimeout(resolve, 5));
-              continue;
+    const { cpu } = await cpuDuring(
+      () =>
+        Promise.all(
+          containers.map(async (_deps, c) => {
+            for (;;) {
+              const batch = queue.splice(0, BATCH);
+              if (batch.length === 0) {
+                // Others may still hand records back: wait for them, as a poller would.
+                if (busy === 0) return;
+                await new Promise((resolve) => setTimeout(resolve, 5));
+                continue;
+              }
+              busy++;
+              const t = performance.now();
+              for (const e of batch) if (!sentAt.has(e.token)) sentAt.set(e.token, t);
+              const sqs = sqsBatch(batch.map((e) => e.event));
+              const answer = (await stack.handler(sqs, lambdaContext(60_000, `c${c}`))) as {
+                batchItemFailures?: { itemIdentifier: string }[];
+              };
+              const failed = new Set((answer.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+              sqs.Records.forEach((r, i) => {
+                const e = batch[i];
+                if (!e || !failed.has(String(r.messageId))) return;
+                failures.push(e.token);
+                const n = (receives.get(e.token) ?? 1) + 1;
+                receives.set(e.token, n);
+                if (n <= MAX_RECEIVES) queue.push(e);
+              });
+              busy--;
             }
-            busy++;
-            const t = performance.now();
-            for (const e of batch) if (!sentAt.has(e.token)) sentAt.set(e.token, t);
-            const sqs = sqsBatch(batch.map((e) => e.event));
-            const answer = (await stack.handler(sqs, lambdaContext(60_000, `c${c}`))) as {
-              batchItemFailures?: { itemIdentifier: string }[];
-            };
-            const failed = new Set((answer.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-            sqs.Records.forEach((r, i) => {
-              const e = batch[i];
-              if (!e || !failed.has(String(r.messageId))) return;
-              failures.push(e.token);
-              const n = (receives.get(e.token) ?? 1) + 1;
-              receives.set(e.token, n);
-              if (n <= MAX_RECEIVES) queue.push(e);
-            });
-            busy--;
-          }
-        }),
-      ),
+          }),
+        ),
+      stack.hosts.flatMap((h) => h.pids()),
     );
     const wallMs = performance.now() - start;
     const completions = stack.completions.filter((c) => sentAt.has(c.token));
@@ -214,6 +224,7 @@ export async function benchStorm(): Promise<object> {
       duplicates += [...ready.values()].reduce((n, k) => n + k - 1, 0);
     }
     const maxHostConnections = Math.max(...relays.map((r) => r.max()));
+    const hostBytes = relays.reduce((n, r) => n + r.bytes(), 0);
     // Each connection carries one pipelined exchange (lane.ts): per SQS batch, how many round trips a host served.
     const exchangesPerBatch =
       Math.round((relays.reduce((n, r) => n + r.total(), 0) / relays.length / (EVENTS / BATCH)) * 10) / 10;
@@ -255,6 +266,12 @@ export async function benchStorm(): Promise<object> {
         'connections',
       ),
       info('stats connections per host per SQS batch (one exchange each)', exchangesPerBatch),
+      // Each observation reads a backend's rows whole (show stat + show servers state), whatever slots it wants.
+      info(
+        "bytes the hosts' stats sockets sent back: all hosts / per host per SQS batch",
+        `${mb(hostBytes)} / ${mb(hostBytes / relays.length / (EVENTS / BATCH))}`,
+        'MB',
+      ),
       info('records reported failed to SQS (delivered again)', failures.length),
       info('claim transactions lost to a race (of all sent)', `${sent.claimsLost} (of ${sent.claims})`),
       // Each member's slot comes from exactly one claim that won: this also proves the counter sees the claims.
@@ -286,6 +303,7 @@ export async function benchStorm(): Promise<object> {
       maxHostConnections,
       hostConnectionBudget: HOST_CONNECTION_BUDGET,
       exchangesPerBatch,
+      hostBytes,
       claims: sent.claims,
       claimsLost: sent.claimsLost,
       freeReads: sent.freeReads,
