@@ -68,6 +68,17 @@ export function validPort(value: unknown): number {
   return value;
 }
 
+/**
+ * A server's numeric id in its backend (`srv_id`, `show stat`'s `sid`): HAProxy numbers them from 1 and reuses the ids
+ * of deleted servers, so an id is only ever a hint checked against the name in the reply.
+ */
+export function validServerId(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 2_147_483_647) {
+    throw new InvalidArgumentError('server id', value, 'must be an integer from 1 to 2147483647');
+  }
+  return value;
+}
+
 /** An absolute weight 0-256 (never a percentage: `50%` is relative to the initial weight). */
 export function validWeight(value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 256) {

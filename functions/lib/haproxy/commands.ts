@@ -2,7 +2,15 @@
 import type { Command } from '../domain/commands.js';
 import { MAX_WAIT_MS } from '../domain/commands.js';
 import { renderServerOptions } from '../domain/server-options.js';
-import { formatEndpoint, validAddress, validName, validPort, validState, validWeight } from '../domain/values.js';
+import {
+  formatEndpoint,
+  validAddress,
+  validName,
+  validPort,
+  validServerId,
+  validState,
+  validWeight,
+} from '../domain/values.js';
 import { InvalidArgumentError } from '../errors.js';
 
 /**
@@ -33,9 +41,11 @@ export function renderCommand(command: Command): string {
       return `wait ${waitMs(command.ms)}ms srv-removable ${server(command)}`;
     case 'get-weight':
       return `get weight ${server(command)}`;
-    case 'show-stat':
-      // All three positional arguments: with only the proxy name HAProxy dumps every proxy.
-      return `show stat ${validName('backend', command.backend)} 4 -1`;
+    case 'show-stat': {
+      // All three positional arguments: with only the proxy name HAProxy dumps every proxy. Type 4: server rows.
+      const sid = command.sid === undefined ? -1 : validServerId(command.sid);
+      return `show stat ${validName('backend', command.backend)} 4 ${sid}`;
+    }
     case 'show-backend-stat':
       // Type mask 2: the backend's aggregate row only.
       return `show stat ${validName('backend', command.backend)} 2 -1`;

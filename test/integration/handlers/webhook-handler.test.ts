@@ -74,7 +74,8 @@ const GRAMMAR = [
   /^quit$/,
   // Every observation asks which HAProxy answers (the version rides in the observation).
   /^show info$/,
-  new RegExp(`^show stat ${NAME} 4 -1$`),
+  // The whole backend, or one server by its id (a read-back of slots whose ids a read before told).
+  new RegExp(`^show stat ${NAME} 4 (-1|[1-9]\\d{0,9})$`),
   new RegExp(`^show servers state ${NAME}$`),
   new RegExp(`^set server ${NAME}/${NAME} state (ready|drain|maint)$`),
   new RegExp(`^set server ${NAME}/${NAME} weight (\\d|[1-9]\\d|1\\d\\d|2[0-4]\\d|25[0-6])$`),

@@ -41,6 +41,8 @@ describe('command builders with valid values', () => {
     ['enable-health', () => enableHealth('be', 'websrv1'), 'enable-health', 'enable health be/websrv1'],
     ['get-weight', () => getWeight('be', 'websrv1'), 'get-weight', 'get weight be/websrv1'],
     ['show-stat', () => showStat('be'), 'show-stat', 'show stat be 4 -1'],
+    ['show-stat of one server id', () => showStat('be', 17), 'show-stat', 'show stat be 4 17'],
+    ['show-stat of the largest id', () => showStat('be', 2_147_483_647), 'show-stat', 'show stat be 4 2147483647'],
     ['show-servers-state', () => showServersState('be'), 'show-servers-state', 'show servers state be'],
     ['show-info', () => showInfo(), 'show-info', 'show info'],
     [
@@ -141,6 +143,18 @@ describe('ports, weights and states that are refused', () => {
     expect(() => setState('be', 'websrv1', any(value))).toThrow(InvalidArgumentError);
   });
 
+  it.each<[string, unknown]>([
+    ['0', 0],
+    ['-1 (every server: only ever without an id)', -1],
+    ['2147483648', 2_147_483_648],
+    ['1.5', 1.5],
+    ["'3' (string)", '3'],
+    ["'3;' (string)", '3;'],
+    ['NaN', Number.NaN],
+  ])('rejects server id %s', (_name, value) => {
+    expect(() => showStat('be', any(value))).toThrow(expect.objectContaining({ field: 'server id' }));
+  });
+
   it('names the offending field in the error', () => {
     expect(() => setAddr('be', 'websrv1', '127.0.0.1', 0)).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'port' }),
@@ -205,6 +219,7 @@ describe('builders on arbitrary input (property)', () => {
         refusesOrIsClean(() => enableHealth(b, s), 2);
         refusesOrIsClean(() => getWeight(b, s), 2);
         refusesOrIsClean(() => showStat(b), 4);
+        refusesOrIsClean(() => showStat(b, s.length), 4);
         refusesOrIsClean(() => showServersState(b), 3);
       }),
       { numRuns: 2000 },

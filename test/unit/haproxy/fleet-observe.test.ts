@@ -1,8 +1,10 @@
-// The fleet's observe: a deferred server filter, and a bound on whole-fleet reads in flight at once.
+// The fleet's observe: a deferred server filter, a bound on whole-fleet reads in flight at once, and known servers read
+// by id.
 
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../../functions/lib/domain/commands.js';
 import type { HostClient } from '../../../functions/lib/haproxy/client.js';
+import { renderCommand } from '../../../functions/lib/haproxy/commands.js';
 import { fleetOf } from '../../../functions/lib/haproxy/fleet.js';
 import { capturedReply } from '../../support/version-fixtures.js';
 
@@ -105,5 +107,75 @@ describe('fleet observe', () => {
     const many = new Set(Array.from({ length: 17 }, (_, i) => `web${i + 1}`));
     expect((await fleet.observe(['be'], { servers: many })).filter((o) => o.ok)).toHaveLength(40);
     expect(track.max).toBe(4);
+  });
+});
+
+/** `show stat be 4 <sid>` as HAProxy answers it: the header and the row whose `sid` column is that id, if any. */
+function rowOfId(whole: string, sid: number, renumber: (sid: number) => number): string {
+  const lines = whole.split('\n');
+  const header = lines[0] as string;
+  const at = header.slice(2).split(',').indexOf('sid');
+  const row = lines.slice(1).filter((l) => l !== '' && renumber(Number(l.split(',')[at])) === sid);
+  return [header, ...row, ''].join('\n');
+}
+
+/** A host answering with 2.6.12's replies, `show stat` by id too; `renumber` moves the ids its rows carry. */
+function byIdHost(sent: string[][], renumber: { by: (sid: number) => number } = { by: (sid) => sid }): HostClient {
+  const exchange = async (commands: readonly Command[]) => {
+    sent.push(commands.map(renderCommand));
+    return commands.map((c) =>
+      c.kind === 'show-stat' && c.sid !== undefined
+        ? rowOfId(REPLIES['show-stat'] as string, c.sid, renumber.by)
+        : (REPLIES[c.kind] ?? ''),
+    );
+  };
+  return { name: 'hap-a', exchange, run: async () => ({ host: 'hap-a', ok: true, replies: [] }) };
+}
+
+const rows = (o: { ok: boolean; backends?: ReadonlyMap<string, readonly unknown[]> }) =>
+  o.ok ? o.backends?.get('be') : undefined;
+
+describe('fleet observe by server id', () => {
+  it('reads a few servers it read before by id, one row each, and finds what a whole read finds', async () => {
+    const sent: string[][] = [];
+    const fleet = fleetOf([byIdHost(sent)]);
+    const names = servers((await fleet.observe(['be']))[0] as never) as string[];
+    const few = new Set([names[1] as string, names[3] as string]);
+    const [first] = await fleet.observe(['be'], { servers: Promise.resolve(few) });
+    const [again] = await fleet.observe(['be'], { servers: few });
+    expect(sent[1]).toEqual(['show info', 'show stat be 4 -1', 'show servers state be']);
+    expect(sent[2]).toEqual(['show info', 'show servers state be', 'show stat be 4 2', 'show stat be 4 4']);
+    expect(rows(again as never)).toEqual(rows(first as never));
+    expect(servers(again as never)).toEqual([names[1], names[3]]);
+  });
+
+  it('reads the whole backend again when an id now names another server, and answers with the right rows', async () => {
+    const sent: string[][] = [];
+    const renumber = { by: (sid: number) => sid };
+    const fleet = fleetOf([byIdHost(sent, renumber)]);
+    const names = servers((await fleet.observe(['be']))[0] as never) as string[];
+    const one = new Set([names[1] as string]);
+    const [before] = await fleet.observe(['be'], { servers: Promise.resolve(one) });
+    // As after deleting servers and adding them back: every server's id is one more than it was.
+    renumber.by = (sid) => sid + 1;
+    const [after] = await fleet.observe(['be'], { servers: one });
+    expect(sent.slice(2)).toEqual([
+      ['show info', 'show servers state be', 'show stat be 4 2'],
+      ['show info', 'show stat be 4 -1', 'show servers state be'],
+    ]);
+    expect(rows(after as never)).toEqual(rows(before as never));
+  });
+
+  it('keeps no ids from a whole read, nor reads two backends by id', async () => {
+    const sent: string[][] = [];
+    const fleet = fleetOf([byIdHost(sent)]);
+    const names = servers((await fleet.observe(['be']))[0] as never) as string[];
+    await fleet.observe(['be'], { servers: new Set([names[0] as string]) });
+    await fleet.observe(['be', 'be2'], { servers: new Set([names[0] as string]) });
+    expect(sent.map((commands) => commands.filter((c) => c.startsWith('show stat')))).toEqual([
+      ['show stat be 4 -1'],
+      ['show stat be 4 -1'],
+      ['show stat be 4 -1', 'show stat be2 4 -1'],
+    ]);
   });
 });
