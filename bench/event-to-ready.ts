@@ -10,6 +10,7 @@ import { httpGet, type Instance, startInstanceAt } from '../bin/harness/instance
 import { freePort } from '../bin/harness/ports.js';
 import { type Command, setState, showServersState, showStat } from '../functions/lib/domain/commands.js';
 import { renderCommand } from '../functions/lib/haproxy/commands.js';
+import { parseServersState } from '../functions/lib/haproxy/parse-servers-state.js';
 import { sendBatch } from '../functions/lib/haproxy/transport.js';
 import launch from '../test/fixtures/events/launch.json' with { type: 'json' };
 import { lambdaContext, lifecycleEvent } from '../test/support/lambda.js';
@@ -127,6 +128,16 @@ async function bareBatch(stack: LifecycleStack, perHost: ReadonlyMap<string, rea
   return performance.now() - t;
 }
 
+/** The slot's `srv_id` on the first host (the bench's hosts share one config, so one numbering). */
+async function serverId(stack: LifecycleStack, slot: string): Promise<number> {
+  const [host] = await stack.fleet.run([
+    { host: stack.fleet.hosts[0] as string, commands: [showServersState(BACKEND)] },
+  ]);
+  const row = parseServersState(host?.replies[0]?.reply ?? '', new Set([slot]))[0];
+  if (!row) throw new Error(`${slot} is not in show servers state of ${host?.host}`);
+  return row.serverId;
+}
+
 /** The classic cron script: per host, one `show stat` connection, then one connection per command; host after host. */
 async function seedStyle(stack: LifecycleStack, writes: ReadonlyMap<string, readonly Command[]>): Promise<number> {
   const perHost = new Map(stack.hosts.map((h) => [h.name, [showStat(BACKEND), ...(writes.get(h.name) ?? [])]]));
@@ -179,7 +190,8 @@ async function oneEvent(stack: LifecycleStack, instance: Instance, n: number): P
   // Free the slot for the next event so that "served" can only ever be the new instance. The limit and the seed-style
   // baseline replay the same programming commands on the freed slot (with the read-back the handler sent beside them).
   await stack.store.apply(BACKEND, { member: instance.id }, { kind: 'release' });
-  const readBack = [showStat(BACKEND), showServersState(BACKEND)];
+  // The read-back as the handler sends it for a slot whose id it knows: servers state and the slot's one stat row.
+  const readBack = [showServersState(BACKEND), showStat(BACKEND, await serverId(stack, slot))];
   const bareBatchMs = await bareBatch(
     stack,
     new Map(stack.hosts.map((h) => [h.name, [...(writes.get(h.name) ?? []), ...readBack]])),
