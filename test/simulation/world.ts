@@ -142,7 +142,7 @@ export async function startWorld(): Promise<World> {
     config: document,
     webhookSecretParameter: SECRET_PARAMETER,
   });
-  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  process.env.POWERTOOLS_LOG_LEVEL = process.env.SIM_LOG_LEVEL ?? 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   const ec2 = mockClient(EC2Client);
   const asg = mockClient(AutoScalingClient);

@@ -85,10 +85,14 @@ function serverLines(reply: string): number {
   return Math.max(0, lines - 2);
 }
 
-/** The same servers in both replies: a row read by an id that has moved to another server is missing from `stat`. */
+/**
+ * The same servers in both replies, each once: a row read by an id that has moved to another server is missing from
+ * `stat`, or there twice when two names asked for had come to share one id.
+ */
 function sameServers(stat: readonly StatRow[], state: readonly ServerStateRow[]): boolean {
-  const inStat = new Set(stat.filter((r) => r.type === SERVER_TYPE).map((r) => r.server));
-  return inStat.size === state.length && state.every((r) => inStat.has(r.server));
+  const rows = stat.filter((r) => r.type === SERVER_TYPE);
+  const inStat = new Set(rows.map((r) => r.server));
+  return rows.length === state.length && inStat.size === state.length && state.every((r) => inStat.has(r.server));
 }
 
 /** One exchange, its replies checked: a failed command fails the observation; a too-old HAProxy is refused. */

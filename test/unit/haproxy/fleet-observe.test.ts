@@ -166,6 +166,49 @@ describe('fleet observe by server id', () => {
     expect(rows(after as never)).toEqual(rows(before as never));
   });
 
+  it('reads the whole backend when two servers asked for share a remembered id (one of them gone)', async () => {
+    const sent: string[][] = [];
+    const normal = byIdHost(sent);
+    const names = servers((await fleetOf([byIdHost([])]).observe(['be']))[0] as never) as string[];
+    const [gone, kept] = [names[0] as string, names[1] as string];
+    let deleted = false;
+    // After the delete: `gone` is no longer in servers state, and every id read by `show stat` is kept's row.
+    const host: HostClient = {
+      ...normal,
+      exchange: async (commands: readonly Command[]) => {
+        const replies = await normal.exchange(commands);
+        if (!deleted) return replies;
+        return replies.map((reply, i) => {
+          const c = commands[i];
+          if (c?.kind === 'show-servers-state')
+            return reply
+              .split('\n')
+              .filter((line) => line.split(' ')[3] !== gone)
+              .join('\n');
+          if (c?.kind === 'show-stat' && c.sid === undefined)
+            return reply
+              .split('\n')
+              .filter((line) => line.split(',')[1] !== gone)
+              .join('\n');
+          return c?.kind === 'show-stat' && c.sid !== undefined
+            ? rowOfId(REPLIES['show-stat'] as string, 2, (s) => s)
+            : reply;
+        });
+      },
+    };
+    const fleet = fleetOf([host]);
+    const two = new Set([gone, kept]);
+    await fleet.observe(['be'], { servers: Promise.resolve(two) });
+    deleted = true;
+    const [read] = await fleet.observe(['be'], { servers: two });
+    expect(sent.slice(-2)).toEqual([
+      ['show info', 'show servers state be', 'show stat be 4 1', 'show stat be 4 2'],
+      ['show info', 'show stat be 4 -1', 'show servers state be'],
+    ]);
+    expect(read?.ok).toBe(true);
+    expect(servers(read as never)).toEqual([kept]);
+  });
+
   it('keeps no ids from a whole read, nor reads two backends by id', async () => {
     const sent: string[][] = [];
     const fleet = fleetOf([byIdHost(sent)]);
