@@ -7,12 +7,13 @@ import {
   asgState,
   idleInstances,
   launch,
+  redeliver,
   sendWebhook,
   terminate,
   webhookCurl,
   whatFrontendsServe,
 } from './operations.js';
-import { describeReconcile, describeRun, describeServes } from './print.js';
+import { describeReconcile, describeRun, describeServes, rel } from './print.js';
 import { cliEnv, REPO_ROOT, readStackState, type StackState } from './stack-state.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -21,6 +22,7 @@ const USAGE = `usage: npm run local -- <command>
   launch [N]            N (default 1) idle instances enter the ASG; their launch events reach the lifecycle function
                         as SQS batches of up to 10, as the stage's queue delivers them
   terminate <id>…       those InService instances leave; their terminate events go the same way
+  redeliver <token>     the event of that lifecycle action again, as SQS delivers a record twice (tokens: \`calls\`)
   webhook '<json>'      POST the body to the webhook, signed with the stack's secret (add --print-curl for a curl line)
   reconcile             invoke the reconcile function now (it also runs every 15 s)
   status                the ASG stand-in's view, what each frontend serves, then \`slot-sync status\`
@@ -71,6 +73,15 @@ async function main(argv: readonly string[]): Promise<number> {
       for (const run of runs) console.log(describeRun(run, state));
       await showServes(state);
       return runs.every((r) => !r.delivery.deadLettered) ? 0 : 1;
+    }
+    case 'redeliver': {
+      if (!rest[0]) throw new Error('redeliver which token? `npm run local -- calls` lists them');
+      const run = await redeliver(state, rest[0]);
+      console.log(describeRun(run, state));
+      console.log(
+        `  CompleteLifecycleAction accepted for this token: ${run.accepted} time${run.accepted === 1 ? '' : 's'} in all (the function's log says what it decided: ${rel(state.logFile)})`,
+      );
+      return run.delivery.deadLettered ? 1 : 0;
     }
     case 'webhook': {
       const body = rest.find((a) => !a.startsWith('--'));

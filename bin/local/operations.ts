@@ -6,8 +6,9 @@ import { SECRET_PREFIX, standardHeaders } from '../../functions/webhook/standard
 import { oneShot } from '../harness/haproxy-util.js';
 import { httpGet } from '../harness/instances.js';
 import { lifecycleEvent } from './events.js';
-import { type Delivery, deliverThroughQueue } from './queue.js';
+import { type Delivery, deliverThroughQueue, type Queued } from './queue.js';
 import type { StackState } from './stack-state.js';
+import { HOOKS, type StartedAction } from './stand-ins/asg-group.js';
 import type { CallRecord } from './stand-ins/http.js';
 
 /** One instance as the Auto Scaling stand-in sees it. */
@@ -17,10 +18,12 @@ export interface GroupView {
   readonly action?: { readonly token: string; readonly hookName: string };
 }
 
-/** The group and every AWS call the Auto Scaling stand-in answered. */
-export async function asgState(state: StackState): Promise<{ instances: GroupView[]; calls: CallRecord[] }> {
+/** The group, every AWS call the Auto Scaling stand-in answered, and every lifecycle action it started. */
+export async function asgState(
+  state: StackState,
+): Promise<{ instances: GroupView[]; calls: CallRecord[]; actions: StartedAction[] }> {
   const res = await fetch(`${state.endpoints.autoscaling}/_local/state`);
-  return (await res.json()) as { instances: GroupView[]; calls: CallRecord[] };
+  return (await res.json()) as { instances: GroupView[]; calls: CallRecord[]; actions: StartedAction[] };
 }
 
 async function startAction(state: StackState, kind: 'launch' | 'terminate', instanceId: string) {
@@ -97,6 +100,11 @@ async function sendLifecycle(
       return { instanceId, token, event };
     }),
   );
+  return deliverAndReport(state, queued);
+}
+
+/** Sends the events through the queue, then reports each as AWS and the hosts see it. */
+async function deliverAndReport(state: StackState, queued: readonly Queued[]): Promise<LifecycleRun[]> {
   const deliveries = await deliverThroughQueue(state, queued);
   const { calls } = await asgState(state);
   return Promise.all(
@@ -139,6 +147,32 @@ export async function launch(state: StackState, count: number): Promise<Lifecycl
 /** Scale-in of InService instances: each Terminating:Wait, then their terminate events through the queue together. */
 export function terminate(state: StackState, instanceIds: readonly string[]): Promise<LifecycleRun[]> {
   return sendLifecycle(state, 'terminate', instanceIds);
+}
+
+/** A lifecycle event delivered again, and what the Auto Scaling stand-in accepted for its token in all. */
+export interface Redelivery extends LifecycleRun {
+  /** CompleteLifecycleAction calls for the token the stand-in accepted, the first delivery's included. */
+  readonly accepted: number;
+}
+
+/**
+ * The event of an action the stand-in started earlier, with its own token, through the queue once more: what SQS does
+ * when a record comes back after its visibility timeout although the function had handled it (ARCHITECTURE.md, "The
+ * launch path": a launch decided once). Refuses a token the stand-in never handed out.
+ */
+export async function redeliver(state: StackState, token: string): Promise<Redelivery> {
+  const action = (await asgState(state)).actions.find((a) => a.token === token);
+  if (!action)
+    throw new Error(`no lifecycle action has token ${JSON.stringify(token)}; \`calls\` lists those completed`);
+  const kind = action.hookName === HOOKS.launch ? 'launch' : 'terminate';
+  const event = lifecycleEvent({ kind, region: state.region, asgName: state.backend.asg, ...action });
+  const [run] = await deliverAndReport(state, [{ instanceId: action.instanceId, token, event }]);
+  if (!run) throw new Error(`the queue reported nothing for token ${token}`);
+  const { calls } = await asgState(state);
+  const accepted = calls.filter(
+    (c) => c.action === 'CompleteLifecycleAction' && c.status === 200 && c.params.LifecycleActionToken === token,
+  ).length;
+  return { ...run, accepted };
 }
 
 /**

@@ -4,7 +4,8 @@ import type { InvokeResult } from './offline.js';
 import type { LifecycleRun } from './operations.js';
 import type { StackState } from './stack-state.js';
 
-const rel = (path: string) => relative(process.cwd(), path) || '.';
+/** A path as the user typed from here would: relative to the working directory. */
+export const rel = (path: string) => relative(process.cwd(), path) || '.';
 
 /** The banner after start: where everything listens and what to try. */
 export function banner(state: StackState, tookMs: number): string {
@@ -29,6 +30,8 @@ export function banner(state: StackState, tookMs: number): string {
     '  npm run local -- launch 2                      # 2 instances enter the ASG; their launch events reach the lifecycle function as one SQS batch',
     `  curl -s -w '\\n' 127.0.0.1:${state.hosts[0]?.frontendPort}/ 127.0.0.1:${state.hosts[1]?.frontendPort}/   # both frontends answer with launched ids`,
     `  npm run local -- terminate ${first?.id ?? 'i-…'}   # drain on both hosts, free the slot, complete the action`,
+    '  npm run local -- calls                         # the Auto Scaling calls, with each lifecycle token',
+    '  npm run local -- redeliver <token>             # that event again, as SQS may deliver it twice: nothing changes',
     `  npm run local -- webhook '${drain}'`,
     '  npm run local -- status                        # ASG stand-in, frontends, and the operator CLI',
     `  source ${envFile} && npx slot-sync status       # the operator CLI against this stack (sets local AWS_* in that shell)`,

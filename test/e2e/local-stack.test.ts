@@ -10,8 +10,10 @@ import { httpGet } from '../../bin/harness/instances.js';
 import {
   asgState,
   frontendServes,
+  hostSlotsOf,
   type LifecycleRun,
   launch,
+  redeliver,
   sendWebhook,
   terminate,
 } from '../../bin/local/operations.js';
@@ -97,6 +99,28 @@ describe('local stack (npm start)', () => {
     await expectServed(launched.map((r) => r.instanceId));
   });
 
+  it('changes nothing when a launch event is delivered again (`redeliver`): no second completion, same slot', {
+    timeout: 30_000,
+  }, async () => {
+    const first = launched[0];
+    if (!first) throw new Error('the launch step did not run');
+    const again = await redeliver(stack.state, first.token);
+    expect(again.delivery, JSON.stringify(again.delivery)).toMatchObject({
+      receives: 1,
+      deadLettered: false,
+      result: { ok: true, payload: { batchItemFailures: [] } },
+    });
+    expect(again.accepted).toBe(1);
+    // Not even tried again: a second CompleteLifecycleAction would be refused (no active action), and logged here.
+    const { calls } = await asgState(stack.state);
+    expect(calls.filter((c) => c.params.LifecycleActionToken === first.token).map((c) => c.action)).toEqual([
+      'CompleteLifecycleAction',
+    ]);
+    expect(again.slots).toEqual(first.slots);
+    await expectServed(launched.map((r) => r.instanceId));
+    await expect(redeliver(stack.state, 'not-a-token')).rejects.toThrow(/no lifecycle action has token "not-a-token"/);
+  });
+
   it('lets an open request finish, then serves only the remaining instance after terminate and a reconcile', {
     timeout: 30_000,
   }, async () => {
@@ -124,6 +148,20 @@ describe('local stack (npm start)', () => {
     const pass = await stack.reconcileNow();
     expect(pass.ok, JSON.stringify(pass.payload)).toBe(true);
     await expectServed([staying]);
+  });
+
+  it('changes nothing when the terminate event is delivered again', { timeout: 30_000 }, async () => {
+    const [, , terminateToken] = tokens;
+    if (!terminateToken) throw new Error('the terminate step did not run');
+    const leaving = launched[0]?.instanceId as string;
+    // Released: its old slot is parked in MAINT at its address until a launch takes it.
+    const before = await hostSlotsOf(stack.state, leaving);
+    expect(before.flatMap((s) => s.statuses)).toEqual(['MAINT', 'MAINT']);
+    const again = await redeliver(stack.state, terminateToken);
+    expect(again.delivery.result).toMatchObject({ ok: true, payload: { batchItemFailures: [] } });
+    expect(again.accepted).toBe(1);
+    expect(again.slots).toEqual(before);
+    await expectServed([launched[1]?.instanceId as string]);
   });
 
   it('completed each lifecycle action with CONTINUE exactly once', async () => {

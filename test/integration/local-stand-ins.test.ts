@@ -1,6 +1,7 @@
 // The local stack's AWS stand-ins, driven by the real SDK v3 clients and the project's own adapters over loopback.
 import {
   AutoScalingClient,
+  CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeLaunchConfigurationsCommand,
 } from '@aws-sdk/client-auto-scaling';
@@ -90,6 +91,24 @@ describe('Auto Scaling stand-in', () => {
       InstanceId: 'i-0dec0de0000000001',
       LifecycleState: 'InService',
     });
+  });
+
+  it('lists every action it started, completed or not, for a redelivery to send again', async () => {
+    const started = asg.group.beginLaunch('i-0dec0de0000000007');
+    const res = await fetch(`${asg.url}/_local/state`);
+    const { actions } = (await res.json()) as { actions: { instanceId: string; token: string; hookName: string }[] };
+    expect(actions.at(-1)).toEqual(started);
+    expect(started.hookName).toBe('slot-sync-launch');
+    await asgClient.send(
+      new CompleteLifecycleActionCommand({
+        AutoScalingGroupName: 'local-asg',
+        LifecycleHookName: started.hookName,
+        LifecycleActionToken: started.token,
+        LifecycleActionResult: 'ABANDON',
+      }),
+    );
+    const after = (await (await fetch(`${asg.url}/_local/state`)).json()) as { actions: { token: string }[] };
+    expect(after.actions.map((a) => a.token)).toContain(started.token);
   });
 
   it('answers a second completion of the same token with "No active Lifecycle Action" (LifecycleActionGoneError)', async () => {

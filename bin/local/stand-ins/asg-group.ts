@@ -35,6 +35,8 @@ export class AsgValidationError extends Error {
 /** The group: instances enter through the launch hook and leave through the terminate hook. */
 export class AsgGroup {
   readonly instances = new Map<string, GroupInstance>();
+  /** Every action started, oldest first, completed or not: what `npm run local -- redeliver` sends again. */
+  readonly started: StartedAction[] = [];
 
   constructor(readonly name: string) {}
 
@@ -82,7 +84,9 @@ export class AsgGroup {
   private wait(instanceId: string, state: AsgState, hookName: string): StartedAction {
     const token = randomUUID();
     this.instances.set(instanceId, { id: instanceId, state, action: { token, hookName } });
-    return { instanceId, token, hookName };
+    const started = { instanceId, token, hookName };
+    this.started.push(started);
+    return started;
   }
 
   private activeAction(input: { hookName: string; token?: string; instanceId?: string }): GroupInstance {

@@ -89,7 +89,12 @@ function apiCall(group: AsgGroup, params: Record<string, string>, created: strin
 
 function control(group: AsgGroup, req: IncomingMessage, body: string, calls: readonly CallRecord[]): Reply {
   if (req.method === 'GET' && req.url === '/_local/state') {
-    return jsonReply(200, { group: group.name, instances: [...group.instances.values()], calls });
+    return jsonReply(200, {
+      group: group.name,
+      instances: [...group.instances.values()],
+      calls,
+      actions: group.started,
+    });
   }
   const route = /^\/_local\/(launch|terminate)$/.exec(req.url ?? '');
   if (req.method !== 'POST' || !route) return jsonReply(404, { error: `no route ${req.method} ${req.url}` });
