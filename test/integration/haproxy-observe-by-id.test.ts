@@ -111,7 +111,10 @@ describe('observe by server id on a real HAProxy', () => {
     const { sent, fleet } = recordingFleet();
     await fleet.observe(['big'], { servers: Promise.resolve(new Set(['b3'])) });
     const [read] = await fleet.observe(['big'], { servers: Promise.resolve(undefined) });
-    expect(sent.slice(1)).toEqual([['show info', 'show servers state big'], ['show stat big 4 -1']]);
+    expect(sent.slice(1)).toEqual([
+      ['show info', 'show servers state big'],
+      ['show info', 'show stat big 4 -1', 'show servers state big'],
+    ]);
     expect(rowsOf(read, 'big')).toHaveLength(LARGE_BACKEND + 16);
   });
 

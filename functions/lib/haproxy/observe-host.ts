@@ -176,14 +176,8 @@ export async function observeHost(
     if (shape.kind === 'state-first') {
       const raw = await ask(host, lane, [showInfo(), showServersState(be)]);
       const servers = await filter;
-      // Every row wanted (a claim found the backend unseeded) or many: the stat rows whole, in a second exchange.
-      if (servers === undefined || servers.size > FEW_SLOTS) {
-        const [stat] = await ask(host, lane, [showStat(be)]);
-        const state = parseServersState(raw[1] ?? '', servers);
-        remember(known, be, servers, state, raw[1] ?? '');
-        const rows = mergeObserved(parseShowStat(stat ?? '', servers), state);
-        return { host, ok: true, backends: new Map([[be, rows]]), version: versionOf(raw[0] ?? '') };
-      }
+      // Every row wanted (a claim found the backend unseeded) or many: the whole backend, in a second round trip.
+      if (servers === undefined || servers.size > FEW_SLOTS) return again();
       const state = parseServersState(raw[1] ?? '', servers);
       remember(known, be, servers, state, raw[1] ?? '');
       const ids = state.map((r) => r.serverId);
