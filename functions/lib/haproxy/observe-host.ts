@@ -10,7 +10,7 @@ import type { Lane } from './lane.js';
 import { mergeObserved } from './observe.js';
 import { parseShowInfo } from './parse-info.js';
 import { parseServersState, type ServerStateRow } from './parse-servers-state.js';
-import { parseShowStat, type StatRow } from './parse-stat.js';
+import { parseShowStat, SERVER_TYPE, type StatRow } from './parse-stat.js';
 import { isSupported, MINIMUM_VERSION, parseVersion } from './version.js';
 
 /** Up to this many servers are "a few": read without waiting for whole-fleet reads, and by id when their ids are known. */
@@ -38,8 +38,6 @@ export function hostKnowledge(): HostKnowledge {
   return { ids: new Map(), sizes: new Map() };
 }
 
-const SERVER_TYPE = 2;
-
 /** How a read goes: whole backends; a few known servers by id; or servers state now and the rows after the claim. */
 type Shape = { kind: 'whole' } | { kind: 'by-id'; ids: readonly number[] } | { kind: 'state-first' };
 
@@ -66,7 +64,8 @@ function remember(
   rows: readonly ServerStateRow[],
   stateReply: string,
 ): void {
-  known.sizes.set(backend, serverLines(stateReply));
+  // A read that parsed every row has the count already; a filtered one counts the reply's lines.
+  known.sizes.set(backend, servers === undefined ? rows.length : serverLines(stateReply));
   if (servers === undefined || servers.size > FEW_SLOTS) return;
   const ids = known.ids.get(backend) ?? new Map<string, number>();
   known.ids.set(backend, ids);
@@ -95,28 +94,30 @@ function sameServers(stat: readonly StatRow[], state: readonly ServerStateRow[])
   return rows.length === state.length && inStat.size === state.length && state.every((r) => inStat.has(r.server));
 }
 
-/** One exchange, its replies checked: a failed command fails the observation; a too-old HAProxy is refused. */
-async function ask(host: string, lane: Lane, commands: readonly Command[]): Promise<string[]> {
+/**
+ * One exchange, its replies checked: a failed command fails the observation; a too-old HAProxy is refused. `version`
+ * is the `show info` one when the exchange starts with it.
+ */
+async function ask(
+  host: string,
+  lane: Lane,
+  commands: readonly Command[],
+): Promise<{ raw: string[]; version?: string }> {
   const raw = await lane.exchange(commands);
   const classified = classifyAll(host, commands, raw);
   if (!classified.ok) throw new ObservationFailed(classified.error ?? { code: 'COMMAND_FAILED', message: host });
-  if (commands[0]?.kind === 'show-info') {
-    const version = parseVersion(parseShowInfo(raw[0] ?? '').Version ?? '');
-    if (!isSupported(version)) {
-      throw new UnsupportedVersionError(host, version.raw, `${MINIMUM_VERSION.major}.${MINIMUM_VERSION.minor}`);
-    }
+  if (commands[0]?.kind !== 'show-info') return { raw };
+  const version = parseVersion(parseShowInfo(raw[0] ?? '').Version ?? '');
+  if (!isSupported(version)) {
+    throw new UnsupportedVersionError(host, version.raw, `${MINIMUM_VERSION.major}.${MINIMUM_VERSION.minor}`);
   }
-  return raw;
+  return { raw, version: version.raw };
 }
 
 class ObservationFailed extends Error {
   constructor(readonly shape: { code: string; message: string }) {
     super(shape.message);
   }
-}
-
-function versionOf(infoReply: string): string {
-  return parseVersion(parseShowInfo(infoReply).Version ?? '').raw;
 }
 
 /** The rows of `servers` read by id, checked against `state`; undefined when an id has moved to another server. */
@@ -133,11 +134,13 @@ async function rowsById(
     replies ??
     (ids.length === 0
       ? []
-      : await ask(
-          host,
-          lane,
-          ids.map((sid) => showStat(be, sid)),
-        ));
+      : (
+          await ask(
+            host,
+            lane,
+            ids.map((sid) => showStat(be, sid)),
+          )
+        ).raw);
   const stat = raw.flatMap((reply) => parseShowStat(reply, servers));
   return sameServers(stat, state) ? mergeObserved(stat, state) : undefined;
 }
@@ -162,7 +165,7 @@ export async function observeHost(
   try {
     // `show info` rides along (~2 KiB): every observation says which HAProxy answered, and a too-old one is refused.
     if (shape.kind === 'by-id') {
-      const raw = await ask(host, lane, [
+      const { raw, version } = await ask(host, lane, [
         showInfo(),
         showServersState(be),
         ...shape.ids.map((sid) => showStat(be, sid)),
@@ -171,10 +174,10 @@ export async function observeHost(
       const state = parseServersState(raw[1] ?? '', servers);
       remember(known, be, servers, state, raw[1] ?? '');
       const rows = await rowsById(host, lane, be, shape.ids, servers, state, raw.slice(2));
-      return rows ? { host, ok: true, backends: new Map([[be, rows]]), version: versionOf(raw[0] ?? '') } : again();
+      return rows ? { host, ok: true, backends: new Map([[be, rows]]), version } : again();
     }
     if (shape.kind === 'state-first') {
-      const raw = await ask(host, lane, [showInfo(), showServersState(be)]);
+      const { raw, version } = await ask(host, lane, [showInfo(), showServersState(be)]);
       const servers = await filter;
       // Every row wanted (a claim found the backend unseeded) or many: the whole backend, in a second round trip.
       if (servers === undefined || servers.size > FEW_SLOTS) return again();
@@ -182,9 +185,12 @@ export async function observeHost(
       remember(known, be, servers, state, raw[1] ?? '');
       const ids = state.map((r) => r.serverId);
       const rows = await rowsById(host, lane, be, ids, servers, state);
-      return rows ? { host, ok: true, backends: new Map([[be, rows]]), version: versionOf(raw[0] ?? '') } : again();
+      return rows ? { host, ok: true, backends: new Map([[be, rows]]), version } : again();
     }
-    const raw = await ask(host, lane, [showInfo(), ...backends.flatMap((b) => [showStat(b), showServersState(b)])]);
+    const { raw, version } = await ask(host, lane, [
+      showInfo(),
+      ...backends.flatMap((b) => [showStat(b), showServersState(b)]),
+    ]);
     // A deferred filter settles while the reply travels (a launch's claim): only then are the rows chosen and parsed.
     const servers = await filter;
     const result = new Map<string, readonly ObservedSlot[]>();
@@ -193,7 +199,7 @@ export async function observeHost(
       remember(known, b, servers, state, raw[2 * i + 2] ?? '');
       result.set(b, mergeObserved(parseShowStat(raw[2 * i + 1] ?? '', servers), state));
     });
-    return { host, ok: true, backends: result, version: versionOf(raw[0] ?? '') };
+    return { host, ok: true, backends: result, version };
   } catch (error) {
     return { host, ok: false, error: error instanceof ObservationFailed ? error.shape : errorShape(error) };
   }

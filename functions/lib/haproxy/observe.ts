@@ -2,9 +2,7 @@
 import type { ObservedSlot } from '../domain/types.js';
 import { ParseError } from '../errors.js';
 import { CHECK_CONFIGURED, type ServerStateRow } from './parse-servers-state.js';
-import type { StatRow } from './parse-stat.js';
-
-const SERVER_TYPE = 2;
+import { SERVER_TYPE, type StatRow } from './parse-stat.js';
 
 /**
  * One ObservedSlot per server row, in `show stat` order. Admin state, address, port, weight and `hasCheck` come from

@@ -45,7 +45,8 @@ const REQUIRED = [
   'addr',
 ] as const;
 const HEADER_PREFIX = '# ';
-const SERVER_TYPE = 2;
+/** `type` of a server row (0 FRONTEND, 1 BACKEND aggregate). */
+export const SERVER_TYPE = 2;
 // stats.c writes `* ` before check_status while CHK_ST_INPROGRESS is set; a health gate must not see `* L7OK` ≠ `L7OK`.
 const IN_PROGRESS = '* ';
 
