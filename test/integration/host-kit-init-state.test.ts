@@ -44,6 +44,20 @@ async function web1(fleet: HaproxyFleet): Promise<ObservedSlot & { version: stri
   return { ...slot, version: o.version };
 }
 
+/**
+ * web1 reported at the instance's address, ready: on 3.x `set server addr` is applied after its reply (ARCHITECTURE.md,
+ * Planner rule 3), so a request sent the moment the batch is answered can still find the old address.
+ */
+function applied(fleet: HaproxyFleet): Promise<ObservedSlot> {
+  return waitFor(
+    async () => {
+      const slot = await web1(fleet);
+      return slot.address === instance.address && slot.admin === 'ready' ? slot : undefined;
+    },
+    { timeoutMs: 5_000, what: 'web1 at the instance address, ready' },
+  );
+}
+
 describe('a slot put straight to ready whose health check never passes', () => {
   it('gets no traffic with INIT_STATE_DOWN=yes where the version has init-state (3.1+), traffic at once where not', async () => {
     const { host, fleet } = await start(true);
@@ -63,6 +77,7 @@ describe('a slot put straight to ready whose health check never passes', () => {
       expect((await httpGet(host.frontendPort(BE))).status).toBe(503);
     } else {
       // 2.6/3.0: nothing but the functions' drain gate keeps an unchecked slot out of traffic.
+      await applied(fleet);
       expect((await httpGet(host.frontendPort(BE))).body).toBe(instance.id);
     }
   });
@@ -70,6 +85,7 @@ describe('a slot put straight to ready whose health check never passes', () => {
   it('gets traffic at once without INIT_STATE_DOWN (the default) on every version: the drain gate is what protects', async () => {
     const { host, fleet } = await start(false);
     await fleet.broadcast([setAddr(BE, 'web1', instance.address, instance.port), setState(BE, 'web1', 'ready')]);
+    await applied(fleet);
     expect((await httpGet(host.frontendPort(BE))).body).toBe(instance.id);
   });
 });
