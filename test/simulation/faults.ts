@@ -15,13 +15,22 @@ export interface InFlight {
   count: number;
 }
 
-function killable<T extends object>(port: T, killAt: number, inflight: InFlight): T {
+/**
+ * The port cut off at `killAt`. A call made after it fails the way the real port would: a promise-returning method
+ * with a rejected promise, never a synchronous throw, which only `sync` methods (the clock's `now`) may do. A synchronous
+ * throw inside `Promise.all([a(), b()])` would leave `a`'s promise with no handler, and its later rejection would be an
+ * unhandled one that no production port can cause (every one is an async function).
+ */
+function killable<T extends object>(port: T, killAt: number, inflight: InFlight, sync: readonly string[] = []): T {
   return new Proxy(port, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        if (Date.now() >= killAt) throw new Killed();
+        if (Date.now() >= killAt) {
+          if (sync.includes(String(prop))) throw new Killed();
+          return Promise.reject(new Killed());
+        }
         const result = value.apply(target, args);
         // Synchronous ports (the clock's `now`) answer as they are; calls under way land or not, like a request in
         // flight when Lambda froze the sandbox, and their answer is lost once the deadline has passed.
@@ -51,6 +60,6 @@ export function killableDeps(deps: ServiceDeps, killAt: number, inflight: InFlig
     fleet: killable(deps.fleet, killAt, inflight),
     lifecycle: killable(deps.lifecycle, killAt, inflight),
     instances: killable(deps.instances, killAt, inflight),
-    clock: killable(deps.clock, killAt, inflight),
+    clock: killable(deps.clock, killAt, inflight, ['now']),
   };
 }

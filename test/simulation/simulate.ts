@@ -288,7 +288,13 @@ export function simulationShard(shard: number): void {
         }),
         // No shrinking under CI unless asked: a shrink of 20-step sequences outlasts the shard's timeout there, and the
         // first violation (above) and the replay line already say what happened.
-        { numRuns: runs, seed, endOnFailure: (process.env.SIM_SHRINK ?? (process.env.CI ? 'no' : 'yes')) === 'no' },
+        // SIM_PATH runs only the sequence at that path of a failure (fast-check's `path`, with the seed it printed).
+        {
+          numRuns: process.env.SIM_PATH ? 1 : runs,
+          seed,
+          endOnFailure: (process.env.SIM_SHRINK ?? (process.env.CI ? 'no' : 'yes')) === 'no',
+          ...(process.env.SIM_PATH ? { path: process.env.SIM_PATH } : {}),
+        },
       )
       .catch((error: unknown) => {
         // fast-check's message has the seed, the path and the shrunk sequence; this names the command that replays it.
