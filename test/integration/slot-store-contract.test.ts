@@ -218,6 +218,26 @@ describe.each(SUBJECTS)('the $name slot store', (subject) => {
       expect((await claim('m-b')).claimed).toBe(true);
     });
 
+    it('refuses a settled launch whose member already holds a slot, also when no slot is free', async () => {
+      // The full backend is the case that never reaches the transaction and its check: the member's own slot is found
+      // by a read, and a redelivery answered with it would hand the launch over to reconcile a second time.
+      await t.store.seed(t.backend, ['web1']);
+      const launch = ref('m-a');
+      const launchClaim = () =>
+        t.store.claim(t.backend, member('m-a'), { weight: 1, owner: 'asg', launch: launch.token });
+      expect((await launchClaim()).claimed).toBe(true);
+      expect(await launchClaim()).toMatchObject({ claimed: false, record: { slot: 'web1', member: 'm-a' } });
+      await t.store.owe({ ref: launch, result: 'CONTINUE', backend: '' });
+      const before = await t.store.list(t.backend);
+      await expect(launchClaim()).rejects.toBeInstanceOf(LaunchSettledError);
+      // With a free slot the transaction refuses it as before.
+      await t.store.seed(t.backend, ['web2']);
+      await expect(launchClaim()).rejects.toBeInstanceOf(LaunchSettledError);
+      expect((await t.store.list(t.backend)).filter((s) => s.slot === 'web1')).toEqual(before);
+      // A claim that is not a launch's still finds the member's slot.
+      expect((await claim('m-a')).record.slot).toBe('web1');
+    });
+
     it("lets a launch claim again once its token's completion has expired (epoch seconds)", async () => {
       await t.store.seed(t.backend, ['web1']);
       const owed = ref('m-a');

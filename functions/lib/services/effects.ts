@@ -147,8 +147,10 @@ export async function settleOwed(
 
 /**
  * Whether the completion must wait for another backend: for a terminate, the member still holds a slot there (any state:
- * a backend the terminate has not reached yet must not be left serving); for a launch, a slot there still waits for
- * this launch (not served yet).
+ * a backend the terminate has not reached yet must not be left serving); for a launch, a slot in any backend still
+ * waits for this launch (not served yet). A launch looks at every backend, the one that owed it too: `backend` names
+ * whichever owed first, and a redelivery may have handed that backend's slot over again since (ARCHITECTURE.md, "A
+ * launch completes only when served"). The write that owes the CONTINUE removed the launch from its own slot.
  */
 async function waitsElsewhere(
   config: Pick<ConfigDocument, 'backends'>,
@@ -157,8 +159,8 @@ async function waitsElsewhere(
   after: 'last-slot' | 'last-launch',
   deps: ServiceDeps,
 ): Promise<boolean> {
-  const others = config.backends.filter((b) => b.name !== backend);
-  const slots = await Promise.all(others.map((b) => deps.store.findByMember(b.name, ref.instanceId)));
+  const looked = after === 'last-launch' ? config.backends : config.backends.filter((b) => b.name !== backend);
+  const slots = await Promise.all(looked.map((b) => deps.store.findByMember(b.name, ref.instanceId)));
   if (after === 'last-slot') return slots.some((s) => s !== undefined);
   return slots.some((s) => s?.launch?.token === ref.token);
 }

@@ -25,6 +25,8 @@ export interface ClaimContext {
   readonly findByMember: (backend: string, memberId: string) => Promise<SlotRecord | undefined>;
   /** Whether the member has a live tombstone (strongly consistent). */
   readonly isRetired: (backend: string, memberId: string) => Promise<boolean>;
+  /** Whether a completion of this lifecycle token is owed or done (strongly consistent). */
+  readonly isSettled: (token: string) => Promise<boolean>;
   /** What this store knows of the free slots, shared by its claims, and the stripe it takes from (free-slots.ts). */
   readonly free: FreeSlots;
 }
@@ -72,7 +74,8 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
     if (attempt > 0) await ctx.sleep(backoffMs(attempt, ctx.random));
     if (checkMember) {
       const existing = await ctx.findByMember(backend, member.id);
-      if (existing) return { record: await ownedUnlessRetired(ctx, backend, member.id, existing), claimed: false };
+      if (existing)
+        return { record: await ownedUnlessRetired(ctx, backend, member.id, existing, init.launch), claimed: false };
       checkMember = false;
     }
     let candidates = usable(ctx.free.list(backend));
@@ -82,7 +85,8 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
       if (found.length === 0) {
         // A duplicate claim of the same member may have taken the last slot while we looked.
         const existing = await ctx.findByMember(backend, member.id);
-        if (existing) return { record: await ownedUnlessRetired(ctx, backend, member.id, existing), claimed: false };
+        if (existing)
+          return { record: await ownedUnlessRetired(ctx, backend, member.id, existing, init.launch), claimed: false };
         throw new NoFreeSlotError(backend);
       }
       // What this store's other claims hold is out of the list; if they hold every free slot, race them for one.
@@ -128,7 +132,7 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
       const won = memberReason.item?.slot;
       const owned = typeof won === 'string' ? await ctx.table.slot(backend, won) : undefined;
       if (owned?.member === member.id)
-        return { record: await ownedUnlessRetired(ctx, backend, member.id, owned), claimed: false };
+        return { record: await ownedUnlessRetired(ctx, backend, member.id, owned, init.launch), claimed: false };
       checkMember = true;
     } else if (memberReason?.code === 'TransactionConflict') {
       checkMember = true; // a concurrent claim of the same member is in flight: look again after the backoff
@@ -151,15 +155,23 @@ function templateFirst(free: Item[]): Item[] {
 
 /**
  * The member's existing slot, unless the member was retired meanwhile: a duplicate launch after a terminate must not
- * get the slot back (it would re-activate what the terminate is draining). Only this already-owned path needs the
- * extra read; a new claim checks the tombstone inside its transaction.
+ * get the slot back (it would re-activate what the terminate is draining). Nor a launch whose token was decided
+ * meanwhile (LaunchSettledError, checked first as in the transaction): found here — a full backend, a lost race — its
+ * redelivery would otherwise hand the launch over to reconcile again. Only this already-owned path needs the extra
+ * reads; a new claim checks both inside its transaction.
  */
 async function ownedUnlessRetired(
   ctx: ClaimContext,
   backend: string,
   memberId: string,
   owned: SlotRecord,
+  launch: string | undefined,
 ): Promise<SlotRecord> {
-  if (await ctx.isRetired(backend, memberId)) throw new MemberRetiredError(backend, memberId);
+  const [settled, retired] = await Promise.all([
+    launch === undefined ? false : ctx.isSettled(launch),
+    ctx.isRetired(backend, memberId),
+  ]);
+  if (settled) throw new LaunchSettledError(backend, memberId);
+  if (retired) throw new MemberRetiredError(backend, memberId);
   return owned;
 }

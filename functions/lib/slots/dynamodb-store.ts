@@ -96,6 +96,7 @@ export class DynamoDbSlotStore implements SlotStore {
         now: this.now,
         findByMember: (b, m) => this.findByMember(b, m),
         isRetired: (b, m) => this.isRetired(b, m),
+        isSettled: (token) => this.isSettled(token),
         free: this.free,
       },
       backend,

@@ -104,6 +104,38 @@ describe('continueOnce and settle', () => {
     expect(await settle(ref.token, w.config, w.deps)).toBe('CONTINUE');
   });
 
+  it('holds back a launch’s CONTINUE while the backend that first owed it waits for the launch again', async () => {
+    // api was served first and owed the CONTINUE (waiting for web); then a redelivery handed api over again (an
+    // operator's hold took it out of traffic). web's launch-ready must not complete it past api.
+    const w = fakeWorld({ backends: [{ name: 'web' }, { name: 'api' }] });
+    const ref = w.ref('i-1');
+    const now = w.clock.now();
+    for (const b of ['web', 'api']) {
+      await w.seed(b);
+      await w.store.claim(b, w.member('i-1', '10.0.0.1', b), { weight: 1, owner: 'asg' });
+      await w.store.apply(
+        b,
+        { member: 'i-1' },
+        { kind: 'launch-pending', now, lifecycle: ref, deadline: now + 60_000 },
+      );
+    }
+    const api = await w.store.apply('api', { member: 'i-1' }, { kind: 'launch-ready' });
+    expect(
+      (await runEffects(api.decision.type === 'write' ? api.decision.effects : [], w.config, w.deps)).completions,
+    ).toEqual([{ token: ref.token, completion: 'later' }]);
+    await w.store.apply('api', { member: 'i-1' }, { kind: 'hold', admin: 'drain' });
+    await w.store.apply(
+      'api',
+      { member: 'i-1' },
+      { kind: 'launch-pending', now, lifecycle: ref, deadline: now + 60_000 },
+    );
+    const web = await w.store.apply('web', { member: 'i-1' }, { kind: 'launch-ready' });
+    expect(
+      (await runEffects(web.decision.type === 'write' ? web.decision.effects : [], w.config, w.deps)).completions,
+    ).toEqual([{ token: ref.token, completion: 'later' }]);
+    expect(w.lifecycle.completions).toEqual([]);
+  });
+
   it('holds back a launch’s ABANDON at the end of one backend’s drain while another backend still has the member', async () => {
     const w = fakeWorld({ backends: [{ name: 'web' }, { name: 'api' }] });
     const ref = w.ref('i-1');

@@ -286,6 +286,25 @@ describe('handleLifecycle: a launch delivered again (no idempotency record: the 
     expect(w.lifecycle.resultsOf(ref.token)).toEqual(['ABANDON']);
   });
 
+  it('answers `duplicate` for a launch whose completion is owed, when its member’s slot is found without a claim', async () => {
+    // A full backend: the claim finds the member's own slot by a read, not by its transaction. Before the fix the
+    // redelivery took that slot and handed the launch over to reconcile again (launch-pending written back).
+    const gate = { enabled: true, timeoutSeconds: 60 };
+    const w = fakeWorld({ backends: [{ name: 'web', slots: 1, check: true, healthGate: gate }] });
+    await w.seed();
+    const ref = launchOf(w, 'i-1', '10.0.0.1');
+    w.fleet.setHealth('10.0.0.1', 'pending');
+    expect((await run(w, 'launch', ref, { until: w.clock.now() + 3_000 })).completion).toBe('pending');
+    // Decided meanwhile (reconcile owed the CONTINUE; AWS has not heard it yet).
+    await w.store.apply('web', { member: 'i-1' }, { kind: 'launch-ready' });
+    const before = await unchanged(w);
+    const lines = w.fleet.lines().length;
+    expect(await run(w, 'launch', ref, { until: w.clock.now() + 3_000 })).toMatchObject({ completion: 'duplicate' });
+    expect(await unchanged(w)).toEqual(before);
+    expect((await w.store.findByMember('web', 'i-1'))?.launch).toBeUndefined();
+    expect(w.fleet.lines().slice(lines)).toEqual([]);
+  });
+
   it('goes on with a launch handed over to reconcile (nothing owed yet), and completes it once', async () => {
     const { w, ref, out } = await handedOver('pending', 3_000);
     expect(out.completion).toBe('pending');
