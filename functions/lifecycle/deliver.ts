@@ -8,10 +8,11 @@ import { handleInstanceNotice, type InstanceOutcome } from '../lib/services/inst
 import type { Register } from '../lib/services/register-together.js';
 import { classifyLifecycle } from '../lib/services/warm-pool.js';
 import type { SlotSyncContext } from '../shared/config-middleware.js';
+import { workUntil } from '../shared/deadline.js';
 import type { Ignored } from '../shared/event-errors.js';
 import { METRICS } from '../shared/metric-names.js';
 import { codeOf, eventDisposition } from '../shared/outcomes.js';
-import { idempotencyStore, logger, metrics, plainJson, workUntil } from '../shared/runtime.js';
+import { idempotencyStore, logger, metrics, plainJson } from '../shared/runtime.js';
 import { EC2_DETAIL_TYPES, instanceEventSchema, noticeOf } from './instance-events.js';
 import { type LifecycleEvent, lifecycleEventSchema, transitionOf } from './schema.js';
 import { handleLifecycleEvent, type LifecycleAids, type LifecycleSummary } from './summary.js';
@@ -95,7 +96,7 @@ export async function deliver(event: unknown, context: SlotSyncContext, register
     // No idempotency record: each notice is the machine's terminate event, which joins a drain already under way, so
     // a duplicate or reordered delivery changes nothing (ARCHITECTURE.md, "Every way an instance leaves").
     const outcome = await handleInstanceNotice(
-      { notice: noticeOf(parsed.data), until: workUntil(context.getRemainingTimeInMillis()) },
+      { notice: noticeOf(parsed.data), until: workUntil(context.getRemainingTimeInMillis(), context.config.timeouts) },
       context.config,
       context.deps,
     );

@@ -3,7 +3,8 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { LifecycleInput, LifecycleOutcome } from '../lib/services/lifecycle.js';
 import { handleLifecycle } from '../lib/services/lifecycle.js';
 import type { SlotSyncContext } from '../shared/config-middleware.js';
-import { metrics, plainJson, workUntil } from '../shared/runtime.js';
+import { workUntil } from '../shared/deadline.js';
+import { metrics, plainJson } from '../shared/runtime.js';
 import { type LifecycleEvent, parseNotificationMetadata, transitionOf } from './schema.js';
 
 /** What the lifecycle function returns (and the idempotency record keeps): small and JSON-safe. */
@@ -82,7 +83,7 @@ export async function handleLifecycleEvent(
       origin: d.Origin,
       destination: d.Destination,
       backends: parseNotificationMetadata(d.NotificationMetadata).backends,
-      until: workUntil(context.getRemainingTimeInMillis()),
+      until: workUntil(context.getRemainingTimeInMillis(), context.config.timeouts),
       ...aids,
     },
     context.config,

@@ -6,7 +6,8 @@ import middy from '@middy/core';
 import { type AsgSyncReport, syncWithAutoScaling } from '../lib/services/asg-sync.js';
 import { reconcile } from '../lib/services/reconcile.js';
 import { configMiddlewares, type SlotSyncContext } from '../shared/config-middleware.js';
-import { logger, metrics, workUntil } from '../shared/runtime.js';
+import { workUntil } from '../shared/deadline.js';
+import { logger, metrics } from '../shared/runtime.js';
 import { recordReconcileMetrics, summariseReconcile } from './report.js';
 
 /** One pass: optional ASG cross-check first (it changes the table), then the reconcile that programs the hosts. */
@@ -23,9 +24,9 @@ export const handler = middy<
     const started = Date.now();
     const { config, deps } = context;
     const asg = config.reconcile.asgCrossCheck
-      ? await syncWithAutoScaling(config, deps, workUntil(context.getRemainingTimeInMillis() / 2))
+      ? await syncWithAutoScaling(config, deps, workUntil(context.getRemainingTimeInMillis() / 2, config.timeouts))
       : undefined;
-    const until = workUntil(context.getRemainingTimeInMillis());
+    const until = workUntil(context.getRemainingTimeInMillis(), config.timeouts);
     const report = await reconcile({ backends: config.backends, until }, config, deps);
     recordReconcileMetrics(report);
     metrics.addMetric('reconcileLatency', MetricUnit.Milliseconds, Date.now() - started);

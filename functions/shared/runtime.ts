@@ -85,11 +85,6 @@ export function idempotencyStore(use: 'lifecycle' | 'webhook'): DynamoDBPersiste
   return layer;
 }
 
-/** Epoch ms until which a service may keep working: the invocation's deadline less a margin for the reply. */
-export function workUntil(remainingMs: number, now = Date.now(), marginMs = 3_000): number {
-  return now + Math.max(0, remainingMs - marginMs);
-}
-
 /** A value as JSON would carry it (no `undefined` fields): what the idempotency record stores and a replay returns. */
 export function plainJson<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;

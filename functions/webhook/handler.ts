@@ -11,13 +11,14 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { NothingAppliedError } from '../lib/errors.js';
 import { applyDeploy, type DeployOutcome } from '../lib/services/deploy-changes.js';
 import { configMiddlewares, type SlotSyncContext } from '../shared/config-middleware.js';
-import { idempotencyStore, logger, metrics, plainJson, workUntil } from '../shared/runtime.js';
+import { workUntil } from '../shared/deadline.js';
+import { idempotencyStore, logger, metrics, plainJson } from '../shared/runtime.js';
 import { httpResponses, json, refusalResponse } from './responses.js';
 import { type WebhookEvent, webhookEventSchema } from './schema.js';
 import { verifyWebhook } from './verify.js';
 
-// The HTTP API gives up after 29 s; leave room to answer.
-const WEBHOOK_BUDGET_MS = 20_000;
+// The HTTP API gives up after 29 s, whatever the function's timeout: work at most this long.
+const WEBHOOK_WORK_MS = 17_000;
 
 /** Signature (401), size (413), body (400), then the change: 200 / 400 / 404 / 409 / 502, once per request key. */
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, SlotSyncContext>()
@@ -40,7 +41,10 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
   )
   .handler(async (event, context) => {
     const { body } = event as unknown as WebhookEvent;
-    const until = workUntil(Math.min(context.getRemainingTimeInMillis(), WEBHOOK_BUDGET_MS));
+    const until = Math.min(
+      workUntil(context.getRemainingTimeInMillis(), context.config.timeouts),
+      Date.now() + WEBHOOK_WORK_MS,
+    );
     let outcome: DeployOutcome;
     try {
       outcome = plainJson(await applyDeploy(body, context.config, context.deps, { until }));
