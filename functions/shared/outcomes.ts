@@ -1,8 +1,8 @@
 // The one place that maps error codes to outcomes: HTTP status for the webhook, retry-or-ack for events.
 import { type ErrorCode, SlotSyncError } from '../lib/errors.js';
 
-/** Codes of errors that are not ours but have a meaning: Powertools idempotency and parser failures. */
-export type ForeignCode = 'IDEMPOTENCY_KEY_REUSED' | 'IN_PROGRESS' | 'INTERNAL';
+/** Codes of errors that are not ours but have a meaning: Powertools idempotency and parser failures, middy's timeout. */
+export type ForeignCode = 'IDEMPOTENCY_KEY_REUSED' | 'IN_PROGRESS' | 'DEADLINE_EXCEEDED' | 'INTERNAL';
 export type OutcomeCode = ErrorCode | ForeignCode;
 
 // Keyed by the whole union: a new error code does not compile until it has a status here.
@@ -31,6 +31,7 @@ const HTTP_STATUS: { readonly [C in OutcomeCode]: number } = {
   COMMAND_FAILED: 502,
   STALE_PLAN: 502,
   STORE_UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
   PARSE_ERROR: 500,
   CONFIG_ERROR: 500,
   LIFECYCLE_ACTION_GONE: 500,
@@ -69,6 +70,7 @@ const EVENT_DISPOSITION: { readonly [C in OutcomeCode]: 'ack' | 'retry' } = {
   COMMAND_FAILED: 'retry',
   STALE_PLAN: 'retry',
   STORE_UNAVAILABLE: 'retry',
+  DEADLINE_EXCEEDED: 'retry',
   PARSE_ERROR: 'retry',
   CONFIG_ERROR: 'retry',
   INTERNAL: 'retry',
@@ -81,9 +83,24 @@ const FOREIGN_CODES: Readonly<Record<string, OutcomeCode>> = {
   ParseError: 'VALIDATION_FAILED',
 };
 
+/**
+ * middy's answer when the invocation is about to run out of time (`timeoutEarlyResponse`): the handler's work is not
+ * over, only abandoned. Told apart by its cause: the SDK's HTTP handler names its socket timeouts TimeoutError too.
+ */
+function middyTimeout(error: unknown): boolean {
+  const e = error as { name?: string; cause?: { package?: string } } | undefined;
+  return e?.name === 'TimeoutError' && e.cause?.package === '@middy/core';
+}
+
+/** What a client is told when the function ran out of time: the work may have been done in part. */
+const DEADLINE_MESSAGE =
+  'the function ran out of time before it could answer: the change may be recorded in part (reconcile converges the ' +
+  'hosts to what the table records); retry with the same webhook-id';
+
 /** The error's code, or INTERNAL for anything that is not ours (a bug, or an SDK error that leaked). */
 export function codeOf(error: unknown): OutcomeCode {
   if (error instanceof SlotSyncError) return error.code as ErrorCode;
+  if (middyTimeout(error)) return 'DEADLINE_EXCEEDED';
   return FOREIGN_CODES[(error as { name?: string })?.name ?? ''] ?? 'INTERNAL';
 }
 
@@ -117,7 +134,13 @@ export function errorBody(error: unknown): {
 } {
   const code = codeOf(error);
   const message =
-    error instanceof SlotSyncError ? error.message : code === 'INTERNAL' ? 'internal error' : (error as Error).message;
+    error instanceof SlotSyncError
+      ? error.message
+      : code === 'INTERNAL'
+        ? 'internal error'
+        : code === 'DEADLINE_EXCEEDED'
+          ? DEADLINE_MESSAGE
+          : (error as Error).message;
 
   const issues = code === 'VALIDATION_FAILED' ? issuesOf(error) : undefined;
   const detail = issues?.[0] && !(error instanceof SlotSyncError) ? `invalid request: ${issues[0].message}` : undefined;

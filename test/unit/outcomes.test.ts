@@ -27,6 +27,24 @@ describe('error outcomes', () => {
     expect(httpStatusFor(error)).toBe(status);
   });
 
+  it('answers 504 DEADLINE_EXCEEDED when middy gives up before the deadline, saying the change may be in part', () => {
+    // middy's timeoutEarlyResponse, as @middy/core builds it; the SDK's socket TimeoutError is not that.
+    const middy = Object.assign(
+      new Error('[AbortError]: The operation was aborted.', { cause: { package: '@middy/core' } }),
+      {
+        name: 'TimeoutError',
+      },
+    );
+    expect(httpStatusFor(middy)).toBe(504);
+    expect(eventDisposition(middy)).toBe('retry');
+    const body = errorBody(middy);
+    expect(body.error.code).toBe('DEADLINE_EXCEEDED');
+    expect(body.error.message).toMatch(/may be recorded in part.*retry with the same webhook-id/);
+    const socket = Object.assign(new Error('socket timed out'), { name: 'TimeoutError' });
+    expect(httpStatusFor(socket)).toBe(500);
+    expect(errorBody(socket)).toEqual({ error: { code: 'INTERNAL', message: 'internal error' } });
+  });
+
   it('never leaks the message of an unknown error into a response body', () => {
     expect(errorBody(new Error('secret=hunter2'))).toEqual({ error: { code: 'INTERNAL', message: 'internal error' } });
   });

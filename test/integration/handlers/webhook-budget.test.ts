@@ -119,4 +119,31 @@ describe('webhook time budget (case 8)', () => {
     expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['not-attempted', 'not-attempted']);
     expect(await store.list('web')).toEqual(before);
   });
+
+  // Last: the abandoned work goes on in the background (as it would until Lambda froze the sandbox) for a second or two.
+  it('answers 504 DEADLINE_EXCEEDED, not kept, when the work outlasts the invocation', async () => {
+    // Work that overruns its reserve (a throttled table's retries, say) is modelled by a context that tells the
+    // handler 5.5 s (so 2.5 s of work for the service) and everyone else, middy's timer too, 1.5 s: middy answers at
+    // its deadline while a change against the slow host is still under way.
+    const port = (await store.findByMember('web', 'm-1'))?.port as number;
+    const change = {
+      action: 'weight',
+      backend: 'web',
+      member: { id: 'm-1', address: member.address, port },
+      weight: 7,
+    };
+    const event = webhookEvent({ changes: [change, change] }, SECRET);
+    const context = lambdaContext(5_500);
+    const real = context.getRemainingTimeInMillis;
+    context.getRemainingTimeInMillis = () => (new Error().stack?.includes('webhook/handler.ts') ? real() : 1_500);
+    const res = await webhook(event, context);
+    expect(res.statusCode).toBe(504);
+    const body = JSON.parse(res.body);
+    expect(body.error.code).toBe('DEADLINE_EXCEEDED');
+    expect(body.error.message).toMatch(/may be recorded in part/);
+    // 5xx answers are not kept: the same request runs again rather than being answered 504 from the record.
+    const again = await webhook(event, lambdaContext(10_000));
+    expect(again.statusCode).toBe(200);
+    expect(JSON.parse(again.body).results).toHaveLength(2);
+  });
 });
