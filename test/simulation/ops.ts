@@ -25,9 +25,12 @@ export type Outcome = { readonly kind: 'done'; readonly value: unknown } | { rea
 async function invoke(world: World, handler: Invoke, event: unknown, faults: StepFaults = {}): Promise<Outcome> {
   // A cut-off invocation is one whose Lambda deadline came: its context says so, and its ports stop at that moment.
   const remainingMs = faults.kill === undefined ? 10_000 : 50 + faults.kill;
+  const deadline = Date.now() + remainingMs;
+  const container = world.containers.lease();
   const simulated: Faults = {
     throttle: faults.throttle,
-    ...(faults.kill === undefined ? {} : { killAt: Date.now() + remainingMs }),
+    fleet: container.fleet,
+    ...(faults.kill === undefined ? {} : { killAt: deadline }),
   };
   const context = withFaults(lambdaContext(remainingMs), simulated);
   try {
@@ -35,12 +38,20 @@ async function invoke(world: World, handler: Invoke, event: unknown, faults: Ste
     const status = (value as { statusCode?: number }).statusCode;
     if (faults.kill !== undefined && (status === 500 || Date.now() >= (simulated.killAt ?? Infinity)))
       return { kind: 'died' };
+    // A webhook that ran out of time says the change may be recorded in part (504 DEADLINE_EXCEEDED): the sender
+    // knows as little as after a Lambda timeout, so it is judged as one; the invariants still hold it to the end state.
+    if (status === 504) {
+      world.deadlines.count++;
+      return { kind: 'died' };
+    }
     return { kind: 'done', value };
   } catch {
     return { kind: 'died' };
   } finally {
     // Calls the cut-off invocation still had under way finish (or not) before the next step: a frozen sandbox.
     while (world.inflight.count > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // An answer at the deadline is middy's timeout: the work may go on, so that container is not lent again.
+    container.release(Date.now() < deadline);
   }
 }
 

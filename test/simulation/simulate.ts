@@ -136,7 +136,7 @@ const sequenceArb = fc.record({
 
 let world: World;
 let state: SeqState;
-const totals = { sequences: 0, steps: 0, checks: 0, violations: 0 };
+const totals = { sequences: 0, steps: 0, checks: 0, violations: 0, deadlines: 0 };
 
 async function run(o: Op, alone: boolean): Promise<void> {
   switch (o.op) {
@@ -242,7 +242,8 @@ export function simulationShard(shard: number): void {
 
   afterAll(async () => {
     await world?.stop();
-    const line = `${totals.sequences} sequences, ${totals.steps} steps, ${totals.checks} invariant checks, ${totals.violations} violations`;
+    totals.deadlines = world?.deadlines.count ?? 0;
+    const line = `${totals.sequences} sequences, ${totals.steps} steps, ${totals.checks} invariant checks, ${totals.violations} violations, ${totals.deadlines} answered at their deadline`;
     console.log(`simulation shard ${shard + 1}/${SHARDS}: ${line}`);
     writeFileSync(join(inject('simulationTotalsDir'), `shard-${shard + 1}.json`), JSON.stringify(totals));
   });

@@ -16,6 +16,7 @@ import { httpGet } from '../../bin/harness/instances.js';
 import { freePort } from '../../bin/harness/ports.js';
 import { type ConfigDocument, parseConfig } from '../../functions/lib/config.js';
 import { createFleet } from '../../functions/lib/haproxy/fleet.js';
+import type { HaproxyFleet } from '../../functions/lib/ports.js';
 import { DynamoDbSlotStore } from '../../functions/lib/slots/dynamodb-store.js';
 import type { SlotSyncContext } from '../../functions/shared/config-middleware.js';
 import { injectDynamoDbFaults } from '../faults/support/dynamodb-faults.js';
@@ -38,12 +39,35 @@ const APP_SLOTS = Number(process.env.SIM_APP_SLOTS ?? 8);
 if (!Number.isInteger(APP_SLOTS) || APP_SLOTS < 1 || APP_SLOTS > 512)
   throw new Error(`SIM_APP_SLOTS must be an integer from 1 to 512, got ${process.env.SIM_APP_SLOTS}`);
 
-/** What one invocation is told to suffer. */
+/** What one invocation is told to suffer, and the container it runs in. */
 export interface Faults {
   /** Epoch ms at which the invocation's ports stop answering (a Lambda timeout at a random point). */
   readonly killAt?: number;
   /** The store's DynamoDB calls throttle and conflict (the SDK and the store retry). */
   readonly throttle?: boolean;
+  /** The HAProxy connections of the container this invocation runs in (see Containers). */
+  readonly fleet?: HaproxyFleet;
+}
+
+/**
+ * Lambda runs one invocation per container at a time: invocations at once are in different containers, each with its
+ * own HAProxy lanes (haproxy/lane.ts), and a container is warm again once its invocation is over. The handlers build
+ * their fleet once per process, so without this every concurrent invocation of a step would share one lane per host
+ * and queue its exchanges behind another's, a wait no deployment has, which can carry an invocation past its deadline.
+ * A container whose invocation ran into its deadline is not reused (Lambda replaces a timed-out sandbox).
+ */
+export interface Containers {
+  lease(): { readonly fleet: HaproxyFleet; release(reusable: boolean): void };
+}
+
+function containers(make: () => HaproxyFleet): Containers {
+  const idle: HaproxyFleet[] = [];
+  return {
+    lease() {
+      const fleet = idle.pop() ?? make();
+      return { fleet, release: (reusable) => void (reusable && idle.push(fleet)) };
+    },
+  };
 }
 
 export type Invoke = (event: unknown, context: Context) => Promise<unknown>;
@@ -66,6 +90,10 @@ export interface World {
   readonly ddb: DynamoDbLocal;
   /** Calls of cut-off invocations still under way. */
   readonly inflight: InFlight;
+  /** The Lambda containers the handlers' invocations run in (their HAProxy connections). */
+  readonly containers: Containers;
+  /** Invocations that answered 504 DEADLINE_EXCEEDED (their work outlasted them), counted for the summary line. */
+  readonly deadlines: { count: number };
   /** Called with every CompleteLifecycleAction as AWS receives it (the checks judge it there). */
   onComplete?: (input: { token: string; instanceId: string; result: string }) => Promise<void>;
   load: boolean;
@@ -180,6 +208,7 @@ export async function startWorld(): Promise<World> {
       const faults = context[SIM_KEY];
       if (!faults) return;
       let deps = context.deps;
+      if (faults.fleet) deps = { ...deps, fleet: faults.fleet };
       if (faults.throttle) deps = { ...deps, store: throttled };
       if (faults.killAt !== undefined) deps = killableDeps(deps, faults.killAt, inflight);
       context.deps = deps;
@@ -189,6 +218,7 @@ export async function startWorld(): Promise<World> {
     hosts: hosts.map((h) => h.hostConfig()),
     timeouts: { connectMs: 500, commandMs: 3_000 },
   });
+  const pool = containers(() => createFleet({ hosts: config.hosts, timeouts: config.timeouts }));
   const world: World = {
     config,
     hosts,
@@ -203,6 +233,8 @@ export async function startWorld(): Promise<World> {
     slotTable: tables.slotTable,
     ddb,
     inflight,
+    containers: pool,
+    deadlines: { count: 0 },
     load: false,
     completed: new Set(),
     async stop() {

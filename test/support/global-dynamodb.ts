@@ -27,6 +27,6 @@ function printSimulationTotals(dir: string): void {
   if (shards.length === 0) return;
   const sum = (k: string) => shards.reduce((n, s) => n + Number(s[k] ?? 0), 0);
   console.log(
-    `simulation: ${sum('sequences')} sequences, ${sum('steps')} steps, ${sum('checks')} invariant checks, ${sum('violations')} violations`,
+    `simulation: ${sum('sequences')} sequences, ${sum('steps')} steps, ${sum('checks')} invariant checks, ${sum('violations')} violations, ${sum('deadlines')} answered at their deadline`,
   );
 }
