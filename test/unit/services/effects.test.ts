@@ -13,6 +13,25 @@ import { fakeWorld, type World } from '../../support/fakes/world.js';
 
 const owedTokens = async (w: World) => (await w.store.owedCompletions()).map((o) => o.ref.token);
 
+/** i-1 in a slot of web and of api, its launch handed over (pending, deadline `now + deadlineMs`) in both. */
+async function pendingInBoth(w: World, deadlineMs: number) {
+  const ref = w.ref('i-1');
+  const now = w.clock.now();
+  const pending = { kind: 'launch-pending', now, lifecycle: ref, deadline: now + deadlineMs } as const;
+  for (const b of ['web', 'api']) {
+    await w.seed(b);
+    await w.store.claim(b, w.member('i-1', '10.0.0.1', b), { weight: 1, owner: 'asg' });
+    await w.store.apply(b, { member: 'i-1' }, pending);
+  }
+  return { ref, now, pending };
+}
+
+/** The completions that running an applied decision's effects came to. */
+async function completionsOf(w: World, applied: Awaited<ReturnType<World['store']['apply']>>) {
+  const effects = applied.decision.type === 'write' ? applied.decision.effects : [];
+  return (await runEffects(effects, w.config, w.deps)).completions;
+}
+
 describe('continueOnce and settle', () => {
   it('completes an action once; every later or concurrent attempt answers duplicate and sends nothing', async () => {
     const w = fakeWorld();
@@ -108,54 +127,27 @@ describe('continueOnce and settle', () => {
     // api was served first and owed the CONTINUE (waiting for web); then a redelivery handed api over again (an
     // operator's hold took it out of traffic). web's launch-ready must not complete it past api.
     const w = fakeWorld({ backends: [{ name: 'web' }, { name: 'api' }] });
-    const ref = w.ref('i-1');
-    const now = w.clock.now();
-    for (const b of ['web', 'api']) {
-      await w.seed(b);
-      await w.store.claim(b, w.member('i-1', '10.0.0.1', b), { weight: 1, owner: 'asg' });
-      await w.store.apply(
-        b,
-        { member: 'i-1' },
-        { kind: 'launch-pending', now, lifecycle: ref, deadline: now + 60_000 },
-      );
-    }
+    const { ref, pending } = await pendingInBoth(w, 60_000);
     const api = await w.store.apply('api', { member: 'i-1' }, { kind: 'launch-ready' });
-    expect(
-      (await runEffects(api.decision.type === 'write' ? api.decision.effects : [], w.config, w.deps)).completions,
-    ).toEqual([{ token: ref.token, completion: 'later' }]);
+    expect(await completionsOf(w, api)).toEqual([{ token: ref.token, completion: 'later' }]);
     await w.store.apply('api', { member: 'i-1' }, { kind: 'hold', admin: 'drain' });
-    await w.store.apply(
-      'api',
-      { member: 'i-1' },
-      { kind: 'launch-pending', now, lifecycle: ref, deadline: now + 60_000 },
-    );
+    await w.store.apply('api', { member: 'i-1' }, pending);
     const web = await w.store.apply('web', { member: 'i-1' }, { kind: 'launch-ready' });
-    expect(
-      (await runEffects(web.decision.type === 'write' ? web.decision.effects : [], w.config, w.deps)).completions,
-    ).toEqual([{ token: ref.token, completion: 'later' }]);
+    expect(await completionsOf(w, web)).toEqual([{ token: ref.token, completion: 'later' }]);
     expect(w.lifecycle.completions).toEqual([]);
   });
 
   it('holds back a launch’s ABANDON at the end of one backend’s drain while another backend still has the member', async () => {
     const w = fakeWorld({ backends: [{ name: 'web' }, { name: 'api' }] });
-    const ref = w.ref('i-1');
-    const now = w.clock.now();
-    for (const b of ['web', 'api']) {
-      await w.seed(b);
-      await w.store.claim(b, w.member('i-1', '10.0.0.1', b), { weight: 1, owner: 'asg' });
-      await w.store.apply(b, { member: 'i-1' }, { kind: 'launch-pending', now, lifecycle: ref, deadline: now + 1 });
+    const { ref, now } = await pendingInBoth(w, 1);
+    for (const b of ['web', 'api'])
       await w.store.apply(b, { member: 'i-1' }, { kind: 'terminate', now, deadline: now + 60_000 });
-    }
     // web's drain is over first; api still drains (its hosts may still send the instance traffic).
     const web = await w.store.apply('web', { member: 'i-1' }, { kind: 'drain-finished' });
-    expect(
-      (await runEffects(web.decision.type === 'write' ? web.decision.effects : [], w.config, w.deps)).completions,
-    ).toEqual([{ token: ref.token, completion: 'later' }]);
+    expect(await completionsOf(w, web)).toEqual([{ token: ref.token, completion: 'later' }]);
     expect(w.lifecycle.completions).toEqual([]);
     const api = await w.store.apply('api', { member: 'i-1' }, { kind: 'drain-finished' });
-    expect(
-      (await runEffects(api.decision.type === 'write' ? api.decision.effects : [], w.config, w.deps)).completions,
-    ).toEqual([{ token: ref.token, completion: 'ABANDON' }]);
+    expect(await completionsOf(w, api)).toEqual([{ token: ref.token, completion: 'ABANDON' }]);
     expect(w.lifecycle.resultsOf(ref.token)).toEqual(['ABANDON']);
   });
 
