@@ -75,7 +75,7 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
     if (checkMember) {
       const existing = await ctx.findByMember(backend, member.id);
       if (existing)
-        return { record: await ownedUnlessRetired(ctx, backend, member.id, existing, init.launch), claimed: false };
+        return { record: await ownedUnlessRefused(ctx, backend, member.id, existing, init.launch), claimed: false };
       checkMember = false;
     }
     let candidates = usable(ctx.free.list(backend));
@@ -86,7 +86,7 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
         // A duplicate claim of the same member may have taken the last slot while we looked.
         const existing = await ctx.findByMember(backend, member.id);
         if (existing)
-          return { record: await ownedUnlessRetired(ctx, backend, member.id, existing, init.launch), claimed: false };
+          return { record: await ownedUnlessRefused(ctx, backend, member.id, existing, init.launch), claimed: false };
         throw new NoFreeSlotError(backend);
       }
       // What this store's other claims hold is out of the list; if they hold every free slot, race them for one.
@@ -132,7 +132,7 @@ export async function claimSlot(ctx: ClaimContext, backend: string, member: Memb
       const won = memberReason.item?.slot;
       const owned = typeof won === 'string' ? await ctx.table.slot(backend, won) : undefined;
       if (owned?.member === member.id)
-        return { record: await ownedUnlessRetired(ctx, backend, member.id, owned, init.launch), claimed: false };
+        return { record: await ownedUnlessRefused(ctx, backend, member.id, owned, init.launch), claimed: false };
       checkMember = true;
     } else if (memberReason?.code === 'TransactionConflict') {
       checkMember = true; // a concurrent claim of the same member is in flight: look again after the backoff
@@ -154,13 +154,13 @@ function templateFirst(free: Item[]): Item[] {
 }
 
 /**
- * The member's existing slot, unless the member was retired meanwhile: a duplicate launch after a terminate must not
- * get the slot back (it would re-activate what the terminate is draining). Nor a launch whose token was decided
- * meanwhile (LaunchSettledError, checked first as in the transaction): found here — a full backend, a lost race — its
- * redelivery would otherwise hand the launch over to reconcile again. Only this already-owned path needs the extra
- * reads; a new claim checks both inside its transaction.
+ * The member's existing slot, unless the claim is refused as its transaction would refuse it: a launch whose token was
+ * decided meanwhile (LaunchSettledError, first) — found here, in a full backend or after a lost race, its redelivery
+ * would otherwise hand the launch over to reconcile again — or a member retired meanwhile (a duplicate launch after a
+ * terminate must not get the slot back: it would re-activate what the terminate is draining). Only this already-owned
+ * path needs the extra reads; a new claim checks both inside its transaction.
  */
-async function ownedUnlessRetired(
+async function ownedUnlessRefused(
   ctx: ClaimContext,
   backend: string,
   memberId: string,

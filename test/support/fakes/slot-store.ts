@@ -119,7 +119,7 @@ export class FakeSlotStore implements SlotStore {
       if (attempt > 0) backoffMs(attempt, this.random);
       if (checkMember) {
         const existing = await this.findByMember(backend, member.id);
-        if (existing) return { record: this.unlessRetired(backend, member.id, existing, init.launch), claimed: false };
+        if (existing) return { record: this.unlessRefused(backend, member.id, existing, init.launch), claimed: false };
         checkMember = false;
       }
       if (candidates.length === 0 || misses >= REFRESH_AFTER_MISSES || homeEmpty(candidates, this.home)) {
@@ -128,7 +128,7 @@ export class FakeSlotStore implements SlotStore {
         if (candidates.length === 0) {
           const existing = await this.findByMember(backend, member.id);
           if (existing)
-            return { record: this.unlessRetired(backend, member.id, existing, init.launch), claimed: false };
+            return { record: this.unlessRefused(backend, member.id, existing, init.launch), claimed: false };
           throw new NoFreeSlotError(backend);
         }
       }
@@ -153,7 +153,7 @@ export class FakeSlotStore implements SlotStore {
       if (owned !== undefined) {
         const won = this.backend(backend).get(owned);
         if (won?.member === member.id)
-          return { record: this.unlessRetired(backend, member.id, structuredClone(won), init.launch), claimed: false };
+          return { record: this.unlessRefused(backend, member.id, structuredClone(won), init.launch), claimed: false };
         checkMember = true;
       }
       misses++;
@@ -170,8 +170,8 @@ export class FakeSlotStore implements SlotStore {
       .map((r) => structuredClone(r));
   }
 
-  /** The adapter's `ownedUnlessRetired`: a settled launch first, then a retired member. */
-  private unlessRetired(backend: string, memberId: string, owned: SlotRecord, launch: string | undefined): SlotRecord {
+  /** The adapter's `ownedUnlessRefused`: a settled launch first, then a retired member. */
+  private unlessRefused(backend: string, memberId: string, owned: SlotRecord, launch: string | undefined): SlotRecord {
     if (launch !== undefined && this.completions.live(launch)) throw new LaunchSettledError(backend, memberId);
     if (this.retiredNow(backend, memberId)) throw new MemberRetiredError(backend, memberId);
     return owned;
