@@ -31,6 +31,8 @@ export interface DrainInput {
   readonly until: number;
   /** Drain deadline in seconds from now (default the backend's drainSeconds). */
   readonly drainSeconds?: number;
+  /** Epoch ms the deadline never passes, however late this drain reads its clock (a Spot warning's action time). */
+  readonly notAfter?: number;
   /**
    * Whether this caller may complete a lifecycle action (default true). The webhook's role may not: when the slot it
    * drains carries a terminate's token, it leaves freeing the slot to the lifecycle function or reconcile.
@@ -68,7 +70,9 @@ export async function drainMember(
 ): Promise<DrainResult> {
   const { backend, memberId } = input;
   const now = deps.clock.now();
-  const deadline = now + (input.drainSeconds ?? backend.drainSeconds) * 1000;
+  const wanted = now + (input.drainSeconds ?? backend.drainSeconds) * 1000;
+  // Never before now: a bound already passed is a drain with no time left (MAINT at once), as drainSeconds 0 is.
+  const deadline = input.notAfter === undefined ? wanted : Math.max(now, Math.min(wanted, input.notAfter));
   const event: SlotEvent =
     input.leave.kind === 'terminate'
       ? { kind: 'terminate', now, deadline, lifecycle: input.leave.lifecycle, reason: input.leave.reason }

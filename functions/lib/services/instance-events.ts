@@ -25,6 +25,12 @@ export type InstanceNotice =
 export interface Leaving {
   readonly reason: Exclude<DrainReason, 'deregister'>;
   readonly drainSeconds: number;
+  /**
+   * Epoch ms the drain may never outlast (a Spot warning: the action time less the margin). `drainSeconds` is counted
+   * from the notice's `now`, the drain's own clock reads later (after the table calls between), so only an absolute
+   * bound keeps its deadline inside the notice.
+   */
+  readonly notAfter?: number;
 }
 
 type Config = Pick<ConfigDocument, 'timeouts' | 'lifecycle' | 'quorum' | 'backends'>;
@@ -46,9 +52,10 @@ export function leavingFor(
 ): Leaving | undefined {
   switch (notice.kind) {
     case 'spot-interruption': {
-      const left = Math.floor((notice.actionAt - config.lifecycle.spotMarginSeconds * 1000 - now) / 1000);
-      const drainSeconds = Math.max(0, Math.min(backend.drainSeconds, left));
-      return { reason: notice.action === 'terminate' ? 'spot-interruption' : 'instance-stopping', drainSeconds };
+      const notAfter = notice.actionAt - config.lifecycle.spotMarginSeconds * 1000;
+      const drainSeconds = Math.max(0, Math.min(backend.drainSeconds, Math.floor((notAfter - now) / 1000)));
+      const reason = notice.action === 'terminate' ? 'spot-interruption' : 'instance-stopping';
+      return { reason, drainSeconds, notAfter };
     }
     case 'rebalance':
       return backend.onRebalance === 'drain' ? { reason: 'rebalance', drainSeconds: backend.drainSeconds } : undefined;
@@ -110,6 +117,7 @@ export async function handleInstanceNotice(
           leave: { kind: 'terminate', reason: leaving.reason },
           until: input.until,
           drainSeconds: leaving.drainSeconds,
+          notAfter: leaving.notAfter,
           retired,
         },
         config,

@@ -120,6 +120,7 @@ describe('what a notice means per backend', () => {
           );
           expect(l?.reason).toBe(action === 'terminate' ? 'spot-interruption' : 'instance-stopping');
           const seconds = l?.drainSeconds ?? -1;
+          expect(l?.notAfter).toBe(actionAt - config.lifecycle.spotMarginSeconds * 1000);
           expect(seconds).toBeGreaterThanOrEqual(0);
           expect(seconds).toBeLessThanOrEqual(web.drainSeconds);
           if (actionAt - config.lifecycle.spotMarginSeconds * 1000 >= NOW)

@@ -50,3 +50,29 @@ describe('a retiring notice and a launch claiming at the same time', () => {
     expect(await Promise.all(['web', 'app'].map((b) => w.store.isRetired(b, id)))).toEqual([true, true]);
   });
 });
+
+describe('a Spot warning read late', () => {
+  it('keeps the drain deadline inside the notice however long the table calls before the drain took', async () => {
+    const w = fakeWorld({ backends: [{ name: 'web', drainSeconds: 60 }] });
+    await w.seed('web');
+    const id = 'i-00000000000000042';
+    await w.store.claim('web', w.member(id, '127.0.0.42', 'web'), { weight: 1, owner: 'asg' });
+    // 15.3 s left inside the notice when it is read: whole seconds from then is 15 s, but the drain reads its clock
+    // after the look-ups, 0.7 s later, so a deadline of its now + 15 s would land 0.4 s past the margin.
+    const notAfter = w.clock.now() + 15_300;
+    const actionAt = notAfter + w.config.lifecycle.spotMarginSeconds * 1000;
+    const store: SlotStore = Object.assign(Object.create(w.store), {
+      findByMember: async (backend: string, member: string) => {
+        w.clock.advance(700);
+        return w.store.findByMember(backend, member);
+      },
+    });
+    const notice = { kind: 'spot-interruption', instanceId: id, action: 'terminate', actionAt } as const;
+    const out = await handleInstanceNotice({ notice, until: w.clock.now() }, w.config, { ...w.deps, store });
+
+    expect(out.effect).toBe('leaving');
+    const drained = (await w.store.findByMember('web', id)) as SlotRecord;
+    expect(drained).toMatchObject({ state: 'draining', drainReason: 'spot-interruption' });
+    expect(drained.drainDeadline).toBe(notAfter);
+  });
+});
