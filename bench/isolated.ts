@@ -14,7 +14,10 @@ export async function isolated(file: string, exportName: string, timeoutMs = 600
   const out = join(dir, 'result.json');
   try {
     // The child's stdout goes to our stderr: stdout carries only the one JSON document.
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, file, exportName, out], {
+    // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the child (the handlers of in-process benchmarks run there).
+    const profile = process.env.BENCH_CPU_PROF;
+    const profileArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+    const child = spawn(process.execPath, [...profileArgs, '--import', 'tsx', CHILD, file, exportName, out], {
       cwd: ROOT,
       stdio: ['ignore', 2, 2],
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
