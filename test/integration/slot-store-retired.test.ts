@@ -1,5 +1,5 @@
 // DynamoDbSlotStore against DynamoDB Local: retired members (tombstones) and the claims they refuse, through the port.
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Member } from '../../functions/lib/domain/types.js';
 import { InvalidArgumentError, MemberRetiredError } from '../../functions/lib/errors.js';
@@ -115,6 +115,20 @@ describe('retire', () => {
       expiresAt: { N: String(Math.ceil(until / 1000)) },
     });
     expect((await store.list(be)).map((s) => s.slot)).toEqual(['web1']);
+  });
+
+  it('reads a tombstone without an expiry as the claim condition does: retired, and the claim is refused', async () => {
+    // Every tombstone this code writes has one; an item without it (written by hand, or by an older release) must not
+    // read as "not retired" while the claim's `attribute_not_exists(pk) OR expiresAt <= now` refuses the member.
+    const be = await backend(1);
+    await local.client.send(
+      new PutItemCommand({
+        TableName: slotTable,
+        Item: { pk: { S: be }, sk: { S: 'retired#i-bare' }, member: { S: 'i-bare' } },
+      }),
+    );
+    expect(await store.isRetired(be, 'i-bare')).toBe(true);
+    await expect(ops.claim(be, member('i-bare'), 1)).rejects.toBeInstanceOf(MemberRetiredError);
   });
 
   it('rejects a bad expiry or member name before writing anything', async () => {

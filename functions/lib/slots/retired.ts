@@ -54,7 +54,11 @@ export async function retireMember(
   throw new SlotConflictError(`retiring ${memberId} in ${backend} lost ${maxAttempts} races in a row`);
 }
 
-/** Whether the member has a tombstone that has not expired at `nowMs`. */
+/**
+ * Whether the member has a tombstone that has not expired at `nowMs`, read as `notRetired` decides it: an item whose
+ * expiry is missing (none this code writes) counts as live, so the read never says "not retired" to a member whose
+ * claim the condition refuses.
+ */
 export async function isMemberRetired(
   table: SlotTableIo,
   backend: string,
@@ -62,6 +66,7 @@ export async function isMemberRetired(
   nowMs: number,
 ): Promise<boolean> {
   const item = await table.get(retiredKey(backend, memberId));
-  const expiresAt = item?.[RETIRED_EXPIRY_ATTRIBUTE];
-  return typeof expiresAt === 'number' && expiresAt > Math.floor(nowMs / 1000);
+  if (!item) return false;
+  const expiresAt = item[RETIRED_EXPIRY_ATTRIBUTE];
+  return !(typeof expiresAt === 'number' && expiresAt <= Math.floor(nowMs / 1000));
 }
