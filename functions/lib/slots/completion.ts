@@ -4,7 +4,7 @@ import type { LifecycleRef } from '../domain/types.js';
 import { InvalidArgumentError, SlotConflictError } from '../errors.js';
 import type { OwedCompletion } from '../ports.js';
 import type { ItemKey } from './keys.js';
-import { notRetired, RETIRED_EXPIRY_ATTRIBUTE } from './retired.js';
+import { liveAt, notRetired, RETIRED_EXPIRY_ATTRIBUTE } from './retired.js';
 import { Rejected } from './sdk-errors.js';
 import type { SlotTableIo } from './table-io.js';
 
@@ -73,10 +73,7 @@ export function unsettledCheck(table: SlotTableIo, token: string, nowMs: number)
 
 /** What `unsettledCheck` refuses, read alone (strongly consistent): an item for the token that has not expired. */
 export async function isSettled(table: SlotTableIo, token: string, nowMs: number): Promise<boolean> {
-  const item = await table.get(owedKey(token));
-  if (!item) return false;
-  const expiresAt = item[RETIRED_EXPIRY_ATTRIBUTE];
-  return !(typeof expiresAt === 'number' && expiresAt <= Math.floor(nowMs / 1000));
+  return liveAt(await table.get(owedKey(token)), nowMs);
 }
 
 // A write that met a transaction on the same item lost a race, not its condition: it is tried again.

@@ -20,6 +20,17 @@ export function notRetired(nowMs: number): Condition {
   };
 }
 
+/**
+ * What `notRetired` decides, read back from an item fetched alone: whether it is live at `nowMs`. An item whose expiry is
+ * missing (none this code writes) counts as live, as the condition counts it, so a read never says "gone" of an item
+ * whose condition still refuses.
+ */
+export function liveAt(item: Record<string, unknown> | undefined, nowMs: number): boolean {
+  if (!item) return false;
+  const expiresAt = item[RETIRED_EXPIRY_ATTRIBUTE];
+  return !(typeof expiresAt === 'number' && expiresAt <= Math.floor(nowMs / 1000));
+}
+
 /** The ConditionCheck a claim transaction carries, so a claim and a retirement can never both win. */
 export function retiredCheck(table: SlotTableIo, backend: string, memberId: string, nowMs: number) {
   return { ConditionCheck: { TableName: table.tableName, Key: retiredKey(backend, memberId), ...notRetired(nowMs) } };
@@ -54,19 +65,12 @@ export async function retireMember(
   throw new SlotConflictError(`retiring ${memberId} in ${backend} lost ${maxAttempts} races in a row`);
 }
 
-/**
- * Whether the member has a tombstone that has not expired at `nowMs`, read as `notRetired` decides it: an item whose
- * expiry is missing (none this code writes) counts as live, so the read never says "not retired" to a member whose
- * claim the condition refuses.
- */
+/** Whether the member has a tombstone that has not expired at `nowMs` (read as the claim's condition decides it). */
 export async function isMemberRetired(
   table: SlotTableIo,
   backend: string,
   memberId: string,
   nowMs: number,
 ): Promise<boolean> {
-  const item = await table.get(retiredKey(backend, memberId));
-  if (!item) return false;
-  const expiresAt = item[RETIRED_EXPIRY_ATTRIBUTE];
-  return !(typeof expiresAt === 'number' && expiresAt <= Math.floor(nowMs / 1000));
+  return liveAt(await table.get(retiredKey(backend, memberId)), nowMs);
 }
