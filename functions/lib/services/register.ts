@@ -206,10 +206,14 @@ async function registerGroup(
   };
   // One record per slot (two inputs of one member share its slot), the last written: the plan's table read.
   const records = [...new Map(placed.map((p) => [p.record.slot, p.record])).values()];
+  // The look beside the claims stands for the hosts only while the slots were ours alone: one a claim found already
+  // owned (a duplicate delivery racing its twin, a member registering again) may have been programmed, made READY and
+  // given traffic since, so planning from that older look could re-address a slot with sessions. Those look again.
+  const ours = placed.every((p) => p.claimed);
   const outcome = await converge([{ backend, slots: records.map((r) => r.slot) }], config, deps, {
     until: Math.min(gateUntil, ...placed.map((p) => (inputs[p.k] as RegisterInput).until)),
     pollMs: config.timeouts.pollMs,
-    observed,
+    ...(ours ? { observed } : {}),
     ...(onResult && placed.length > 1 ? { onRound: (slots) => answerDone(slots) } : {}),
     // Still fresh (the observation beside it came back quickly): no second read. A slow host makes it stale, and
     // converge reads the table again rather than plan from a read whose fence has nearly run out.

@@ -43,6 +43,37 @@ describe('registerMember', () => {
     expect(again.record?.version).toBe(first.record?.version);
   });
 
+  it('a duplicate delivery whose claim finds the slot taken by its twin plans from a fresh look, not from the look beside its claim', async () => {
+    // SQS may deliver the same launch twice at once. The first delivery claims and programs the slot, and traffic
+    // starts; the second looked at the hosts beside its claim, before any of that, then found the slot its twin took.
+    const w = fakeWorld();
+    await w.seed();
+    const store = w.deps.store;
+    let letClaimGo: () => void = () => {};
+    const claimHeld = new Promise<void>((resolve) => {
+      letClaimGo = resolve;
+    });
+    const late = Object.assign(Object.create(store), {
+      claim: async (...args: Parameters<typeof store.claim>) => {
+        await claimHeld;
+        return store.claim(...args);
+      },
+    });
+    const backend = w.backend();
+    const member = w.member('i-1', '10.0.0.1', backend.name);
+    const input = { backend, member, owner: 'asg', until: FAR } as const;
+    const second = registerMember(input, w.config, { ...w.deps, store: late });
+    const first = await registerMember(input, w.config, w.deps);
+    expect(first.answer).toBe('claimed');
+    for (const h of w.fleet.hosts) w.fleet.openSession(h, 'web', first.slot);
+    letClaimGo();
+    const again = await second;
+    expect(again).toMatchObject({ slot: first.slot, quorumMet: true });
+    // Its look beside the claim showed the slot in MAINT with no session: planning from it re-addresses a serving slot.
+    expect(w.fleet.violations).toEqual([]);
+    for (const s of everyHost(w, 'web', first.slot)) expect(s).toMatchObject({ address: '10.0.0.1', admin: 'ready' });
+  });
+
   it('case 1: re-registering at a new address moves the slot, and re-addresses it only once its session ended', async () => {
     const w = fakeWorld();
     await w.seed();
