@@ -140,8 +140,10 @@ function dispatched(state: SeqState, kind: 'launch' | 'terminate', instance: str
   state.delivered.add(token);
   const started = Date.now();
   const launching = state.launching.get(instance) ?? [];
-  if (kind === 'launch') state.launching.set(instance, [...launching, started]);
-  else touch(state, instance);
+  if (kind === 'launch') {
+    state.launching.set(instance, [...launching, started]);
+    if (!state.launchBegan.has(instance)) state.launchBegan.set(instance, started);
+  } else touch(state, instance);
   return {
     kind,
     instance,

@@ -23,6 +23,12 @@ export interface SeqState {
    */
   readonly launching: Map<string, number[]>;
   readonly touchedAt: Map<string, number>;
+  /**
+   * Per instance: when its first launch delivery started. A launch an invocation hands over is still under way after
+   * that delivery returns (reconcile completes it), and a hold that lands on a slot it already served does not take the
+   * launch back (ARCHITECTURE.md, "A launch completes only when served"): see heldSinceLaunch.
+   */
+  readonly launchBegan: Map<string, number>;
   readonly violations: string[];
   readonly downHosts: Set<number>;
   /** Hosts whose relay cuts every batch (see InspectingRelay.dropWrites), and when each such spell began and ended. */
@@ -53,6 +59,7 @@ export function newState(): SeqState {
     stoppedAt: new Map(),
     launching: new Map(),
     touchedAt: new Map(),
+    launchBegan: new Map(),
     violations: [],
     downHosts: new Set(),
     flaps: [],
@@ -83,6 +90,18 @@ export function overlapped(state: SeqState, id: string): boolean {
   const starts = state.launching.get(id) ?? [];
   const touched = state.touchedAt.get(id);
   return starts.length > 0 && touched !== undefined && touched >= Math.min(...starts);
+}
+
+/**
+ * Whether an operation concerning `id` (an operator's hold among them) started after its launch began: a slot the
+ * launch served and an operator then held counts as served for that launch's CONTINUE, even when reconcile completes it
+ * later. The machine keeps a launch that has not served a held slot yet waiting instead (`launch-ready` on a held slot
+ * changes nothing, test/unit/domain/lifecycle.test.ts), so no CONTINUE reaches this check for that case.
+ */
+export function heldSinceLaunch(state: SeqState, id: string): boolean {
+  const began = state.launchBegan.get(id);
+  const touched = state.touchedAt.get(id);
+  return began !== undefined && touched !== undefined && touched >= began;
 }
 
 /**

@@ -137,6 +137,21 @@ describe('continueOnce and settle', () => {
     expect(w.lifecycle.completions).toEqual([]);
   });
 
+  it('completes a launch with CONTINUE when an operator held a backend’s slot only after the launch served it', async () => {
+    // api was served first and owed the CONTINUE (waiting for web); then an operator drained api. The hold is the
+    // operator's decision about traffic, not the launch's failure: waiting would only end in ABANDON at the launch
+    // deadline, and Auto Scaling would terminate a healthy instance (ARCHITECTURE.md, "A launch completes only when
+    // served").
+    const w = fakeWorld({ backends: [{ name: 'web' }, { name: 'api' }] });
+    const { ref } = await pendingInBoth(w, 60_000);
+    const api = await w.store.apply('api', { member: 'i-1' }, { kind: 'launch-ready' });
+    expect(await completionsOf(w, api)).toEqual([{ token: ref.token, completion: 'later' }]);
+    await w.store.apply('api', { member: 'i-1' }, { kind: 'hold', admin: 'drain' });
+    const web = await w.store.apply('web', { member: 'i-1' }, { kind: 'launch-ready' });
+    expect(await completionsOf(w, web)).toEqual([{ token: ref.token, completion: 'CONTINUE' }]);
+    expect(w.lifecycle.completions.map((c) => c.result)).toEqual(['CONTINUE']);
+  });
+
   it('holds back a launch’s ABANDON at the end of one backend’s drain while another backend still has the member', async () => {
     const w = fakeWorld({ backends: [{ name: 'web' }, { name: 'api' }] });
     const { ref, now } = await pendingInBoth(w, 1);
