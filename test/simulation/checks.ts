@@ -4,7 +4,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { ObservedSlot, SlotRecord } from '../../functions/lib/domain/types.js';
 import { canonicalAddress } from '../../functions/lib/domain/values.js';
 import { checkPassing } from '../../functions/lib/plan/health.js';
-import { check, heldSinceLaunch, note, overlapped, type SeqState } from './state.js';
+import { check, note, overlapped, type SeqState, touchedSinceLaunch } from './state.js';
 import type { World } from './world.js';
 
 const BACKENDS = ['web', 'app'] as const;
@@ -93,8 +93,9 @@ function pointsAt(o: ObservedSlot | undefined, address: string | undefined, port
  * How CompleteLifecycleAction may be called: once per token; CONTINUE for a launch only while every host that
  * answers serves the instance (READY, past the gate) in every backend, unless an operation on the instance (a hold,
  * a move, a notice, its terminate) started while the launch was under way (see SeqState.launching), or an operator
- * holds the slot since the launch began (a handed-over launch that reconcile completes: see heldSinceLaunch);
- * CONTINUE for a terminate only once it holds no slot and no host points a live slot at it. From then on (and from any ABANDON) it must get no new request.
+ * holds the slot since the launch began (a handed-over launch that reconcile completes: see touchedSinceLaunch);
+ * CONTINUE for a terminate only once it holds no slot and no host points a live slot at it. From then on (and from
+ * any ABANDON) it must get no new request.
  */
 export async function judgeCompletion(
   world: World,
@@ -123,7 +124,7 @@ export async function judgeCompletion(
           o.admin === 'ready' &&
           pointsAt(o, address, world.port) &&
           (backend !== 'web' || checkPassing(o));
-        const heldAfter = record?.state === 'held' && heldSinceLaunch(state, input.instanceId);
+        const heldAfter = record?.state === 'held' && touchedSinceLaunch(state, input.instanceId);
         check(state, serving || overlapped(state, input.instanceId) || heldAfter, () => {
           const all = hosts.map((r) => r?.get(backend)?.find((x) => x.server === record?.slot));
           const cells = all.map((x) => `${x?.admin} ${x?.status} ${x?.checkStatus}`).join(' | ');

@@ -26,7 +26,7 @@ export interface SeqState {
   /**
    * Per instance: when its first launch delivery started. A launch an invocation hands over is still under way after
    * that delivery returns (reconcile completes it), and a hold that lands on a slot it already served does not take the
-   * launch back (ARCHITECTURE.md, "A launch completes only when served"): see heldSinceLaunch.
+   * launch back (ARCHITECTURE.md, "A launch completes only when served"): see touchedSinceLaunch.
    */
   readonly launchBegan: Map<string, number>;
   readonly violations: string[];
@@ -98,7 +98,7 @@ export function overlapped(state: SeqState, id: string): boolean {
  * later. The machine keeps a launch that has not served a held slot yet waiting instead (`launch-ready` on a held slot
  * changes nothing, test/unit/domain/lifecycle.test.ts), so no CONTINUE reaches this check for that case.
  */
-export function heldSinceLaunch(state: SeqState, id: string): boolean {
+export function touchedSinceLaunch(state: SeqState, id: string): boolean {
   const began = state.launchBegan.get(id);
   const touched = state.touchedAt.get(id);
   return began !== undefined && touched !== undefined && touched >= began;
